@@ -1,0 +1,1 @@
+"""Built-in backends. They register through entry points, like any plugin."""

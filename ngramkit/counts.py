@@ -1,0 +1,110 @@
+"""The count table: how often each n-gram of orders 1..N occurs. Mergeable.
+
+An n-gram of k tokens (t1..tk) is stored as one int64 key, its tokens read as
+base-V digits, context first: key = t1*V^(k-1) + ... + tk. Keys of each order
+are sorted and unique, with their counts alongside, so the table grows with
+the distinct n-grams seen, never with V^N.
+
+Counts of ["ab", "b"] at order 2 (V=3: . a b): (.,a)=1 (a,b)=1 (b,.)=2 (.,b)=1.
+
+Counting is count (one shard) -> merge (any number, any order) -> estimate
+(done by a backend); `merge` is associative and commutative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import NgramkitError
+
+if TYPE_CHECKING:
+    import torch
+
+    from .corpus import Corpus
+
+MAX_KEY = 2**63 - 1
+
+
+def max_order(vocab_size: int) -> int:
+    """Highest order whose keys fit in int64: 13 for V=27, 9 for V=96."""
+    n = 1
+    while vocab_size ** (n + 1) <= MAX_KEY:
+        n += 1
+    return n
+
+
+def check_order(order: int, vocab_size: int) -> None:
+    if order > max_order(vocab_size):
+        raise NgramkitError(
+            f"order {order} is too high for a vocabulary of {vocab_size} tokens "
+            f"(n-gram keys must fit in 64 bits; at most order {max_order(vocab_size)})"
+        )
+
+
+def gram_keys(grams: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """Base-V keys of the rows of `grams` [T, k] -> [T] int64."""
+    key = grams[:, 0].clone()
+    for j in range(1, grams.shape[1]):
+        key.mul_(vocab_size).add_(grams[:, j])
+    return key
+
+
+@dataclass(frozen=True)
+class NgramCounts:
+    """Counts of every n-gram of orders 1..order.
+
+    keys[k-1]: sorted unique int64 keys of the k-grams (the k-token suffixes
+        of the order-N windows, which are exactly the order-k windows).
+    counts[k-1]: int64 counts aligned with keys[k-1].
+    """
+
+    vocab_size: int
+    order: int
+    keys: tuple[torch.Tensor, ...]
+    counts: tuple[torch.Tensor, ...]
+
+    @classmethod
+    def count(cls, corpus: Corpus, order: int) -> NgramCounts:
+        """Count the n-grams of every order up to `order` in `corpus`."""
+        import torch
+
+        V = len(corpus.vocab)
+        check_order(order, V)
+        grams, _ = corpus.windows(order)  # (T, order)
+        keys: list[torch.Tensor] = []
+        counts: list[torch.Tensor] = []
+        key = torch.zeros(len(grams), dtype=torch.long)
+        scale = 1
+        for k in range(1, order + 1):  # the suffix grows leftwards
+            key += grams[:, order - k] * scale
+            scale *= V
+            uniq, cnt = torch.unique(key, sorted=True, return_counts=True)
+            keys.append(uniq)
+            counts.append(cnt)
+        return cls(V, order, tuple(keys), tuple(counts))
+
+    def top(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(keys, counts) of the highest order."""
+        return self.keys[-1], self.counts[-1]
+
+    @property
+    def total(self) -> int:
+        """Predicted tokens counted (every order sees each token once)."""
+        return int(self.counts[0].sum())
+
+    def merge(self, other: NgramCounts) -> NgramCounts:
+        """Sum of two tables over the same vocabulary and order."""
+        import torch
+
+        if (self.vocab_size, self.order) != (other.vocab_size, other.order):
+            raise NgramkitError(
+                f"cannot merge counts of order {self.order} over {self.vocab_size} tokens "
+                f"with counts of order {other.order} over {other.vocab_size} tokens"
+            )
+        keys, counts = [], []
+        for ka, ca, kb, cb in zip(self.keys, self.counts, other.keys, other.counts):
+            uniq, inverse = torch.unique(torch.cat([ka, kb]), sorted=True, return_inverse=True)
+            keys.append(uniq)
+            counts.append(torch.zeros_like(uniq).index_add_(0, inverse, torch.cat([ca, cb])))
+        return NgramCounts(self.vocab_size, self.order, tuple(keys), tuple(counts))

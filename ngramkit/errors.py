@@ -1,0 +1,36 @@
+"""Errors that ngramkit reports to users.
+
+Every exception here carries a message meant to be shown as one line: the CLI
+prints `Error: <message>` and exits non-zero, never a traceback. Library users
+can catch `NgramkitError` to handle any of them.
+"""
+
+from __future__ import annotations
+
+
+class NgramkitError(Exception):
+    """Base class: a user-facing problem with a one-line explanation."""
+
+
+class DataError(NgramkitError):
+    """A word list that cannot be read: missing, a directory, bad bytes, empty."""
+
+
+class OptionError(NgramkitError, ValueError):
+    """A hyperparameter or option value outside what the backend declares."""
+
+
+class BackendError(NgramkitError):
+    """An unknown, broken or missing backend."""
+
+
+class ModelFileError(NgramkitError):
+    """A model file that is damaged, foreign, too new, or cannot be written."""
+
+
+class NotFittedError(NgramkitError):
+    """A model used before `fit` (or `from_state`) gave it learned state."""
+
+
+class TrainingError(NgramkitError):
+    """Training failed in a way the user can fix (divergence, a missing device)."""

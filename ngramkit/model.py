@@ -1,0 +1,213 @@
+"""The contract every backend implements: `LanguageModel`.
+
+A backend subclasses `LanguageModel`, declares its hyperparameters in
+`options`, and implements four things:
+
+- `_fit(corpus, progress)`: learn from a tokenized `Corpus` (the public `fit`
+  wraps it: it accepts plain strings, records the vocabulary and returns self);
+- `next_logprobs(contexts)`: LongTensor [B, order-1] in, FloatTensor [B, V]
+  of natural-log next-token probabilities out, every row a distribution;
+- `state()` and `from_state(config, tensors)`: a JSON-able config plus named
+  tensors, enough to rebuild the model with no data and no code from a file.
+
+Everything derived (per-token scores, `logprob`, sampling) is written once
+here, on top of `next_logprobs`, so backends cannot disagree. A backend may
+override `token_logprobs` for speed, but must give the same numbers.
+
+Units: natural logs (nats). An item of length L predicts L+1 tokens (each
+symbol, then the end boundary); the start boundary is context only.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .corpus import Corpus, ngram_windows
+from .errors import ModelFileError, NgramkitError, NotFittedError
+from .options import ORDER, Option, resolve
+from .tokenizer import Vocabulary
+
+if TYPE_CHECKING:
+    import torch
+    from typing_extensions import Self
+
+Progress = Callable[..., None]
+"""progress(done, total, **info): called by long fits (info may hold `loss`)."""
+
+SEEN_LIMIT = 2_000_000
+"""Most distinct training items remembered for the "seen in training" marks."""
+
+
+class OOVError(NgramkitError, KeyError):
+    """An item holds symbols the model's vocabulary does not have."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class TrainingInfo:
+    """What a model knows of its training data (kept in the model file).
+
+    items/tokens: training items and predicted tokens (sum of L+1).
+    fingerprint: sha256 of the items (data.fingerprint).
+    seen: the distinct training items, or None past SEEN_LIMIT.
+    """
+
+    items: int
+    tokens: int
+    fingerprint: str
+    seen: frozenset[str] | None
+
+
+class LanguageModel(abc.ABC):
+    """Base class of every backend. Constructor arguments are hyperparameters."""
+
+    name: ClassVar[str] = ""
+    """Registry name (the entry-point name), e.g. "count"."""
+    description: ClassVar[str] = ""
+    """One line for `ngramkit backends`."""
+    options: ClassVar[tuple[Option, ...]] = (ORDER,)
+    """Declared hyperparameters; extend with `LanguageModel.options + (...)`."""
+
+    def __init__(self, **hparams: Any) -> None:
+        self.hparams: dict[str, Any] = resolve(
+            self.options, hparams, self.name or type(self).__name__
+        )
+        self.vocab: Vocabulary | None = None
+        self.training: TrainingInfo | None = None
+
+    @property
+    def order(self) -> int:
+        return int(self.hparams["order"])
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hparams.items())
+        return f"{type(self).__name__}({args})"
+
+    # -- learning ----------------------------------------------------------
+
+    def fit(self, data: Corpus | Sequence[str], *, progress: Progress | None = None) -> Self:
+        """Learn from a `Corpus` (or plain items, char-tokenized); returns self.
+
+        Starts from scratch every time, as scikit-learn's estimators do.
+        """
+        from .data import fingerprint
+
+        corpus = data if isinstance(data, Corpus) else Corpus.from_items(list(data))
+        if len(corpus) == 0 or bool(corpus.oov.all()):
+            raise NgramkitError("cannot fit on an empty corpus")
+        self.vocab = corpus.vocab
+        items = [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
+        distinct = frozenset(items)
+        self.training = TrainingInfo(
+            items=len(items),
+            tokens=corpus.n_tokens,
+            fingerprint=fingerprint(items),
+            seen=distinct if len(distinct) <= SEEN_LIMIT else None,
+        )
+        self._fit(corpus, progress)
+        return self
+
+    @abc.abstractmethod
+    def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
+        """Learn the backend's state from `corpus` (vocab is already set)."""
+
+    # -- the one method scores derive from ----------------------------------
+
+    @abc.abstractmethod
+    def next_logprobs(self, contexts: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities of the next token.
+
+        contexts: LongTensor [B, order-1] of token ids (0 = boundary).
+        returns: FloatTensor [B, V], natural logs, each row logsumexp == 0.
+        """
+
+    def token_logprobs(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Log-probability of each given next token: [B, order-1], [B] -> [B]."""
+        rows = self.next_logprobs(contexts)  # (B, V)
+        return rows.gather(1, targets.unsqueeze(1)).squeeze(1)
+
+    def logprob(self, item: str) -> float:
+        """Total log-probability (nats) of one item, boundaries included.
+
+        logprob("ab") = log p(a|.) + log p(b|a) + log p(.|b) at order 2.
+        Raises OOVError if the item holds symbols outside the vocabulary.
+        """
+        import torch
+
+        grams = self.windows_of(item)
+        lp = self.token_logprobs(grams[:, :-1], grams[:, -1])
+        return float(lp.to(torch.float64).sum())
+
+    def windows_of(self, item: str) -> torch.Tensor:
+        """The item's n-gram windows [L+1, order] (context..., next)."""
+        import torch
+
+        vocab = self.require_fitted()
+        unknown = vocab.unknown(item)
+        if unknown:
+            raise OOVError(f"{item!r} has symbols outside the vocabulary: {' '.join(unknown)}")
+        ids = torch.tensor(vocab.encode(item), dtype=torch.long)
+        grams, _ = ngram_windows(ids, torch.tensor([len(ids)]), self.order)
+        return grams
+
+    def sample(
+        self,
+        n: int = 10,
+        *,
+        seed: int = 2147483647,
+        temperature: float = 1.0,
+        prefix: str = "",
+        max_len: int | None = None,
+    ) -> list[str]:
+        """Draw `n` items with the lecture's procedure (see sampling.py)."""
+        from . import sampling
+
+        return sampling.sample(
+            self, n, seed=seed, temperature=temperature, prefix=prefix, max_len=max_len
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Backend facts for reports, e.g. {"distinct n-grams": 627}. Optional."""
+        return {}
+
+    def require_fitted(self) -> Vocabulary:
+        if self.vocab is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() first")
+        return self.vocab
+
+    # -- persistence -------------------------------------------------------
+
+    @abc.abstractmethod
+    def state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """(config, tensors): start from `self.base_config()` and add learned state."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_state(cls, config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Self:
+        """Rebuild from `state()`; start from `cls.from_base_config(config)`."""
+
+    def base_config(self) -> dict[str, Any]:
+        """The config every backend saves: hyperparameters and vocabulary."""
+        vocab = self.require_fitted()
+        return {"hparams": dict(self.hparams), "vocab": vocab.to_json()}
+
+    @classmethod
+    def from_base_config(cls, config: dict[str, Any]) -> Self:
+        """An instance with hyperparameters and vocabulary restored, not yet usable."""
+        try:
+            hparams, vocab = config["hparams"], config["vocab"]
+        except (KeyError, TypeError):
+            raise ModelFileError("model config lacks hparams or vocab") from None
+        if not isinstance(hparams, dict):
+            raise ModelFileError("model hparams are not a mapping")
+        try:
+            model = cls(**hparams)
+        except NgramkitError as e:
+            raise ModelFileError(f"model hyperparameters are invalid: {e}") from None
+        model.vocab = Vocabulary.from_json(vocab)
+        return model

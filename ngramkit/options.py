@@ -1,0 +1,143 @@
+"""Hyperparameter declarations: one `Option` per knob, declared once by a backend.
+
+A backend lists its options as a class attribute. From that one declaration the
+CLI builds `ngramkit fit` flags, YAML configs are validated, and model files
+record the values. This module only describes and validates values; it knows
+nothing of click or YAML.
+
+    >>> Option("smooth", float, 1.0, "fake counts", min=0).coerce("2")
+    2.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import OptionError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One declared hyperparameter.
+
+    name: python name (`init_seed`); the CLI flag is `--init-seed`.
+    type: int, float, str or bool (the type values are coerced to).
+    default: value used when the user gives none (None means "not set").
+    help: one line for `--help`, with units where there are any.
+    min/max: inclusive bounds for numbers; `min_exclusive` makes `min` strict.
+    choices: allowed values for str options.
+    parse: optional custom parser for values that are not one plain type
+        (for example "a number or a method name"); it gets the raw value and
+        returns the coerced one or raises ValueError with a message.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    choices: tuple[str, ...] | None = None
+    parse: Callable[[Any], Any] | None = None
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def describe_range(self) -> str:
+        """Human text for the allowed values, e.g. '> 0', '0..1', 'gd|adam'."""
+        if self.choices:
+            return "|".join(self.choices)
+        lo = None if self.min is None else f"{'>' if self.min_exclusive else '>='} {self.min:g}"
+        hi = None if self.max is None else f"<= {self.max:g}"
+        return ", ".join(x for x in (lo, hi) if x) or self.type.__name__
+
+    def coerce(self, value: Any) -> Any:
+        """Turn a CLI string or YAML value into this option's type, then check it."""
+        if value is None:
+            return None
+        where = f"{self.flag}"
+        if self.parse is not None:
+            try:
+                return self.parse(value)
+            except (TypeError, ValueError) as e:
+                raise OptionError(f"{where}: {e}") from None
+        try:
+            out = self._convert(value)
+        except (TypeError, ValueError):
+            kind = {int: "an integer", float: "a number", bool: "true or false"}.get(
+                self.type, "a string"
+            )
+            raise OptionError(f"{where} must be {kind}, got {value!r}") from None
+        self._check(out)
+        return out
+
+    def _convert(self, value: Any) -> Any:
+        if self.type is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError(value)
+        if self.type is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            return int(str(value).strip()) if isinstance(value, str) else int(value)
+        if self.type is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            out = float(value)
+            if math.isnan(out):
+                raise ValueError(value)
+            return out
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return value
+
+    def _check(self, value: Any) -> None:
+        if self.choices is not None and value not in self.choices:
+            raise OptionError(
+                f"{self.flag} must be one of {', '.join(self.choices)}, got {value!r}"
+            )
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            too_low = self.min is not None and (
+                value <= self.min if self.min_exclusive else value < self.min
+            )
+            too_high = self.max is not None and value > self.max
+            if too_low or too_high:
+                raise OptionError(f"{self.flag} must be {self.describe_range()}, got {value:g}")
+
+
+def resolve(options: Iterable[Option], values: Mapping[str, Any], owner: str) -> dict[str, Any]:
+    """Defaults overlaid with `values`, every value coerced and checked.
+
+    Unknown names are an error naming the owner (the backend) and what it takes:
+    resolve([ORDER], {"order": "3"}, "count") == {"order": 3}.
+    """
+    declared = {o.name: o for o in options}
+    unknown = [k for k in values if k not in declared]
+    if unknown:
+        flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+        takes = ", ".join(o.flag for o in declared.values()) or "no options"
+        raise OptionError(f"backend '{owner}' does not take {flags} (it takes {takes})")
+    out = {name: opt.default for name, opt in declared.items()}
+    for name, value in values.items():
+        if value is not None:
+            out[name] = declared[name].coerce(value)
+    return out
+
+
+ORDER = Option(
+    "order", int, 2, "n-gram order: the model sees order-1 previous tokens", min=1, max=32
+)

@@ -1,0 +1,190 @@
+"""Rich renderables for ngramkit's reports. No I/O: the CLI prints them.
+
+Every function takes plain result objects (fitting.FitResult, evaluate
+rows) and returns something Rich can render. Units stand in the column
+headers: NLL in nats per token, perplexity per token, bits per token.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from .evaluate import ItemScore, Metrics, Summary, TokenScore
+    from .fitting import FitResult
+    from .model import LanguageModel
+
+
+def num(x: float | None, digits: int = 4) -> str:
+    """A number as shown in tables: 'inf' for infinities, '-' for nothing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.{digits}f}"
+
+
+def _kv(rows: Iterable[tuple[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="dim")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    return table
+
+
+def metrics_table(rows: Sequence[tuple[str, Metrics | None]]) -> Table:
+    table = Table(title="Metrics", title_justify="left")
+    table.add_column("split")
+    table.add_column("tokens", justify="right")
+    table.add_column("NLL (nats/token)", justify="right")
+    table.add_column("perplexity", justify="right")
+    table.add_column("bits/token", justify="right")
+    for name, m in rows:
+        if m is None:
+            continue
+        table.add_row(name, f"{m.tokens:,}", num(m.nll), num(m.perplexity, 3), num(m.bits))
+    return table
+
+
+def samples_table(samples: Sequence[tuple[str, bool | None]], title: str = "Samples") -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None)
+    table.add_column("sample")
+    table.add_column("seen")
+    for item, seen in samples:
+        mark = (
+            Text("seen in training", style="dim")
+            if seen
+            else Text("new", style="green")
+            if seen is False
+            else Text("")
+        )
+        table.add_row(item if item else Text("(empty)", style="dim"), mark)
+    return table
+
+
+def model_rows(model: LanguageModel) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [("backend", model.name)]
+    rows += [(k, v) for k, v in model.hparams.items()]
+    rows += list(model.summary().items())
+    return rows
+
+
+def fit_report(result: FitResult, path: str) -> RenderableType:
+    d = result.data
+    data = _kv(
+        [
+            ("source", d.source),
+            ("items read", d.items),
+            ("blank lines skipped", d.blank),
+            ("duplicate items (kept)", d.duplicates),
+            ("train / val items", f"{d.train:,} / {d.val:,}"),
+            ("val items OOV (not scored)", d.val_oov),
+            ("vocabulary (tokens)", d.vocab_size),
+            ("predicted train tokens", d.tokens),
+        ],
+        "Data",
+    )
+    model = _kv(model_rows(result.model), "Model")
+    metrics = metrics_table([("train", result.train), ("val", result.val)])
+    samples = samples_table(result.samples)
+    footer = Text.assemble(
+        ("saved ", "dim"), (path, "bold"), (f"  ·  {result.seconds:.2f} s", "dim")
+    )
+    title = f"ngramkit fit · {result.model.name} · order {result.model.order}"
+    return Panel(
+        Group(data, Text(""), model, Text(""), metrics, Text(""), samples, Text(""), footer),
+        title=title,
+        title_align="left",
+    )
+
+
+def surprisal_style(logprob: float) -> str:
+    """Color for a token by surprisal: green (expected) .. red (odd) .. reverse red (p=0)."""
+    if not math.isfinite(logprob):
+        return "bold white on red"
+    bits = -logprob / math.log(2)
+    if bits < 3:
+        return "green"
+    if bits < 5:
+        return "yellow"
+    if bits < 8:
+        return "red"
+    return "bold red"
+
+
+def colored_item(tokens: Sequence[TokenScore], separator: str = "") -> Text:
+    """The item with each symbol colored by its surprisal; the end token shown last."""
+    text = Text()
+    for i, t in enumerate(tokens):
+        if i and separator:
+            text.append(separator)
+        text.append(t.token, style=surprisal_style(t.logprob))
+    return text
+
+
+def score_table(item: str, tokens: Sequence[TokenScore], separator: str = "") -> RenderableType:
+    table = Table(
+        title=Text.assemble("score ", colored_item(tokens, separator)), title_justify="left"
+    )
+    table.add_column("context")
+    table.add_column("token")
+    table.add_column("prob", justify="right")
+    table.add_column("log p (nats)", justify="right")
+    table.add_column("surprisal (bits)")
+    for t in tokens:
+        bits = t.surprisal_bits
+        bar = "█" * min(int(bits) if math.isfinite(bits) else 20, 20)
+        table.add_row(
+            t.context,
+            t.token,
+            f"{t.prob:.4f}",
+            num(t.logprob),
+            Text(f"{num(bits, 2):>6} {bar}", style=surprisal_style(t.logprob)),
+        )
+    total = sum(t.logprob for t in tokens)
+    nll = -total / len(tokens)
+    foot = Text(
+        f"log p = {num(total)} nats   NLL = {num(nll)} nats/token over {len(tokens)} tokens"
+    )
+    return Group(table, foot)
+
+
+def eval_table(rows: Sequence[ItemScore], summary: Summary, title: str = "") -> RenderableType:
+    table = Table(title=title or None, title_justify="left")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("item")
+    table.add_column("tokens", justify="right")
+    table.add_column("log p (nats)", justify="right")
+    table.add_column("NLL (nats/token)", justify="right")
+    table.add_column("perplexity", justify="right")
+    table.add_column("in train")
+    table.add_column("OOV")
+    for r in rows:
+        table.add_row(
+            str(r.index + 1),
+            r.item,
+            str(r.tokens),
+            "-" if r.oov else num(r.logprob),
+            "-" if r.oov else num(r.nll),
+            "-" if r.oov else num(r.perplexity, 2),
+            "" if r.in_train is None else ("yes" if r.in_train else "no"),
+            Text("OOV: " + " ".join(r.unknown), style="red") if r.oov else "",
+        )
+    return Group(table, summary_line(summary))
+
+
+def summary_line(summary: Summary) -> Text:
+    m = summary.metrics
+    return Text(
+        f"{summary.items:,} items, {summary.scored:,} scored, {summary.oov:,} OOV; "
+        f"{summary.tokens:,} tokens; NLL {num(m.nll)} nats/token, "
+        f"perplexity {num(m.perplexity, 3)}, {num(m.bits)} bits/token"
+    )
