@@ -17,9 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from .evaluate import ItemScore, Metrics, Summary, TokenScore
-    from .fitting import FitResult
-    from .model import LanguageModel
+    from ..evaluate import ItemScore, Metrics, Summary, TokenScore
+    from ..fitting import FitResult
+    from ..model import LanguageModel
 
 
 def num(x: float | None, digits: int = 4) -> str:

@@ -1,0 +1,33 @@
+"""Rich renderables for ngramkit's reports, one concept per module. No I/O.
+
+Every function takes plain result objects and returns something Rich can
+render; only the CLI prints. Units stand in column headers.
+"""
+
+from __future__ import annotations
+
+from .tables import (
+    colored_item,
+    eval_table,
+    fit_report,
+    metrics_table,
+    model_rows,
+    num,
+    samples_table,
+    score_table,
+    summary_line,
+    surprisal_style,
+)
+
+__all__ = [
+    "colored_item",
+    "eval_table",
+    "fit_report",
+    "metrics_table",
+    "model_rows",
+    "num",
+    "samples_table",
+    "score_table",
+    "summary_line",
+    "surprisal_style",
+]
