@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ngramkit import CountLM, Corpus, NgramCounts
+from ngramkit import Corpus, CountLM, NgramCounts
 from ngramkit.evaluate import corpus_metrics
 
 

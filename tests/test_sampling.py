@@ -37,7 +37,7 @@ def lecture_samples(words: list[str], order: int, k: float, n: int, seed: int) -
             if ix == 0:
                 break
             drawn.append(itos[ix])
-            context = (context + [ix])[1:] if order > 1 else []
+            context = [*context, ix][1:] if order > 1 else []
         out.append("".join(drawn))
     return out
 
