@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ngramkit import CountLM, Corpus, read_items
+from ngramkit import Corpus, CountLM, read_items
 from ngramkit.evaluate import corpus_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
