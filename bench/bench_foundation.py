@@ -17,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+torch.set_num_threads(1)  # as the CLI runs (OMP_NUM_THREADS=1): the lecture's loops get the same
+
 from ngramkit import Corpus, CountLM, read_items
 from ngramkit.evaluate import corpus_metrics
 

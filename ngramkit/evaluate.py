@@ -33,6 +33,7 @@ class Metrics:
 
     tokens: int
     logprob: float  # total, nats (may be -inf)
+    oov: int = 0  # items left out: symbols outside the vocabulary
 
     @property
     def nll(self) -> float:
@@ -169,7 +170,7 @@ def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:
     import torch
 
     vocab = model.require_fitted()
-    tokens, total = 0, 0.0
+    tokens, total, oov = 0, 0.0, 0
     for start in range(0, len(items), CHUNK_ITEMS):
         corpus = Corpus.from_items(items[start : start + CHUNK_ITEMS], vocab)
         grams = corpus.grams(model.order)
@@ -177,7 +178,8 @@ def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:
             lp = model.token_logprobs(grams[:, :-1], grams[:, -1])
             total += float(lp.to(torch.float64).sum())
         tokens += len(grams)
-    return Metrics(tokens, total)
+        oov += int(corpus.oov.sum())
+    return Metrics(tokens, total, oov)
 
 
 def score_items(

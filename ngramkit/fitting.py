@@ -46,9 +46,8 @@ class FitResult:
 
 def _metrics(model: LanguageModel, items: list[str]) -> tuple[Metrics, int]:
     """Metrics of the in-vocabulary items and the number of OOV items."""
-    vocab = model.require_fitted()
-    oov = sum(1 for item in items if vocab.unknown(item)) if items else 0
-    return corpus_metrics(model, items), oov
+    m = corpus_metrics(model, items)
+    return m, m.oov
 
 
 def fit(
