@@ -17,8 +17,6 @@ from pathlib import Path
 
 import torch
 
-torch.set_num_threads(1)  # as the CLI runs (OMP_NUM_THREADS=1): the lecture's loops get the same
-
 from ngramkit import Corpus, CountLM, read_items
 from ngramkit.evaluate import corpus_metrics
 
@@ -88,6 +86,7 @@ def whole_process(args, repeat=5):
 
 
 def main() -> None:
+    torch.set_num_threads(1)  # as the CLI runs (OMP_NUM_THREADS=1); the lecture's loops too
     words = read_items(NAMES).items
     chars = sorted(set("".join(words)))
     stoi = {s: i + 1 for i, s in enumerate(chars)}
