@@ -178,7 +178,8 @@ def command(**kwargs: Any) -> None:
         raise OptionError("no DATA: give a word list (or `data:` in the config)")
 
     words = read_items(settings["data"])
-    output = settings["output"] or f"{Path(words.source).stem or 'stdin'}.{backend}.ngk"
+    stem = "stdin" if words.source == "<stdin>" else Path(words.source).stem
+    output = settings["output"] or f"{stem}.{backend}.ngk"
     folder = Path(output).parent
     if not folder.is_dir():
         raise OptionError(f"cannot write {output}: folder {folder} does not exist")
