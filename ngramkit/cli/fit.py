@@ -114,7 +114,9 @@ def _backend_values(kwargs: dict[str, Any], cls: type, backend: str) -> dict[str
 @click.option(
     "--backend", default=None, help="Backend name (see `ngramkit backends`) [default: count]."
 )
-@click.option("--order", default=None, metavar="N", help="n-gram order [default: 2].")
+@click.option(
+    "--order", default=None, metavar="N", help="n-gram order [default: the backend's, 2 for count]."
+)
 @click.option(
     "-o",
     "--output",
@@ -172,7 +174,8 @@ def command(**kwargs: Any) -> None:
             settings[key] = GENERAL[key].coerce(value)
     hparams = {k: v for k, v in from_file.items() if k in declared}
     hparams.update(cli_backend)
-    if "order" in declared:
+    # --order given by flag or file goes to the backend; otherwise its own default does.
+    if "order" in declared and (kwargs.get("order") is not None or "order" in from_file):
         hparams["order"] = settings["order"]
     if not settings["data"]:
         raise OptionError("no DATA: give a word list (or `data:` in the config)")
