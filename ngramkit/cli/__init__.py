@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("sample", "Draw items from a model (the lecture's seeded procedure)."),
     "eval": ("evaluate", "Score word lists: per item and overall NLL."),
     "score": ("score", "Per-token breakdown of one or more items."),
+    "backends": ("backends", "List installed backends, their packages and status."),
 }
 
 

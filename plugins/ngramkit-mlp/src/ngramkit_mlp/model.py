@@ -31,14 +31,21 @@ class MLPLM(LanguageModel):
     name = "mlp"
     description = "MLP n-gram model (Bengio et al. 2003, makemore part 2), trained with SGD"
     options = (
-        Option("order", int, 4, "n-gram order: the MLP sees order-1 previous tokens", min=1, max=32),
+        Option(
+            "order", int, 4, "n-gram order: the MLP sees order-1 previous tokens", min=1, max=32
+        ),
         Option("emb", int, 16, "embedding size per token", min=1, max=4096),
         Option("hidden", int, 256, "units in the tanh hidden layer", min=1, max=65536),
         Option("steps", int, 50_000, "SGD steps (one minibatch each)", min=1),
         Option("batch_size", int, 64, "n-gram windows per minibatch", min=1),
         Option("lr", float, 0.1, "initial learning rate", min=0, min_exclusive=True),
         Option(
-            "lr_decay", float, 0.1, "factor applied to the lr at each decay", min=0, max=1,
+            "lr_decay",
+            float,
+            0.1,
+            "factor applied to the lr at each decay",
+            min=0,
+            max=1,
             min_exclusive=True,
         ),
         Option("decays", int, 1, "lr decays, evenly spaced over the steps", min=0, max=100),
