@@ -91,7 +91,12 @@ def load_config(path: str | Path) -> RunConfig:
             raise OptionError(f"{name}:{line}: key '{key}' is given twice")
         if not isinstance(value_node, yaml.ScalarNode):
             raise OptionError(f"{name}:{line}: '{key}' must be a single value")
-        config.values[key] = yaml.safe_load(yaml.serialize(value_node))
+        try:
+            config.values[key] = yaml.safe_load(yaml.serialize(value_node))
+        except yaml.YAMLError:  # a tag SafeLoader refuses, e.g. !!python/name
+            raise OptionError(
+                f"{name}:{line}: '{key}' has a value plain YAML cannot hold"
+            ) from None
         config.lines[key] = line
     return config
 
