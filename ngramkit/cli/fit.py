@@ -70,10 +70,14 @@ class FitCommand(click.Command):
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         dynamic = backend_options()
-        general = [p.get_help_record(ctx) for p in self.get_params(ctx) if p.name not in dynamic]
+        general = [
+            p.get_help_record(ctx)
+            for p in self.get_params(ctx)
+            if isinstance(p, click.Option) and p.name not in dynamic
+        ]
         with formatter.section("Options"):
             formatter.write_dl([r for r in general if r])
-        by_backend: dict[str, list[tuple[str, str]]] = {}
+        by_backend = _order_rows()
         for owners in dynamic.values():
             for backend, opt in owners:
                 metavar = "" if opt.type is bool else f" {opt.metavar or opt.type.__name__.upper()}"
@@ -86,6 +90,20 @@ class FitCommand(click.Command):
         for backend, rows in sorted(by_backend.items()):
             with formatter.section(f"Options of backend '{backend}'"):
                 formatter.write_dl(rows)
+
+
+def _order_rows() -> dict[str, list[tuple[str, str]]]:
+    """An `--order` row for each backend whose order default is not the usual 2."""
+    from ..options import ORDER
+    from ..registry import installed
+
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for name, entry in installed().items():
+        order = next((o for o in getattr(entry.cls, "options", ()) if o.name == "order"), None)
+        if order is not None and order != ORDER:
+            help_ = f"{order.help} [default: {order.default}; {order.describe_range()}]"
+            rows[name] = [("--order N", help_)]
+    return rows
 
 
 def _backend_values(kwargs: dict[str, Any], cls: type, backend: str) -> dict[str, Any]:
