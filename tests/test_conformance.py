@@ -4,8 +4,9 @@ Parametrized over the installed entry points of the `ngramkit` distribution,
 so a new built-in backend is checked as soon as it is registered in
 pyproject.toml. Plugins under plugins/ run the kit in their own tests.
 Backends that train iteratively get their step or epoch count cut to
-QUICK_STEPS (whatever they call it, if they declare it); the count backend is also checked unsmoothed and at
-orders 1 and 4, where zero counts and empty contexts live.
+QUICK_STEPS (whatever they call it, if they declare it); the count backend
+is also checked unsmoothed and at orders 1 and 4, where zero counts and
+empty contexts live.
 """
 
 from __future__ import annotations
