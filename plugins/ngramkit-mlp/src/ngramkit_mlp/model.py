@@ -38,7 +38,7 @@ class MLPLM(LanguageModel):
         Option("hidden", int, 256, "units in the tanh hidden layer", min=1, max=65536),
         Option("steps", int, 50_000, "SGD steps (one minibatch each)", min=1),
         Option("batch_size", int, 64, "n-gram windows per minibatch", min=1),
-        Option("lr", float, 0.1, "initial learning rate", min=0, min_exclusive=True),
+        Option("lr", float, 0.1, "initial learning rate", min=0, max=1000, min_exclusive=True),
         Option(
             "lr_decay",
             float,

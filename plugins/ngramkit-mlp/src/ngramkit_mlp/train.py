@@ -75,13 +75,15 @@ def sgd(
 ) -> float:
     """Train `params` in place on windows X [N, n-1] -> Y [N]; returns the last loss.
 
-    Raises TrainingError if the loss stops being finite (a learning rate too
-    large for the data).
+    Raises TrainingError if the loss stops being finite or climbs far above a
+    uniform guess (ln V nats/token, where training starts): the steps
+    overshoot, so the learning rate is too large for the data.
     """
     import torch
     import torch.nn.functional as F
 
     tensors = list(params.values())
+    limit = 3 * math.log(params["b2"].shape[0]) + 5  # nats/token: never reached when learning
     for p in tensors:
         p.requires_grad_(True)
     loss_value = math.nan
@@ -97,7 +99,7 @@ def sgd(
                 p.add_(p.grad, alpha=-lr)
         if (step + 1) % REPORT_EVERY == 0 or step + 1 == schedule.steps:
             loss_value = float(loss.detach())
-            if not math.isfinite(loss_value):
+            if not loss_value < limit:  # also catches nan and inf
                 raise TrainingError(
                     f"training diverged at step {step + 1} (loss {loss_value}): "
                     f"lower --lr (now {schedule.lr:g})"
