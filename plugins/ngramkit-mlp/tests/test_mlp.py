@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from ngramkit_mlp import network
-from ngramkit_mlp.model import MLPLM
-from ngramkit_mlp.train import Schedule
-
 from ngramkit import Corpus, load
 from ngramkit.cli import cli
 from ngramkit.errors import ModelFileError, OptionError, TrainingError
 from ngramkit.testing import Backend, Check, parametrize_checks
+
+from ngramkit_mlp import network
+from ngramkit_mlp.model import MLPLM
+from ngramkit_mlp.train import Schedule
 
 QUICK = {"steps": 100, "emb": 4, "hidden": 16}
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "ella", "luna", "zoe"]

@@ -20,7 +20,6 @@ from .train import Schedule, sgd, torch_threads
 
 if TYPE_CHECKING:
     import torch
-
     from ngramkit.corpus import Corpus
     from ngramkit.model import Progress
 
