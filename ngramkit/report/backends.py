@@ -29,8 +29,8 @@ def backends_table(entries: Iterable[BackendEntry]) -> Table:
     table = Table(title="Backends (entry points in group ngramkit.backends)", title_justify="left")
     table.add_column("name", style="bold")
     table.add_column("class", overflow="fold")
-    table.add_column("distribution")
-    table.add_column("version")
+    table.add_column("distribution", no_wrap=True)
+    table.add_column("version", no_wrap=True)
     table.add_column("description")
     table.add_column("status")
     for entry in entries:
