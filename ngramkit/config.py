@@ -105,7 +105,8 @@ def check(config: RunConfig, backend_options: dict[str, Option], backend: str) -
     """Coerced values of `config`; unknown keys and bad values name their line."""
     out: dict[str, Any] = {}
     for key, value in config.values.items():
-        opt = GENERAL.get(key) or backend_options.get(key)
+        # The backend's own declaration first: its `order` may have tighter bounds.
+        opt = backend_options.get(key) or GENERAL.get(key)
         if opt is None:
             takes = ", ".join([*GENERAL, *(k for k in backend_options if k not in GENERAL)])
             raise OptionError(

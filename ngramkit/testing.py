@@ -443,10 +443,10 @@ def check_seeded(backend: Backend) -> None:
         raise _Broken("sample(20, seed=7) gives different items on different calls")
     if len(first) != 20:
         raise _Broken(f"sample(20) gave {len(first)} items")
-    symbols = set(a.require_fitted().symbols)
-    if any(set(a.vocab.split(s)) - symbols for s in first):  # type: ignore[union-attr]
+    vocab = a.require_fitted()
+    if any(set(vocab.split(s)) - set(vocab.symbols) for s in first):
         raise _Broken("samples hold symbols outside the vocabulary")
-    cut = sum(len(a.vocab.split(s)) >= 64 for s in first)  # type: ignore[union-attr]
+    cut = sum(len(vocab.split(s)) >= 64 for s in first)
     if cut > 10:
         raise _Broken(
             f"{cut} of 20 samples ran to max_len=64: the boundary is (nearly) never drawn"

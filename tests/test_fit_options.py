@@ -126,6 +126,7 @@ def test_an_unknown_flag_is_a_usage_error(names: Path) -> None:
     [
         (("--smooth", "-1"), "--smooth must be >= 0, got -1"),
         (("--smooth", "lots"), "--smooth must be a number, got 'lots'"),
+        (("--smooth", "inf"), "--smooth must be a number, got 'inf'"),
         (("--backend", "plug", "--lr", "0"), "--lr must be > 0, got 0"),
         (("--backend", "plug", "--order", "9"), "--order must be >= 1, <= 8, got 9"),
         (("--backend", "plug", "--mode", "warp"), "--mode must be one of fast, slow, got 'warp'"),
@@ -197,3 +198,10 @@ def test_a_model_whose_backend_is_broken_says_so(names: Path) -> None:
     one_line_error(
         run("sample", str(model)), f"{model}: backend 'gone' from ngk-gone 1.0 is broken: boom"
     )
+
+
+def test_a_config_order_beyond_the_backends_own_range_names_the_line(names: Path) -> None:
+    config = names.parent / "run.yaml"
+    config.write_text("backend: plug\norder: 9\n")
+    result, _ = fit(names, "--config", str(config))
+    one_line_error(result, f"{config}:2: order: --order must be >= 1, <= 8, got 9")

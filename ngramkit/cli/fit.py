@@ -45,12 +45,16 @@ def backend_options() -> dict[str, list[tuple[str, Any]]]:
     return found
 
 
+def _range(opt: Any) -> str:
+    """'; >= 1' for --help, or nothing when any value of the type is allowed."""
+    text = opt.describe_range()
+    return "" if text == opt.type.__name__ else f"; {text}"
+
+
 def _click_option(name: str, owners: list[tuple[str, Any]]) -> click.Option:
     opt = owners[0][1]
     who = ", ".join(b for b, _ in owners)
-    helps = "; ".join(
-        f"{b}: {o.help} (default {o.default}; {o.describe_range()})" for b, o in owners
-    )
+    helps = "; ".join(f"{b}: {o.help} (default {o.default}{_range(o)})" for b, o in owners)
     if opt.type is bool:
         decl = f"{opt.flag}/--no-{opt.flag[2:]}"
         return click.Option([decl, name], default=None, help=f"[{who}] {helps}")
@@ -84,7 +88,7 @@ class FitCommand(click.Command):
                 by_backend.setdefault(backend, []).append(
                     (
                         f"{opt.flag}{metavar}",
-                        f"{opt.help} [default: {opt.default}; {opt.describe_range()}]",
+                        f"{opt.help} [default: {opt.default}{_range(opt)}]",
                     )
                 )
         for backend, rows in sorted(by_backend.items()):
@@ -101,7 +105,7 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
     for name, entry in installed().items():
         order = next((o for o in getattr(entry.cls, "options", ()) if o.name == "order"), None)
         if order is not None and order != ORDER:
-            help_ = f"{order.help} [default: {order.default}; {order.describe_range()}]"
+            help_ = f"{order.help} [default: {order.default}{_range(order)}]"
             rows[name] = [("--order N", help_)]
     return rows
 
