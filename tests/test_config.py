@@ -54,10 +54,14 @@ def test_an_unknown_key_names_the_key_the_line_and_the_known_keys(tmp_path: Path
         ("order: 3\nsmooth: lots\n", 2, "smooth: --smooth must be a number, got 'lots'"),
         ("order: 2.5\n", 1, "order: --order must be an integer, got 2.5"),
         ("order: true\n", 1, "order: --order must be an integer, got True"),
-        ("order: 0\n", 1, "order: --order must be >= 1, <= 32, got 0"),
+        ("order: 0\n", 1, "order: --order must be between 1 and 32, got 0"),
         ("\n\nsmooth: -1\n", 3, "smooth: --smooth must be >= 0, got -1"),
         ("tokenizer: bytes\n", 1, "tokenizer: --tokenizer must be one of char, word, got 'bytes'"),
-        ("val_fraction: 1.5\n", 1, "val_fraction: --val-fraction must be >= 0, <= 0.99, got 1.5"),
+        (
+            "val_fraction: 1.5\n",
+            1,
+            "val_fraction: --val-fraction must be between 0 and 0.99, got 1.5",
+        ),
     ],
 )
 def test_a_wrong_type_or_value_names_key_and_line(

@@ -85,7 +85,7 @@ def test_help_groups_every_backends_options(monkeypatch: pytest.MonkeyPatch) -> 
         assert flag in plug_part
     assert "learning rate (unused here) [default: 0.1; > 0]" in plug_part
     assert "how to run [default: fast; fast|slow]" in plug_part
-    assert "n-gram order [default: 3; >= 1, <= 8]" in plug_part  # its own default order
+    assert "n-gram order [default: 3; between 1 and 8]" in plug_part  # its own default order
     assert "--order" not in count_part  # count's order is the usual one
     assert "--order N" in text.split("Options of backend")[0]
 
@@ -128,9 +128,9 @@ def test_an_unknown_flag_is_a_usage_error(names: Path) -> None:
         (("--smooth", "lots"), "--smooth must be a number, got 'lots'"),
         (("--smooth", "inf"), "--smooth must be a number, got 'inf'"),
         (("--backend", "plug", "--lr", "0"), "--lr must be > 0, got 0"),
-        (("--backend", "plug", "--order", "9"), "--order must be >= 1, <= 8, got 9"),
+        (("--backend", "plug", "--order", "9"), "--order must be between 1 and 8, got 9"),
         (("--backend", "plug", "--mode", "warp"), "--mode must be one of fast, slow, got 'warp'"),
-        (("--order", "0"), "--order must be >= 1, <= 32, got 0"),
+        (("--order", "0"), "--order must be between 1 and 32, got 0"),
         (("--backend", "nope"), "unknown backend 'nope' (installed: count, plug; see "),
         (("--backend", "gone"), "backend 'gone' from ngk-gone 1.0 is broken: boom"),
     ],
@@ -204,4 +204,4 @@ def test_a_config_order_beyond_the_backends_own_range_names_the_line(names: Path
     config = names.parent / "run.yaml"
     config.write_text("backend: plug\norder: 9\n")
     result, _ = fit(names, "--config", str(config))
-    one_line_error(result, f"{config}:2: order: --order must be >= 1, <= 8, got 9")
+    one_line_error(result, f"{config}:2: order: --order must be between 1 and 8, got 9")

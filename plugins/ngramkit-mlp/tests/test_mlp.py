@@ -105,7 +105,7 @@ def test_divergence_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     "hparams, message",
     [
-        ({"emb": 0}, "--emb must be >= 1, <= 4096, got 0"),
+        ({"emb": 0}, "--emb must be between 1 and 4096, got 0"),
         ({"lr": 0}, "--lr must be > 0, <= 1000, got 0"),
         ({"lr": 1e300}, "--lr must be > 0, <= 1000, got 1e\\+300"),
         ({"lr_decay": 1.5}, "--lr-decay must be > 0, <= 1, got 1.5"),
@@ -147,7 +147,7 @@ def test_cli_fit_sample_and_help(tmp_path: Path) -> None:
     sampled = CliRunner().invoke(cli, ["sample", str(out), "-n", "3", "--json"])
     assert len(json.loads(sampled.stdout)["samples"]) == 3
     bad = CliRunner().invoke(cli, [*args, "--emb", "0", "-o", str(out)])
-    assert (bad.exit_code, bad.stderr) == (1, "Error: --emb must be >= 1, <= 4096, got 0\n")
+    assert (bad.exit_code, bad.stderr) == (1, "Error: --emb must be between 1 and 4096, got 0\n")
     helptext = CliRunner().invoke(cli, ["fit", "--help"]).output
     assert "Options of backend 'mlp'" in helptext and "--hidden INT" in helptext
 
