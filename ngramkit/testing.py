@@ -220,8 +220,9 @@ def check_registered(backend: Backend) -> None:
         raise _Broken(f"the entry point {entry.value} is broken: {entry.error}")
     if backend.cls is not None and entry.cls is not backend.cls:
         raise _Broken(f"the entry point loads {entry.class_path}, not {backend.cls.__qualname__}")
-    if entry.cls.name != backend.name:
-        raise _Broken(f"{entry.class_path}.name is {entry.cls.name!r}, not {backend.name!r}")
+    declared = getattr(entry.cls, "name", None)
+    if declared != backend.name:
+        raise _Broken(f"{entry.class_path}.name is {declared!r}, not {backend.name!r}")
 
 
 @_check(

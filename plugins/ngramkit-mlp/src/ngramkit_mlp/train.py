@@ -96,7 +96,8 @@ def sgd(
         with torch.no_grad():
             lr = schedule.lr_at(step)
             for p in tensors:
-                p.add_(p.grad, alpha=-lr)
+                if p.grad is not None:  # every parameter has one after backward()
+                    p.add_(p.grad, alpha=-lr)
         if (step + 1) % REPORT_EVERY == 0 or step + 1 == schedule.steps:
             loss_value = float(loss.detach())
             if not loss_value < limit:  # also catches nan and inf
