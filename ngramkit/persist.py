@@ -260,7 +260,9 @@ def load(path: str | Path) -> ModelFile:
     prov = header.get("provider") or {}
     try:
         cls = registry.get(str(backend))
-    except BackendError:
+    except BackendError as e:
+        if str(backend) in registry.installed():  # installed, but broken: say why
+            raise ModelFileError(f"{name}: {e}") from None
         dist = prov.get("distribution", "?") if isinstance(prov, dict) else "?"
         raise ModelFileError(
             f"{name}: needs backend '{backend}', which is not installed "

@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("sample", "Draw items from a model (the lecture's seeded procedure)."),
     "eval": ("evaluate", "Score word lists: per item and overall NLL."),
     "score": ("score", "Per-token breakdown of one or more items."),
+    "backends": ("backends", "List installed backends, their packages and status."),
+    "new-backend": ("new_backend", "Scaffold a plugin package with a working backend."),
 }
 
 
