@@ -165,11 +165,19 @@ def item_logprobs(model: LanguageModel, corpus: Corpus) -> torch.Tensor:
 
 
 def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:
-    """NLL of `items` (OOV items left out), scored in chunks."""
-    summary = Summary()
-    for row in score_items(model, items):
-        summary.add(row)
-    return summary.metrics
+    """NLL of `items` (OOV items left out), scored CHUNK_ITEMS at a time."""
+    import torch
+
+    vocab = model.require_fitted()
+    tokens, total = 0, 0.0
+    for start in range(0, len(items), CHUNK_ITEMS):
+        corpus = Corpus.from_items(items[start : start + CHUNK_ITEMS], vocab)
+        grams = corpus.grams(model.order)
+        if len(grams):
+            lp = model.token_logprobs(grams[:, :-1], grams[:, -1])
+            total += float(lp.to(torch.float64).sum())
+        tokens += len(grams)
+    return Metrics(tokens, total)
 
 
 def score_items(

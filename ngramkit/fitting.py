@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .corpus import Corpus
 from .data import WordList, split
 from .errors import DataError
-from .evaluate import Metrics, Summary, score_items
+from .evaluate import Metrics, corpus_metrics
 
 if TYPE_CHECKING:
     from .model import LanguageModel, Progress
@@ -45,10 +45,10 @@ class FitResult:
 
 
 def _metrics(model: LanguageModel, items: list[str]) -> tuple[Metrics, int]:
-    summary = Summary()
-    for row in score_items(model, items):
-        summary.add(row)
-    return summary.metrics, summary.oov
+    """Metrics of the in-vocabulary items and the number of OOV items."""
+    vocab = model.require_fitted()
+    oov = sum(1 for item in items if vocab.unknown(item)) if items else 0
+    return corpus_metrics(model, items), oov
 
 
 def fit(

@@ -56,6 +56,8 @@ class Option:
         """Human text for the allowed values, e.g. '> 0', '0..1', 'gd|adam'."""
         if self.choices:
             return "|".join(self.choices)
+        if self.min is not None and self.max is not None and not self.min_exclusive:
+            return f"between {self.min:g} and {self.max:g}"
         lo = None if self.min is None else f"{'>' if self.min_exclusive else '>='} {self.min:g}"
         hi = None if self.max is None else f"<= {self.max:g}"
         return ", ".join(x for x in (lo, hi) if x) or self.type.__name__

@@ -1,0 +1,100 @@
+"""The shared sampler draws exactly the lecture's tokens, only faster."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ngramkit import CountLM
+from ngramkit.errors import NgramkitError
+
+
+def lecture_samples(words: list[str], order: int, k: float, n: int, seed: int) -> list[str]:
+    """The lecture's loop: a float32 P from counts + k, one multinomial per token."""
+    chars = sorted(set("".join(words)))
+    stoi = {s: i + 1 for i, s in enumerate(chars)}
+    itos = {i: s for s, i in stoi.items()}
+    V = len(chars) + 1
+    N = torch.zeros((V ** (order - 1), V), dtype=torch.int64)
+    for w in words:
+        ids = [0] * (order - 1) + [stoi[c] for c in w] + [0]
+        for i in range(order - 1, len(ids)):
+            ctx = 0
+            for t in ids[i - order + 1 : i]:
+                ctx = ctx * V + t
+            N[ctx, ids[i]] += 1
+    P = (N + k).float()
+    P /= P.sum(1, keepdims=True)
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(n):
+        context, drawn = [0] * (order - 1), []
+        while True:
+            row = 0
+            for t in context:
+                row = row * V + t
+            ix = torch.multinomial(P[row], num_samples=1, replacement=True, generator=g).item()
+            if ix == 0:
+                break
+            drawn.append(itos[ix])
+            context = [*context, ix][1:] if order > 1 else []
+        out.append("".join(drawn))
+    return out
+
+
+@pytest.mark.parametrize("seed", [2147483647, 0, 42])
+@pytest.mark.parametrize(("order", "k"), [(2, 1.0), (2, 0.0), (3, 1.0), (3, 0.5)])
+def test_matches_lecture_loop(names: list[str], order: int, k: float, seed: int) -> None:
+    words = names if order == 2 else names[:5000]
+    model = CountLM(order=order, smooth=k).fit(words)
+    assert model.sample(300, seed=seed) == lecture_samples(words, order, k, 300, seed)
+
+
+def test_lecture_first_samples(names: list[str]) -> None:
+    model = CountLM(order=2, smooth=1).fit(names)
+    assert model.sample(5, seed=2147483647) == [
+        "cexze",
+        "momasurailezitynn",
+        "konimittain",
+        "llayn",
+        "ka",
+    ]
+
+
+@pytest.mark.parametrize("V", [3, 17, 27, 100, 1001])
+def test_torch_multinomial_is_exponential_argmax(V: int) -> None:
+    """The identities the fast sampler relies on; a torch upgrade breaking them fails here."""
+    p = torch.rand(V, generator=torch.Generator().manual_seed(V)) ** 3
+    p /= p.sum()
+    g = torch.Generator().manual_seed(7)
+    one_by_one = [torch.multinomial(p, 1, replacement=True, generator=g).item() for _ in range(50)]
+    g = torch.Generator().manual_seed(7)
+    block = torch.empty(50, V).exponential_(1, generator=g)
+    assert (p / block).argmax(1).tolist() == one_by_one
+    g = torch.Generator().manual_seed(7)
+    rows = torch.cat([torch.empty(1, V).exponential_(1, generator=g) for _ in range(50)])
+    assert torch.equal(rows, block)
+
+
+def test_seeded_prefix_temperature_and_max_len(names: list[str]) -> None:
+    model = CountLM(order=2, smooth=1).fit(names)
+    a = model.sample(20, seed=5, prefix="an", temperature=0.7)
+    assert a == model.sample(20, seed=5, prefix="an", temperature=0.7)
+    assert all(s.startswith("an") for s in a)
+    assert model.sample(20, seed=6) != model.sample(20, seed=5)
+    cut = model.sample(50, seed=1, max_len=3)
+    assert max(len(s) for s in cut) <= 3 and len(cut) == 50
+
+
+def test_sampling_terminates_when_the_model_never_ends() -> None:
+    model = CountLM(order=2, smooth=0).fit(["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" * 50])
+    out = model.sample(3, seed=0, max_len=40)
+    assert [len(s) for s in out] == [40, 40, 40]
+
+
+def test_bad_sampling_arguments(names: list[str]) -> None:
+    model = CountLM().fit(names[:100])
+    with pytest.raises(NgramkitError, match="outside the vocabulary"):
+        model.sample(1, prefix="Q")
+    with pytest.raises(NgramkitError, match="temperature"):
+        model.sample(1, temperature=0)
