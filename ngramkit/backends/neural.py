@@ -220,8 +220,8 @@ def _stepper(name: str, W: torch.Tensor, lr: float, f: Objective) -> Callable[[]
 def _check_finite(loss: float, step: int, lr: float) -> None:
     if not math.isfinite(loss):
         raise TrainingError(
-            f"training diverged: the loss became {loss} at step {step}; "
-            f"try a smaller --lr (it was {lr:g}). No model was saved."
+            f"training diverged: the loss became {loss} at step {step} "
+            f"(--lr {lr:g} is too large; try a smaller one)"
         )
 
 
