@@ -130,7 +130,7 @@ def section_equivalence(words: list[str], corpus: Corpus, count: CountLM) -> Non
 
 def entropy(model: NeuralLM | CountLM) -> float:
     lp = model.next_logprobs(torch.arange(27).unsqueeze(1))
-    return float(-(lp.exp() * lp).sum(1).mean())
+    return float(-(lp.exp() * lp).nan_to_num().sum(1).mean())  # 0 log 0 = 0
 
 
 def section_reg(words: list[str], corpus: Corpus) -> None:
