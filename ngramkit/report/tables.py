@@ -74,7 +74,7 @@ def samples_table(samples: Sequence[tuple[str, bool | None]], title: str = "Samp
 
 def model_rows(model: LanguageModel) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [("backend", model.name)]
-    rows += [(k, v) for k, v in model.hparams.items()]
+    rows += [(k, str(v)) for k, v in model.hparams.items()]  # seeds read better without commas
     rows += list(model.summary().items())
     return rows
 
