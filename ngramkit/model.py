@@ -101,7 +101,9 @@ class LanguageModel(abc.ABC):
         if len(corpus) == 0 or bool(corpus.oov.all()):
             raise NgramkitError("cannot fit on an empty corpus")
         self.vocab = corpus.vocab
-        items = [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
+        items = corpus.items
+        if bool(corpus.oov.any()):
+            items = [s for s, bad in zip(items, corpus.oov.tolist()) if not bad]
         distinct = frozenset(items)
         self.training = TrainingInfo(
             items=len(items),
