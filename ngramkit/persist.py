@@ -30,19 +30,22 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .errors import ModelFileError, NgramkitError
 
 if TYPE_CHECKING:
     import torch
 
-    from .model import LanguageModel
+    from .model import LanguageModel, TrainingInfo
 
 MAGIC = b"NGRAMKIT\n"
 FORMAT = "ngramkit-model"
 FORMAT_VERSION = 1
-MAX_HEADER = 256 * 2**20  # bytes; a header larger than this is not ours
+MAX_HEADER = 64 * 2**20  # bytes; a header larger than this is not ours
+MAX_DEPTH = 32  # JSON nesting of the header; ours is at most 5 deep
+MAX_DIMS = 8  # dims of one tensor
+MAX_DIM = 2**40  # one dim: more elements than any file here holds, and no stride overflow
 DTYPES = {"int64": 8, "int32": 4, "int16": 2, "uint8": 1, "float32": 4, "float64": 8}
 
 
@@ -168,7 +171,12 @@ def _clean(x: Any) -> Any:
 
 
 def read_header(path: str | Path) -> tuple[dict[str, Any], bytes]:
-    """(header, payload) of a model file, fully validated but not yet a model."""
+    """(header, payload) of a model file, fully validated but not yet a model.
+
+    Order matters: the sizes the file declares (header length, tensor byte
+    ranges) are checked against the file's real size before anything of that
+    size is read, so a crafted file cannot make us allocate more than it holds.
+    """
     path = Path(path)
     name = str(path)
     if not path.exists():
@@ -177,66 +185,131 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], bytes]:
         raise ModelFileError(f"{name}: is a directory, not a model file")
     try:
         with path.open("rb") as f:
-            magic = f.read(len(MAGIC))
-            if magic != MAGIC:
-                raise ModelFileError(f"{name}: not an ngramkit model file")
-            raw_len = f.read(8)
-            if len(raw_len) != 8:
-                raise ModelFileError(f"{name}: damaged model file (truncated header)")
-            (head_len,) = struct.unpack("<Q", raw_len)
-            size = path.stat().st_size
-            if head_len > MAX_HEADER or len(MAGIC) + 8 + head_len > size:
-                raise ModelFileError(f"{name}: damaged model file (bad header length)")
-            head = f.read(head_len)
-            payload = f.read()
+            size = os.fstat(f.fileno()).st_size
+            header, start = _read_head(name, f, size)
+            need = _payload_size(name, header)
+            if start + need != size:
+                raise ModelFileError(
+                    f"{name}: damaged model file ({size - start} payload bytes, "
+                    f"the header declares {need}: truncated or altered)"
+                )
+            payload = f.read(need)
     except OSError as e:
         raise ModelFileError(f"{name}: cannot read ({e.strerror or e})") from None
-    try:
-        header = json.loads(head.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ModelFileError(f"{name}: damaged model file (header is not valid JSON)") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{name}: not an ngramkit model file")
-    version = header.get("format_version")
-    if not isinstance(version, int):
-        raise ModelFileError(f"{name}: damaged model file (no format version)")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{name}: model file format {version} is newer than this ngramkit reads "
-            f"({FORMAT_VERSION}); upgrade ngramkit"
-        )
-    if hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
+    if len(payload) != need or hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
         raise ModelFileError(
             f"{name}: damaged model file (checksum mismatch: truncated or altered)"
         )
     return header, payload
 
 
-def _tensors(name: str, header: dict[str, Any], payload: bytes) -> dict[str, torch.Tensor]:
-    import torch
+def _read_head(name: str, f: BinaryIO, size: int) -> tuple[dict[str, Any], int]:
+    """The parsed, version-checked JSON header and the payload's start offset."""
+    if f.read(len(MAGIC)) != MAGIC:
+        raise ModelFileError(f"{name}: not an ngramkit model file")
+    raw_len = f.read(8)
+    if len(raw_len) != 8:
+        raise ModelFileError(f"{name}: damaged model file (truncated header)")
+    (head_len,) = struct.unpack("<Q", raw_len)
+    start = len(MAGIC) + 8 + head_len
+    if head_len > MAX_HEADER or start > size:  # checked before reading head_len bytes
+        raise ModelFileError(f"{name}: damaged model file (bad header length)")
+    header = _parse_json(name, f.read(head_len))
+    if header.get("format") != FORMAT:
+        raise ModelFileError(f"{name}: not an ngramkit model file")
+    version = header.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelFileError(f"{name}: damaged model file (no format version)")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{name}: model file format {version} is newer than this ngramkit reads "
+            f"({FORMAT_VERSION}); upgrade ngramkit"
+        )
+    return header, start
 
+
+def _refuse_constant(word: str) -> Any:
+    raise ValueError(f"{word} is not JSON")  # we write allow_nan=False: NaN/Infinity are damage
+
+
+def _parse_json(name: str, head: bytes) -> dict[str, Any]:
+    """The header as a dict; ModelFileError for bad UTF-8, bad JSON or deep nesting.
+
+    ValueError covers json's own errors and Python's limit on huge integer
+    literals (over 4300 digits); RecursionError a nesting deeper than the stack.
+    """
+    try:
+        header = json.loads(head.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ModelFileError(f"{name}: damaged model file (header is not valid JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{name}: not an ngramkit model file")
+    if _depth(header) > MAX_DEPTH:
+        raise ModelFileError(f"{name}: damaged model file (header nested too deeply)")
+    return header
+
+
+def _depth(x: Any) -> int:
+    """Nesting depth of parsed JSON, walked without recursion: {"a": [1]} -> 2."""
+    deepest, stack = 0, [(x, 1)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, d)
+            stack.extend((v, d + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def _tensor_specs(name: str, header: dict[str, Any]) -> dict[str, tuple[str, list[int], int, int]]:
+    """The tensor index, checked: name -> (dtype, shape, offset, nbytes).
+
+    Checked: a whitelisted dtype, at most MAX_DIMS dims each in [0, MAX_DIM],
+    offset and nbytes non-negative ints, and prod(shape) * itemsize == nbytes.
+    """
     index = header.get("tensors")
     if not isinstance(index, dict):
         raise ModelFileError(f"{name}: damaged model file (no tensor index)")
-    out: dict[str, torch.Tensor] = {}
+    out: dict[str, tuple[str, list[int], int, int]] = {}
     for key, spec in index.items():
-        try:
-            dtype, shape = spec["dtype"], spec["shape"]
-            offset, nbytes = spec["offset"], spec["nbytes"]
-            ok = (
-                dtype in DTYPES
-                and isinstance(shape, list)
-                and all(isinstance(d, int) and d >= 0 for d in shape)
-                and isinstance(offset, int)
-                and isinstance(nbytes, int)
-                and offset >= 0
-                and offset + nbytes <= len(payload)
-                and math.prod(shape) * DTYPES[dtype] == nbytes
-            )
-        except (KeyError, TypeError):
-            ok = False
+        got = (
+            [spec.get(k) for k in ("dtype", "shape", "offset", "nbytes")]
+            if isinstance(spec, dict)
+            else [None] * 4
+        )
+        dtype, shape, offset, nbytes = got
+        ok = (
+            isinstance(dtype, str)
+            and dtype in DTYPES
+            and isinstance(shape, list)
+            and len(shape) <= MAX_DIMS
+            and all(_is_int(d) and 0 <= d <= MAX_DIM for d in shape)
+            and _is_int(offset)
+            and _is_int(nbytes)
+            and offset >= 0
+            and nbytes >= 0
+            and math.prod(shape) * DTYPES[dtype] == nbytes
+        )
         if not ok:
             raise ModelFileError(f"{name}: damaged model file (tensor {key!r} is malformed)")
+        out[key] = (dtype, shape, offset, nbytes)  # type: ignore[assignment]
+    return out
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _payload_size(name: str, header: dict[str, Any]) -> int:
+    """Bytes the tensor index says the payload holds: the end of its last tensor."""
+    specs = _tensor_specs(name, header)
+    return max((offset + nbytes for _, _, offset, nbytes in specs.values()), default=0)
+
+
+def _tensors(name: str, header: dict[str, Any], payload: bytes) -> dict[str, torch.Tensor]:
+    import torch
+
+    out: dict[str, torch.Tensor] = {}
+    for key, (dtype, shape, offset, nbytes) in _tensor_specs(name, header).items():
         buf = bytearray(payload[offset : offset + nbytes])
         t = (
             torch.frombuffer(buf, dtype=getattr(torch, dtype))
@@ -249,44 +322,84 @@ def _tensors(name: str, header: dict[str, Any], payload: bytes) -> dict[str, tor
 
 def load(path: str | Path) -> ModelFile:
     """Load a model file; ModelFileError (one line) for anything wrong with it."""
-    from . import registry
-    from .errors import BackendError
-    from .model import TrainingInfo
-
     name = str(path)
     header, payload = read_header(path)
     tensors = _tensors(name, header, payload)
-    backend = header.get("backend")
-    prov = header.get("provider") or {}
-    try:
-        cls = registry.get(str(backend))
-    except BackendError as e:
-        if str(backend) in registry.installed():  # installed, but broken: say why
-            raise ModelFileError(f"{name}: {e}") from None
-        dist = prov.get("distribution", "?") if isinstance(prov, dict) else "?"
-        raise ModelFileError(
-            f"{name}: needs backend '{backend}', which is not installed "
-            f"(it comes from the distribution '{dist}': pip install {dist})"
-        ) from None
+    cls = _backend_class(name, header)
     seen_blob = tensors.pop("__seen__", None)
+    model = _rebuild(name, cls, header, tensors)
+    model.training = _training(name, header.get("training"), seen_blob)
+    if not isinstance(header.get("metrics", {}), (dict, type(None))):
+        raise ModelFileError(f"{name}: damaged model file (metrics are not a mapping)")
+    return ModelFile(model, header, name)
+
+
+def _backend_class(name: str, header: dict[str, Any]) -> type[LanguageModel]:
+    """The installed class for the header's backend; a clear line when it is missing."""
+    from . import registry
+    from .errors import BackendError
+
+    backend = header.get("backend")
+    if not isinstance(backend, str):
+        raise ModelFileError(f"{name}: damaged model file (no backend name)")
     try:
-        model = cls.from_state(header.get("config") or {}, tensors)
+        return registry.get(backend)
+    except BackendError as e:
+        if backend in registry.installed():  # installed, but broken: say why
+            raise ModelFileError(f"{name}: {e}") from None
+    prov = header.get("provider")
+    dist = prov.get("distribution") if isinstance(prov, dict) else None
+    dist = dist if isinstance(dist, str) and dist.isprintable() else "?"
+    raise ModelFileError(
+        f"{name}: needs backend {backend!r}, which is not installed "
+        f"(it comes from the distribution '{dist}': pip install {dist})"
+    )
+
+
+def _rebuild(
+    name: str, cls: type[LanguageModel], header: dict[str, Any], tensors: dict[str, torch.Tensor]
+) -> LanguageModel:
+    """cls.from_state(config, tensors), then one scored context as a smoke test.
+
+    Any exception from the backend becomes ModelFileError: whatever a crafted
+    config or tensor trips in a backend (ours or a plugin's), the user sees one line.
+    """
+    import torch
+
+    config = header.get("config")
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{name}: damaged model file (config is not a mapping)")
+    try:
+        model = cls.from_state(config, tensors)
+        rows = model.next_logprobs(torch.zeros(1, model.order - 1, dtype=torch.long))  # (1, V)
+        broken = bool(torch.isnan(rows).any())
     except ModelFileError as e:
         raise ModelFileError(f"{name}: {e}") from None
-    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+    except NgramkitError as e:
+        raise ModelFileError(f"{name}: damaged model file ({e})") from None
+    except Exception as e:
         raise ModelFileError(f"{name}: damaged model file ({type(e).__name__}: {e})") from None
-    training = header.get("training")
-    if isinstance(training, dict):
-        seen = None
-        if seen_blob is not None:
-            text = (
-                tensor_bytes(seen_blob).decode("utf-8", errors="strict") if len(seen_blob) else ""
-            )
-            seen = frozenset(text.split("\n")) if text else frozenset()
+    if broken:
+        raise ModelFileError(f"{name}: damaged model file (its scores are not numbers)")
+    return model
+
+
+def _training(name: str, training: Any, seen_blob: torch.Tensor | None) -> TrainingInfo | None:
+    """TrainingInfo from the header's "training" entry and the __seen__ blob."""
+    from .model import TrainingInfo
+
+    if not isinstance(training, dict):
+        return None
+    items, tokens, fp = (training.get(k) for k in ("items", "tokens", "fingerprint"))
+    if not (_is_int(items) and _is_int(tokens) and items >= 0 and tokens >= 0):
+        raise ModelFileError(f"{name}: damaged model file (training info)")
+    if not isinstance(fp, str):
+        raise ModelFileError(f"{name}: damaged model file (training info)")
+    seen = None
+    if seen_blob is not None:
         try:
-            model.training = TrainingInfo(
-                int(training["items"]), int(training["tokens"]), str(training["fingerprint"]), seen
-            )
-        except (KeyError, TypeError, ValueError):
-            raise ModelFileError(f"{name}: damaged model file (training info)") from None
-    return ModelFile(model, header, name)
+            text = tensor_bytes(seen_blob).decode("utf-8") if seen_blob.numel() else ""
+        except UnicodeDecodeError:
+            raise ModelFileError(f"{name}: damaged model file (seen items)") from None
+        seen = frozenset(text.split("\n")) if text else frozenset()
+    return TrainingInfo(items, tokens, fp, seen)
