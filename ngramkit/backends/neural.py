@@ -361,8 +361,10 @@ class NeuralLM(LanguageModel):
             )
         if not bool(torch.isfinite(W).all()):
             raise ModelFileError("neural model's W holds non-finite numbers")
-        model.W_ = W.to("cpu", torch.float64)
         curve = tensors.get("loss_curve")
-        model.loss_curve_ = [] if curve is None else curve.double().flatten().tolist()
+        if curve is not None and (curve.dim() != 1 or not curve.is_floating_point()):
+            raise ModelFileError("neural model's loss curve is not a float vector")
+        model.W_ = W.to("cpu", torch.float64)
+        model.loss_curve_ = [] if curve is None else curve.double().tolist()
         model.device_ = str(config.get("trained_on", ""))
         return model

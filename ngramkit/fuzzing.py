@@ -1,0 +1,345 @@
+"""Crafted model files for fuzzing the loader: what a stranger's file might hold.
+
+`mutate(seed_file, rng)` turns the bytes of a valid model file into a damaged
+or hostile one, picking one of MUTATIONS at random:
+
+- raw damage: truncation, bit flips, appended junk, a rewritten header
+  length field (0, huge, past the end of the file);
+- header damage with a consistent length field: odd values (negative, huge,
+  floats, strings, lists, lone surrogates) put in tensor specs, hparams,
+  vocabulary, training info; tensors dropped, reshaped, given another dtype;
+  deep nesting, non-UTF-8 bytes, huge integer literals, NaN literals;
+- crafted payloads: tensor bytes replaced with NaN, negative, huge or random
+  values, with the checksum recomputed (a stranger can always do that).
+
+`probe(path)` loads a file the way the CLI does and, when it loads, uses the
+model (scores every context it can, samples), so that damage the loader lets
+through shows up as an exception here rather than later at scoring time.
+Everything except ModelFileError propagates: that is the finding.
+
+This module uses only `random.Random`, so a long offline run (bench/fuzz_persist.py)
+needs no hypothesis; the tests drive it from hypothesis for shrinking.
+It does not write files: the caller does (in a temporary folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .persist import DTYPES, MAGIC
+
+if TYPE_CHECKING:
+    from .model import LanguageModel
+
+ODD: tuple[Any, ...] = (
+    -1,
+    0,
+    1,
+    2,
+    3,
+    255,
+    2**31,
+    2**32 + 1,
+    2**53,
+    2**63 - 1,
+    2**63,
+    2**64,
+    -(2**63),
+    10**30,
+    1.5,
+    -0.0,
+    1e308,
+    "",
+    "x",
+    "\udc80",  # a lone surrogate: json writes it escaped and reads it back
+    "\U0001f600",
+    "a" * 300,
+    None,
+    True,
+    False,
+    [],
+    {},
+    [0, 0],
+    [1, -1],
+    {"a": 1},
+)
+"""Values a crafted header puts where a number, string or list is expected."""
+
+
+def split(data: bytes) -> tuple[dict[str, Any], bytes]:
+    """(header, payload) of a well-formed model file's bytes, without validation."""
+    (n,) = struct.unpack("<Q", data[len(MAGIC) : len(MAGIC) + 8])
+    start = len(MAGIC) + 8
+    return json.loads(data[start : start + n]), data[start + n :]
+
+
+def join(header: dict[str, Any], payload: bytes, *, fix_checksum: bool = True) -> bytes:
+    """A file with a consistent length field (and, by default, checksum)."""
+    if fix_checksum:
+        header = {**header, "payload_sha256": hashlib.sha256(payload).hexdigest()}
+    head = json.dumps(header).encode("utf-8")
+    return MAGIC + struct.pack("<Q", len(head)) + head + payload
+
+
+# -- raw damage ----------------------------------------------------------------
+
+
+def truncate(data: bytes, rng: random.Random) -> bytes:
+    return data[: rng.randrange(len(data))]
+
+
+def flip_bits(data: bytes, rng: random.Random) -> bytes:
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 8)):
+        out[rng.randrange(len(out))] ^= 1 << rng.randrange(8)
+    return bytes(out)
+
+
+def append_junk(data: bytes, rng: random.Random) -> bytes:
+    return data + rng.randbytes(rng.randint(1, 64))
+
+
+def header_length(data: bytes, rng: random.Random) -> bytes:
+    """Rewrite the 8-byte header length: 0, huge, just past the end, or random."""
+    n = rng.choice([0, 1, 2**63, 2**64 - 1, len(data), len(data) - 16, rng.getrandbits(64)])
+    n = max(0, min(n, 2**64 - 1))
+    return MAGIC + struct.pack("<Q", n) + data[len(MAGIC) + 8 :]
+
+
+# -- header damage (length field kept consistent) ---------------------------------
+
+
+def _paths(x: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path (keys and indices) into parsed JSON, containers included."""
+    out = [prefix]
+    if isinstance(x, dict):
+        for k, v in x.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(x, list):
+        for i, v in enumerate(x[:8]):  # a few list elements are enough
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+def _set(x: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(x, dict):
+        return {**x, head: _set(x[head], rest, value)}
+    return [*x[:head], _set(x[head], rest, value), *x[head + 1 :]]
+
+
+def odd_value(data: bytes, rng: random.Random) -> bytes:
+    """One value anywhere in the header replaced by an ODD value (or deleted)."""
+    header, payload = split(data)
+    path = rng.choice(_paths(header)[1:])
+    if rng.random() < 0.15 and isinstance(path[-1], str):  # delete a key instead
+        parent = path[:-1]
+        node = header
+        for p in parent:
+            node = node[p]
+        header = _set(header, parent, {k: v for k, v in node.items() if k != path[-1]})
+    else:
+        header = _set(header, path, rng.choice(ODD))
+    return join(header, payload, fix_checksum=rng.random() < 0.9)
+
+
+def tensor_spec(data: bytes, rng: random.Random) -> bytes:
+    """A tensor's shape, offset, nbytes or dtype rewritten, often self-consistently."""
+    header, payload = split(data)
+    index = header["tensors"]
+    key = rng.choice(sorted(index))
+    spec = dict(index[key])
+    choice = rng.randrange(5)
+    if choice == 0:  # another dtype of the same size: the bytes are reinterpreted
+        same = [d for d, n in DTYPES.items() if n == DTYPES[spec["dtype"]]]
+        spec["dtype"] = rng.choice([*same, "float16", "bool", "object", "complex128"])
+    elif choice == 1:  # another shape with the same number of elements
+        n = math.prod(spec["shape"])
+        spec["shape"] = rng.choice([[n], [1, n], [n, 1], [], [0, 2**40], [2**20] * 8])
+    elif choice == 2:
+        spec["offset"] = rng.choice([0, -8, len(payload), 2**63, spec["offset"] + 1])
+    elif choice == 3:
+        spec["nbytes"] = rng.choice([0, -8, len(payload) + 8, 2**64, spec["nbytes"] - 1])
+    else:  # drop it
+        header["tensors"] = {k: v for k, v in index.items() if k != key}
+        return join(header, payload)
+    header["tensors"] = {**index, key: spec}
+    return join(header, payload)
+
+
+def vocabulary(data: bytes, rng: random.Random) -> bytes:
+    """The vocabulary changed so it no longer matches the tensors (or itself)."""
+    header, payload = split(data)
+    vocab = dict(header["config"]["vocab"])
+    syms = list(vocab["symbols"])
+    choice = rng.randrange(6)
+    if choice == 0 and syms:
+        syms.pop(rng.randrange(len(syms)))
+    elif choice == 1:
+        syms.append("\U0001f600")  # sorts last: a consistent, bigger vocabulary
+    elif choice == 2:
+        syms = syms[::-1]
+    elif choice == 3:
+        syms = [*syms, *syms[:1]]
+    elif choice == 4:
+        vocab["boundary"] = syms[0] if syms else ""
+    else:
+        vocab["kind"] = "word" if vocab["kind"] == "char" else "char"
+    vocab["symbols"] = syms
+    header["config"] = {**header["config"], "vocab": vocab}
+    return join(header, payload)
+
+
+def hparams(data: bytes, rng: random.Random) -> bytes:
+    """An hparam set to another plausible value (order especially), or an unknown one."""
+    header, payload = split(data)
+    hp = dict(header["config"]["hparams"])
+    key = rng.choice([*hp, "no_such_option"])
+    hp[key] = rng.choice([0, 1, 2, 3, 4, 5, 8, 32, 33, -1, 0.5, "auto", 10**6])
+    header["config"] = {**header["config"], "hparams": hp}
+    return join(header, payload)
+
+
+def deep_nesting(data: bytes, rng: random.Random) -> bytes:
+    """The header's metrics replaced by lists nested 40 to 100,000 deep."""
+    header, payload = split(data)
+    depth = rng.choice([40, 1000, 100_000])
+    head = json.dumps(header)[:-1] + ', "metrics": ' + "[" * depth + "]" * depth + "}"
+    raw = head.encode()
+    return MAGIC + struct.pack("<Q", len(raw)) + raw + payload
+
+
+def bad_text(data: bytes, rng: random.Random) -> bytes:
+    """A header that is not UTF-8, holds a 5000-digit integer, NaN, or is not an object."""
+    header, payload = split(data)
+    head = json.dumps(header).encode()
+    raw = rng.choice(
+        [
+            head.replace(b'"format"', b'"f\xffrmat"'),
+            head[:-1] + b', "x": ' + b"9" * 5000 + b"}",
+            head[:-1] + b', "x": NaN}',
+            head[:-1] + b', "x": Infinity}',
+            b"[1, 2, 3]",
+            b'"ngramkit-model"',
+            head + b" trailing",
+        ]
+    )
+    return MAGIC + struct.pack("<Q", len(raw)) + raw + payload
+
+
+# -- crafted payloads (checksum recomputed) ----------------------------------------
+
+
+def payload_values(data: bytes, rng: random.Random) -> bytes:
+    """One tensor's bytes replaced by extreme or random values of its own dtype."""
+    import torch
+
+    header, payload = split(data)
+    index = header["tensors"]
+    key = rng.choice(sorted(index))
+    spec = index[key]
+    n = math.prod(spec["shape"])
+    if n == 0:
+        return join(header, payload)
+    dtype = getattr(torch, spec["dtype"])
+    if dtype.is_floating_point:
+        pool = [math.nan, math.inf, -math.inf, 0.0, 1e300, -1e300, 1e-310]
+    else:
+        info = torch.iinfo(dtype)
+        pool = [info.min, info.max, -1, 0, 1, info.max // 2]
+    g = torch.Generator().manual_seed(rng.getrandbits(32))
+    if rng.random() < 0.5:  # a few cells set to extreme values
+        t = torch.frombuffer(bytearray(payload[spec["offset"] :][: spec["nbytes"]]), dtype=dtype)
+        for i in torch.randint(0, n, (rng.randint(1, 4),), generator=g).tolist():
+            t[i] = torch.tensor(rng.choice(pool)).to(dtype)  # 1e300 -> inf in float32
+        raw = bytes(t.view(torch.uint8).tolist())
+    else:  # all of it random bytes
+        raw = rng.randbytes(spec["nbytes"])
+    start = spec["offset"]
+    payload = payload[:start] + raw + payload[start + spec["nbytes"] :]
+    return join(header, payload)
+
+
+MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
+    f.__name__: f
+    for f in (
+        truncate,
+        flip_bits,
+        append_junk,
+        header_length,
+        odd_value,
+        tensor_spec,
+        vocabulary,
+        hparams,
+        deep_nesting,
+        bad_text,
+        payload_values,
+    )
+}
+
+
+def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
+    """(mutation name, damaged bytes): one or two mutations of a valid file's bytes."""
+    name = rng.choice(sorted(MUTATIONS))
+    out = MUTATIONS[name](data, rng)
+    if rng.random() < 0.2:  # stack a second one on a file that still parses
+        second = rng.choice(["odd_value", "tensor_spec", "payload_values", "hparams"])
+        try:
+            out = MUTATIONS[second](out, rng)
+            name = f"{name}+{second}"
+        except Exception:  # the first mutation left nothing the second can parse
+            pass
+    return name, out
+
+
+# -- the probe ---------------------------------------------------------------------
+
+
+def exercise(model: LanguageModel, *, check_rows: bool = True) -> None:
+    """Use a loaded model as the CLI would; raise AssertionError on a broken row.
+
+    Scores every context (up to 256 of them), the log-probability of a few
+    items built from its vocabulary, and draws a few samples with a max_len.
+    check_rows=False only asks that nothing raises (NaN rows pass).
+    """
+    import torch
+
+    from .testing import _all_contexts, _rows_problem
+
+    vocab = model.require_fitted()
+    V = len(vocab)
+    ctx = _all_contexts(model, limit=256)
+    problem = _rows_problem(model.next_logprobs(ctx), len(ctx), V)
+    if problem and check_rows:  # -inf cells are fine (add-0 counts); NaN or p > 1 are not
+        raise AssertionError(f"loaded model gives broken rows: {problem}")
+    for item in [vocab.join(vocab.symbols[:3]), vocab.join(vocab.symbols[-2:])]:
+        if item:
+            lp = model.logprob(item)
+            if check_rows and (math.isnan(lp) or lp > 1e-4):
+                raise AssertionError(f"logprob({item!r}) = {lp}")
+    model.token_logprobs(ctx, torch.zeros(len(ctx), dtype=torch.long))
+    model.sample(3, seed=1, max_len=20)
+
+
+def probe(path: str | Path, *, check_rows: bool = True) -> str:
+    """'refused' (ModelFileError) or 'loaded' (and exercised); anything else raises."""
+    from .errors import ModelFileError
+    from .persist import load
+
+    try:
+        loaded = load(path)
+    except ModelFileError as e:
+        if "\n" in str(e):
+            raise AssertionError(f"ModelFileError over several lines: {e!r}") from None
+        return "refused"
+    exercise(loaded.model, check_rows=check_rows)
+    return "loaded"
