@@ -33,6 +33,8 @@ from ngramkit.persist import save
 TRAINED = {"neural": {"steps": 3}, "mlp": {"steps": 3, "hidden": 8, "emb": 2, "order": 3}}
 ITEMS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "ab", "b"]
 WORDS = ["the cat sat", "the dog sat", "a cat ran"]
+SPARSE = ["".join(chr(0x61 + (i * 7 + j) % 50) for j in range(6)) for i in range(60)]
+"""50 symbols at order 4: the count backend's sparse table (V^4 > 4M cells)."""
 
 
 def seed_files(folder: Path) -> dict[str, bytes]:
@@ -42,6 +44,7 @@ def seed_files(folder: Path) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     plans = [("count", {"order": n, "smooth": k}, ITEMS) for n in (1, 2, 3) for k in (0, 1.0)]
     plans.append(("count", {"order": 2}, WORDS))
+    plans.append(("count", {"order": 4}, SPARSE))
     plans += [(b, {**hp}, ITEMS) for b, hp in TRAINED.items()]
     plans.append(("neural", {"steps": 3, "order": 1}, ITEMS))
     for backend, hp, items in plans:
@@ -49,8 +52,9 @@ def seed_files(folder: Path) -> dict[str, bytes]:
         if entry is None or entry.cls is None:
             continue
         kind = "word" if items is WORDS else "char"
+        tag = "-sparse" if items is SPARSE else ""
         model = entry.cls(**hp).fit(Corpus.from_items(items, kind=kind))
-        name = f"{backend}-{'-'.join(f'{k}{v}' for k, v in hp.items())}-{kind}"
+        name = f"{backend}-{'-'.join(f'{k}{v}' for k, v in hp.items())}-{kind}{tag}"
         out[name] = save(model, folder / f"{name}.ngk").read_bytes()
     return out
 
