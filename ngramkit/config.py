@@ -8,14 +8,16 @@ chosen backend's declared options, e.g.
     smooth: 0.5
     val_fraction: 0.1
 
-Loading is safe (yaml.SafeLoader: no Python objects), bounded (MAX_BYTES,
-no aliases, so no alias bombs) and precise: an unknown key or a wrong type is
-an error naming the key and its line. Flags given on the command line
-override the file.
+Loading is safe (yaml.SafeLoader: no Python objects, no code), bounded
+(MAX_BYTES, nesting at most MAX_DEPTH, no aliases, so no alias bombs: all
+checked on the event stream before any node is built) and precise: an
+unknown key or a wrong type is an error naming the key and its line, always
+one line. Flags given on the command line override the file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from .errors import OptionError
 from .options import Option
 
 MAX_BYTES = 1 << 20
+MAX_DEPTH = 8  # a config is one flat mapping; 8 leaves room to say what is wrong
 
 GENERAL: dict[str, Option] = {
     o.name: o
@@ -65,17 +68,14 @@ def load_config(path: str | Path) -> RunConfig:
         raise OptionError(f"{name}: config file is larger than {MAX_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                line = event.start_mark.line + 1
-                raise OptionError(f"{name}:{line}: YAML aliases are not allowed in configs")
+        _check_events(name, yaml.parse(text, Loader=yaml.SafeLoader))
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except UnicodeDecodeError:
         raise OptionError(f"{name}: config file is not valid UTF-8") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or "invalid YAML"
+        problem = " ".join(str(getattr(e, "problem", None) or "invalid YAML").split())
         raise OptionError(f"{name}{line}: {problem}") from None
     config = RunConfig(name)
     if node is None:
@@ -88,17 +88,41 @@ def load_config(path: str | Path) -> RunConfig:
             raise OptionError(f"{name}:{line}: keys must be plain names")
         key = str(key_node.value).replace("-", "_")
         if key in config.values:
-            raise OptionError(f"{name}:{line}: key '{key}' is given twice")
+            raise OptionError(f"{name}:{line}: key {key!r} is given twice")
         if not isinstance(value_node, yaml.ScalarNode):
-            raise OptionError(f"{name}:{line}: '{key}' must be a single value")
+            raise OptionError(f"{name}:{line}: {key!r} must be a single value")
         try:
             config.values[key] = yaml.safe_load(yaml.serialize(value_node))
-        except yaml.YAMLError:  # a tag SafeLoader refuses, e.g. !!python/name
+        # YAMLError: a tag SafeLoader refuses, e.g. !!python/name; ValueError and
+        # OverflowError: a scalar its constructors choke on (a 5000-digit int,
+        # a date like 2024-13-45).
+        except (yaml.YAMLError, ValueError, OverflowError):
             raise OptionError(
-                f"{name}:{line}: '{key}' has a value plain YAML cannot hold"
+                f"{name}:{line}: {key!r} has a value plain YAML cannot hold"
             ) from None
         config.lines[key] = line
     return config
+
+
+def _check_events(name: str, events: Iterable[Any]) -> None:
+    """Refuse aliases and deep nesting while parsing, before a node is built.
+
+    An alias bomb (a: &a [x, x], b: &b [*a, *a], ...) grows exponentially only
+    when composed; nesting costs recursion in the composer. Both stop here.
+    """
+    import yaml
+
+    depth = 0
+    for event in events:
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise OptionError(f"{name}:{line}: YAML aliases are not allowed in configs")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise OptionError(f"{name}:{line}: nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def check(config: RunConfig, backend_options: dict[str, Option], backend: str) -> dict[str, Any]:
@@ -110,7 +134,7 @@ def check(config: RunConfig, backend_options: dict[str, Option], backend: str) -
         if opt is None:
             takes = ", ".join([*GENERAL, *(k for k in backend_options if k not in GENERAL)])
             raise OptionError(
-                f"{config.where(key)}: unknown key '{key}' for backend '{backend}' "
+                f"{config.where(key)}: unknown key {key!r} for backend '{backend}' "
                 f"(known keys: {takes})"
             )
         try:
