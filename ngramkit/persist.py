@@ -13,21 +13,25 @@ Loading checks everything before it allocates: the magic, the header size
 whitelist), shape and byte range, and the payload's sha256. A damaged,
 truncated, foreign or newer file raises ModelFileError with one line.
 
-Saving is atomic: a temporary file in the target folder, fsync, then
-os.replace, so an interrupted save (Ctrl-C, a kill) leaves the old file or
-none, never half a file.
+Saving is atomic: a temporary file `.<name>.<random>.tmp` in the target
+folder, fsync, then os.replace, so an interrupted save (Ctrl-C, SIGKILL)
+leaves the old file or none, never half a file; of two concurrent saves to
+one path the last rename wins, whole. A killed writer's temporary file stays
+behind until a later save of the same name finds it over an hour old.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import glob
 import hashlib
 import json
 import math
 import os
 import struct
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -43,6 +47,7 @@ MAGIC = b"NGRAMKIT\n"
 FORMAT = "ngramkit-model"
 FORMAT_VERSION = 1
 MAX_HEADER = 64 * 2**20  # bytes; a header larger than this is not ours
+STALE_AFTER = 3600.0  # seconds: a temp file this old is a killed writer's, not a live one's
 MAX_DEPTH = 32  # JSON nesting of the header; ours is at most 5 deep
 MAX_DIMS = 8  # dims of one tensor
 MAX_DIM = 2**40  # one dim: more elements than any file here holds, and no stride overflow
@@ -135,7 +140,16 @@ def _json_default(x: Any) -> Any:
 
 
 def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write `model` to `path` atomically; returns the path."""
+    """Write `model` to `path` atomically; returns the path.
+
+    The bytes go to a temporary file `.<name>.<random>.tmp` next to `path`,
+    are fsynced, then renamed over `path` (os.replace, atomic on POSIX and
+    Windows), and the folder is fsynced so the rename survives a power cut.
+    A writer killed before the rename leaves its temporary file behind and
+    `path` untouched; the next save of the same name removes such files once
+    they are STALE_AFTER seconds old (younger ones may belong to a writer
+    still at work).
+    """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -143,7 +157,10 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
     if path.is_dir():
         raise ModelFileError(f"cannot write {path}: it is a directory")
     data = encode(model, _clean(extra))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise ModelFileError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -156,7 +173,35 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
         if isinstance(e, OSError):
             raise ModelFileError(f"cannot write {path}: {e.strerror or e}") from None
         raise
+    _fsync_folder(folder)
+    remove_stale_temps(path)
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable; a no-op where folders cannot be opened (Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def remove_stale_temps(path: str | Path, older_than: float = STALE_AFTER) -> list[Path]:
+    """Delete `.<name>.*.tmp` files left next to `path` by killed writers; returns them.
+
+    Only files older than `older_than` seconds go: a younger one may be a
+    concurrent save still writing (its rename would then fail).
+    """
+    path = Path(path)
+    now, gone = time.time(), []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+                gone.append(tmp)
+    return gone
 
 
 def _clean(x: Any) -> Any:
