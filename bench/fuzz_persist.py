@@ -59,6 +59,24 @@ def seed_files(folder: Path) -> dict[str, bytes]:
     return out
 
 
+def report(n: int, seconds: float, outcomes, crashes, slowest) -> None:
+    """The summary: outcome counts per mutation, slowest input, peak RSS, crash kinds."""
+    print(f"{n} inputs in {seconds:.1f} s ({n / seconds:.0f}/s)")
+    for kind in sorted({k for k, _ in outcomes}):
+        row = {o: outcomes[(kind, o)] for o in ("refused", "loaded", "CRASH")}
+        print(
+            f"  {kind:15} refused {row['refused']:6}  loaded {row['loaded']:6}  "
+            f"crashed {row['CRASH']:4}"
+        )
+    print(f"slowest input: {slowest[0] * 1000:.1f} ms ({slowest[1]})")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of the whole run: {rss:.0f} MiB")
+    print(f"crash kinds: {len(crashes)}")
+    for sig, cases in crashes.items():
+        print(f"  {sig}: {len(cases)} inputs, e.g. {cases[0]}")
+    sys.stdout.flush()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int, nargs="?", default=10_000)
@@ -95,22 +113,9 @@ def main() -> None:
             dt = time.perf_counter() - t0
             slowest = max(slowest, (dt, f"{seed_name}/{kind}"))
             outcomes[(kind.split("+")[0], outcome)] += 1
-            if (i + 1) % 10_000 == 0:
-                print(f"  {i + 1} inputs, {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    total = time.perf_counter() - start
-    print(f"{args.n} inputs in {total:.1f} s ({args.n / total:.0f}/s)")
-    for kind in sorted({k for k, _ in outcomes}):
-        row = {o: outcomes[(kind, o)] for o in ("refused", "loaded", "CRASH")}
-        print(
-            f"  {kind:15} refused {row['refused']:6}  loaded {row['loaded']:6}  "
-            f"crashed {row['CRASH']:4}"
-        )
-    print(f"slowest input: {slowest[0] * 1000:.1f} ms ({slowest[1]})")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of the whole run: {rss:.0f} MiB")
-    print(f"crash kinds: {len(crashes)}")
-    for sig, cases in crashes.items():
-        print(f"  {sig}: {len(cases)} inputs, e.g. {cases[0]}")
+            if (i + 1) % 10_000 == 0 and i + 1 < args.n:  # partial results survive an interrupt
+                report(i + 1, time.perf_counter() - start, outcomes, crashes, slowest)
+    report(args.n, time.perf_counter() - start, outcomes, crashes, slowest)
     sys.exit(1 if crashes else 0)
 
 
