@@ -245,3 +245,19 @@ def test_mlp_refuses_nan_weights(seeds: dict[str, bytes], tmp_path: Path) -> Non
     C = _tensor(seeds["mlp"], "C").clone()
     C[-1, 0] = float("nan")  # the last symbol's embedding: not the boundary's
     _refused(_with_tensor(seeds["mlp"], "C", C), tmp_path)
+
+
+def test_cli_reports_a_crafted_file_in_one_line(seeds: dict[str, bytes], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ngramkit.cli import cli
+
+    header, payload = split(seeds["count3"])
+    header["tensors"]["keys"]["shape"] = [2**40, 0]  # 0 elements, but nbytes says more
+    path = tmp_path / "crafted.ngk"
+    path.write_bytes(join(header, payload))
+    result = CliRunner().invoke(cli, ["sample", str(path)])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error: ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
