@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import struct
 import tempfile
 import time
@@ -162,6 +163,8 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
     except OSError as e:
         raise ModelFileError(f"cannot write {path}: {e.strerror or e}") from None
     try:
+        with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
+            os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -176,6 +179,19 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
     _fsync_folder(folder)
     remove_stale_temps(path)
     return path
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a plain open() would give: the old file's, else 0o666 minus the umask.
+
+    mkstemp creates 0o600 files; without this a saved model could not be
+    read by the colleagues a normal file would be readable by.
+    """
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -93,9 +93,10 @@ def test_two_writers_leave_one_whole_file(tmp_path: Path, models) -> None:
     a = save(a_model, tmp_path / "a.ngk").read_bytes()
     b = save(b_model, tmp_path / "b.ngk").read_bytes()
     target = tmp_path / "m.ngk"
-    pids = [_writer(a_model, target, 8), _writer(b_model, target, 8)]
+    alive = {_writer(a_model, target, 8), _writer(b_model, target, 8)}
     reads = 0
-    while any(os.waitpid(pid, os.WNOHANG) == (0, 0) for pid in pids):
+    while alive:
+        alive = {pid for pid in alive if os.waitpid(pid, os.WNOHANG) == (0, 0)}  # reap
         if target.exists():
             assert target.read_bytes() in (a, b)  # every read sees one whole file
             reads += 1
@@ -120,3 +121,17 @@ def test_stale_temp_files_are_removed_fresh_ones_kept(tmp_path: Path, models) ->
     assert fresh.exists()  # may be a live writer's
     assert other.exists()  # another model's: not ours to judge
     assert remove_stale_temps(target, older_than=0) == [fresh]
+
+
+@pytest.mark.parametrize("old_mode", [None, 0o640])
+def test_saved_files_get_the_usual_mode(tmp_path: Path, models, old_mode) -> None:
+    """Not mkstemp's 0o600: the umask's mode for a new file, the old file's when replacing."""
+    target = tmp_path / "m.ngk"
+    if old_mode is not None:
+        target.write_bytes(b"old")
+        target.chmod(old_mode)
+    save(models[0], target)
+    umask = os.umask(0)
+    os.umask(umask)
+    want = old_mode if old_mode is not None else 0o666 & ~umask
+    assert target.stat().st_mode & 0o777 == want
