@@ -9,7 +9,6 @@ Python object tags, an oversized file.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -88,12 +87,10 @@ FUZZ = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-SLOW = 2.0  # seconds: a config parses in milliseconds; more would mean a bomb went off
 
 
 def outcome(path: Path) -> str:
     """'ok' or 'refused'; anything but OptionError (or a second line) fails the test."""
-    start = time.perf_counter()
     try:
         config = load_config(path)
         for backend, options in BACKENDS.items():
@@ -105,7 +102,6 @@ def outcome(path: Path) -> str:
     except OptionError as e:
         assert "\n" not in str(e), repr(str(e))
         result = "refused"
-    assert time.perf_counter() - start < SLOW
     return result
 
 
@@ -144,10 +140,8 @@ def test_alias_bomb_is_refused_fast(tmp_path: Path) -> None:
     lines = ['a0: &a0 ["lol"]']
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
     path = write(tmp_path, "\n".join(lines) + "\n")
-    start = time.perf_counter()
     with pytest.raises(OptionError, match=r"run\.yaml:2: YAML aliases are not allowed"):
         load_config(path)
-    assert time.perf_counter() - start < SLOW
 
 
 @pytest.mark.parametrize("depth", [9, 100_000])

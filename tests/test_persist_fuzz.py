@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import random
 import struct
-import time
 from pathlib import Path
 
 import pytest
@@ -44,8 +43,6 @@ FUZZ = settings(
     derandomize=True,  # the same inputs on every run: a finding never comes and goes
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-# Hostile inputs must be dealt with fast: seconds would mean a hang or a huge allocation.
-SLOW = 2.0  # seconds for one load + use, generous for 2 busy cores
 ROWS_UNCHECKED = {"mlp"}  # its from_state does not yet refuse NaN weights (see below)
 
 
@@ -69,10 +66,8 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 
 def _probe(path: Path, plan: str) -> str:
-    start = time.perf_counter()
-    outcome = probe(path, check_rows=PLANS[plan][0] not in ROWS_UNCHECKED)
-    assert time.perf_counter() - start < SLOW
-    return outcome
+    # No clock here (tests are not timed): bench/fuzz_persist.py reports the slowest input.
+    return probe(path, check_rows=PLANS[plan][0] not in ROWS_UNCHECKED)
 
 
 @pytest.mark.parametrize("plan", list(PLANS))
