@@ -108,7 +108,7 @@ def main() -> None:
                 sig = f"{type(e).__name__} at {Path(where.filename).name}:{where.lineno}"
                 if sig not in crashes:
                     crash_dir.mkdir(exist_ok=True)
-                    (crash_dir / f"crash-{len(crashes)}.ngk").write_bytes(data)
+                    (crash_dir / f"crash-s{args.seed}-{len(crashes)}.ngk").write_bytes(data)
                 crashes[sig].append(f"{seed_name}/{kind}: {e}"[:200])
             dt = time.perf_counter() - t0
             slowest = max(slowest, (dt, f"{seed_name}/{kind}"))
