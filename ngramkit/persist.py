@@ -9,9 +9,13 @@ Layout (little-endian):
     payload                  the tensors' bytes, back to back
 
 Loading checks everything before it allocates: the magic, the header size
-(at most MAX_HEADER), the format version, each tensor's dtype (a short
-whitelist), shape and byte range, and the payload's sha256. A damaged,
-truncated, foreign or newer file raises ModelFileError with one line.
+(at most MAX_HEADER, and within the file), the JSON (no NaN, nesting at most
+MAX_DEPTH), the format version, each tensor's dtype (a short whitelist),
+shape and byte range, that the payload is exactly as long as the tensor
+index says, and its sha256; then the backend's from_state and one scored
+context. Anything wrong with a file (damaged, truncated, foreign, newer,
+crafted) raises ModelFileError with one line, never another exception; see
+docs/security.md and bench/fuzz_persist.py.
 
 Saving is atomic: a temporary file `.<name>.<random>.tmp` in the target
 folder, fsync, then os.replace, so an interrupted save (Ctrl-C, SIGKILL)
