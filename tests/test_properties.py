@@ -220,3 +220,12 @@ def test_one_item_corpus_learns_its_item(backend: str, item: str, n: int) -> Non
     model = fitted(backend, [item] * n, hp)
     lp = model.logprob(item)
     assert math.isfinite(lp) and lp <= 1e-6
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_all_oov_items_are_counted_not_crashed(order: int) -> None:
+    """Found by the eval invariant: a validation split of only OOV items crashed at order >= 2."""
+    model = INSTALLED["count"](order=order).fit(Corpus.from_items(["ab", "ba"]))
+    m = corpus_metrics(model, ["xy", "zz"])
+    assert (m.tokens, m.oov, m.logprob) == (0, 2, 0.0)
+    assert Corpus.from_items(["xy"], model.require_fitted()).grams(order).shape == (0, order)
