@@ -7,7 +7,8 @@ with and without smoothing, char and word vocabularies; neural; mlp if
 installed), then feeds N mutated copies (ngramkit.fuzzing.mutate) to
 ngramkit.persist.load through ngramkit.fuzzing.probe. Prints the outcome per
 mutation, the slowest single input, peak RSS, and every crash (an exception
-other than ModelFileError) with the mutation that caused it, saving the
+other than ModelFileError, or a Hang: no answer within HANG seconds) with
+the mutation that caused it, saving the
 first file of each kind under bench/fuzz-crashes/ to reproduce. A run of
 100,000 inputs takes a few minutes on one core.
 """
@@ -18,6 +19,7 @@ import argparse
 import collections
 import random
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -35,6 +37,17 @@ ITEMS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "ab", "b"]
 WORDS = ["the cat sat", "the dog sat", "a cat ran"]
 SPARSE = ["".join(chr(0x61 + (i * 7 + j) % 50) for j in range(6)) for i in range(60)]
 """50 symbols at order 4: the count backend's sparse table (V^4 > 4M cells)."""
+
+
+HANG = 10.0  # seconds for one input before it counts as a hang
+
+
+class Hang(Exception):
+    """Raised by SIGALRM inside a probe that ran past HANG seconds."""
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise Hang(f"no answer within {HANG:g} s")
 
 
 def seed_files(folder: Path) -> dict[str, bytes]:
@@ -84,6 +97,7 @@ def main() -> None:
     args = ap.parse_args()
     rng = random.Random(args.seed)
     torch.set_num_threads(1)  # tiny tensors: threads cost more than they give
+    signal.signal(signal.SIGALRM, _alarm)
     crashes: dict[str, list[str]] = collections.defaultdict(list)
     outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
     slowest = (0.0, "")
@@ -92,7 +106,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
         folder = Path(tmp)
         seeds = seed_files(folder)
-        print(f"seed files: {', '.join(seeds)}")
+        print(f"seed files: {', '.join(seeds)}", flush=True)
         target = folder / "fuzzed.ngk"
         start = time.perf_counter()
         for i in range(args.n):
@@ -100,6 +114,7 @@ def main() -> None:
             kind, data = mutate(seeds[seed_name], rng)
             target.write_bytes(data)
             t0 = time.perf_counter()
+            signal.setitimer(signal.ITIMER_REAL, HANG)  # a hang becomes a Hang finding
             try:
                 outcome = probe(target)
             except Exception as e:  # a finding: keep the file to reproduce it
@@ -110,6 +125,8 @@ def main() -> None:
                     crash_dir.mkdir(exist_ok=True)
                     (crash_dir / f"crash-s{args.seed}-{len(crashes)}.ngk").write_bytes(data)
                 crashes[sig].append(f"{seed_name}/{kind}: {e}"[:200])
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
             dt = time.perf_counter() - t0
             slowest = max(slowest, (dt, f"{seed_name}/{kind}"))
             outcomes[(kind.split("+")[0], outcome)] += 1

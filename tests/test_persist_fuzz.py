@@ -256,3 +256,14 @@ def test_cli_reports_a_crafted_file_in_one_line(seeds: dict[str, bytes], tmp_pat
     assert result.output.strip().startswith("Error: ")
     assert len(result.output.strip().splitlines()) == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("plan", ["count1", "count3", "neural"])
+def test_an_empty_vocabulary_is_refused(seeds: dict[str, bytes], tmp_path: Path, plan: str) -> None:
+    """Found by bench/fuzz_persist.py: V = 1 looped forever in counts.max_order."""
+    header, payload = split(seeds[plan])
+    header["config"]["vocab"]["symbols"] = []
+    path = tmp_path / "empty.ngk"
+    path.write_bytes(join(header, payload))
+    with pytest.raises(ModelFileError, match="vocabulary has no symbols"):
+        load(path)
