@@ -42,8 +42,12 @@ SPARSE = ["".join(chr(0x61 + (i * 7 + j) % 50) for j in range(6)) for i in range
 HANG = 10.0  # seconds for one input before it counts as a hang
 
 
-class Hang(Exception):
-    """Raised by SIGALRM inside a probe that ran past HANG seconds."""
+class Hang(BaseException):
+    """Raised by SIGALRM inside a probe that ran past HANG seconds.
+
+    A BaseException, so that the loader's `except Exception` (which turns a
+    backend's failure into ModelFileError) cannot swallow it.
+    """
 
 
 def _alarm(signum: int, frame: object) -> None:
@@ -117,7 +121,7 @@ def main() -> None:
             signal.setitimer(signal.ITIMER_REAL, HANG)  # a hang becomes a Hang finding
             try:
                 outcome = probe(target)
-            except Exception as e:  # a finding: keep the file to reproduce it
+            except (Exception, Hang) as e:  # a finding: keep the file to reproduce it
                 outcome = "CRASH"
                 where = traceback.extract_tb(e.__traceback__)[-1]
                 sig = f"{type(e).__name__} at {Path(where.filename).name}:{where.lineno}"
