@@ -12,11 +12,13 @@ with their unknown symbols, and left out of the aggregate.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .corpus import Corpus
+from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
     import torch
@@ -164,6 +166,114 @@ def item_logprobs(model: LanguageModel, corpus: Corpus) -> torch.Tensor:
     return out
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Scores of a batch of items, column-wise (cheap to make for millions).
+
+    logprob: float64 [N] totals in nats, nan where OOV.
+    lengths: int64 [N] symbols per item (OOV items included), so tokens = L+1.
+    oov: bool [N].
+    """
+
+    items: list[str]
+    logprob: torch.Tensor
+    lengths: torch.Tensor
+    oov: torch.Tensor
+
+
+def score_batch(model: LanguageModel, items: Sequence[str]) -> Batch:
+    """Score items in one batch; char vocabularies take a fast path (same numbers).
+
+    score_batch(m, ["ab"]).logprob[0] == log p(a|.) + log p(b|a) + log p(.|b).
+    """
+    import torch
+
+    vocab = model.require_fitted()
+    items = items if isinstance(items, list) else list(items)
+    if vocab.kind == "char" and "\n" not in vocab.stoi:
+        text = "\n".join(items) + "\n"
+        if text.count("\n") == len(items):  # no item holds a newline itself
+            return _char_stream_batch(model, items, text)
+    corpus = Corpus.from_items(items, vocab)
+    lengths = torch.tensor([len(vocab.split(s)) for s in items], dtype=torch.long)
+    return Batch(items, item_logprobs(model, corpus), lengths, corpus.oov)
+
+
+LUT_LIMIT = 2**21  # code points of a lookup table (all of Unicode fits: 0x10FFFF)
+
+
+def _id_table(vocab: Vocabulary) -> torch.Tensor:
+    """code point -> token id (-1 if unknown; the newline -> 0, the boundary)."""
+    import torch
+
+    cps = vocab._codepoints  # (V-1,) sorted
+    size = max(int(cps[-1]) if len(cps) else 0, 10) + 2  # the last entry stays -1
+    lut = torch.full((size,), -1, dtype=torch.long)
+    lut[cps] = torch.arange(1, len(cps) + 1)
+    lut[10] = 0
+    return lut
+
+
+def _char_stream_batch(model: LanguageModel, items: list[str], text: str) -> Batch:
+    """Char items as one token stream "a b 0 c 0 ...": every position is a target.
+
+    `text` is the items joined and ended by newlines; each newline becomes the
+    end boundary (id 0) of the item before it, so the stream holds exactly the
+    L+1 predicted tokens of every item, in order. A context token lying before
+    its item's start is the start boundary (0): masked by position in item.
+    This skips building per-item windows, the slow part of Corpus.windows.
+    """
+    import torch
+
+    vocab = model.require_fitted()
+    n, order = len(items), model.order
+    lut = _lut_cache.get(vocab)
+    if lut is None:
+        lut = _lut_cache.setdefault(vocab, _id_table(vocab))
+    cps = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32)  # (T,)
+    ids = lut[cps.clamp_(max=len(lut) - 1)]  # (T,) -1 where unknown
+    end = ids == 0  # (T,) the end boundary of each item
+    ends = end.nonzero().squeeze(1)  # (N,) stream position of each end boundary
+    lengths = torch.diff(ends, prepend=torch.tensor([-1])) - 1  # (N,) symbols per item
+    item_of = torch.repeat_interleave(torch.arange(n), lengths + 1)  # (T,) item of each position
+    oov = torch.zeros(n, dtype=torch.bool)
+    unknown = ids < 0
+    if bool(unknown.any()):  # score only the in-vocabulary items' positions
+        oov[item_of[unknown]] = True
+        keep = ~oov[item_of]
+        ids, item_of = ids[keep], item_of[keep]
+    logprob = torch.zeros(n, dtype=torch.float64)
+    if len(ids):
+        lp = model.token_logprobs(_stream_contexts(ids, order), ids).to(torch.float64)  # (T,)
+        logprob.index_add_(0, item_of, lp)
+    logprob[oov] = math.nan
+    return Batch(items, logprob, lengths, oov)
+
+
+def _stream_contexts(ids: torch.Tensor, order: int) -> torch.Tensor:
+    """Contexts [T, order-1] of every position of a token stream [T].
+
+    The token d steps back is ids[i-d], unless a boundary (0) lies closer:
+    then the item started there and everything further back is the start
+    boundary. stream ". a b . c ." at order 3: contexts of a, b, ., c, . are
+    (. .) (. a) (a b) (. .) (. c).
+    """
+    import torch
+
+    ctx = torch.zeros(len(ids), order - 1, dtype=torch.long)  # (T, order-1)
+    prev = None
+    for d in range(1, order):  # column order-1-d: the token d steps back
+        back = ctx[:, order - 1 - d]
+        back[d:] = ids[:-d]
+        if prev is not None:
+            back.masked_fill_(prev == 0, 0)  # a boundary lies closer: start of item
+        prev = back
+    return ctx
+
+
+_lut_cache: weakref.WeakKeyDictionary[Vocabulary, torch.Tensor] = weakref.WeakKeyDictionary()
+
+
 def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:
     """NLL of `items` (OOV items left out), scored in chunks."""
     summary = Summary()
@@ -192,17 +302,23 @@ def _score_chunk(
     model: LanguageModel, items: list[str], source: str, start: int
 ) -> Iterator[ItemScore]:
     vocab = model.require_fitted()
-    corpus = Corpus.from_items(items, vocab)
-    totals = item_logprobs(model, corpus).tolist()
-    lengths = corpus.lengths.tolist()
-    oov = corpus.oov.tolist()
+    batch = score_batch(model, items)
+    totals = batch.logprob.tolist()
+    lengths = batch.lengths.tolist()
+    oov = batch.oov.tolist()
     seen = model.training.seen if model.training else None
     for i, item in enumerate(items):
         in_train = None if seen is None else item in seen
         if oov[i]:
-            n = len(vocab.split(item)) + 1
             yield ItemScore(
-                item, n, math.nan, True, tuple(vocab.unknown(item)), in_train, start + i, source
+                item,
+                lengths[i] + 1,
+                math.nan,
+                True,
+                tuple(vocab.unknown(item)),
+                in_train,
+                start + i,
+                source,
             )
         else:
             yield ItemScore(item, lengths[i] + 1, totals[i], False, (), in_train, start + i, source)
