@@ -79,6 +79,7 @@ class ItemScore:
     in_train: bool | None = None
     index: int = 0  # position in the input list
     source: str = ""
+    line: int = 0  # 1-based line in the source file (0: not from a file)
 
     @property
     def nll(self) -> float:
@@ -106,6 +107,8 @@ class ItemScore:
             out["reason"] = "a token has probability 0 under this model"
         if self.source:
             out["source"] = self.source
+        if self.line:
+            out["line"] = self.line
         return out
 
 
@@ -283,24 +286,39 @@ def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:
 
 
 def score_items(
-    model: LanguageModel, items: Iterable[str], *, source: str = "", start: int = 0
+    model: LanguageModel,
+    items: Iterable[str],
+    *,
+    source: str = "",
+    start: int = 0,
+    lines: Sequence[int] | None = None,
 ) -> Iterator[ItemScore]:
-    """Score items lazily, CHUNK_ITEMS at a time (memory bounded by the chunk)."""
+    """Score items lazily, CHUNK_ITEMS at a time (memory bounded by the chunk).
+
+    lines: the items' line numbers in `source` (WordList.lines), copied to rows.
+    """
     chunk: list[str] = []
     index = start
     for item in items:
         chunk.append(item)
         if len(chunk) == CHUNK_ITEMS:
-            yield from _score_chunk(model, chunk, source, index)
+            at = lines[index - start : index - start + len(chunk)] if lines is not None else None
+            yield from _score_chunk(model, chunk, source, index, at)
             index += len(chunk)
             chunk = []
     if chunk:
-        yield from _score_chunk(model, chunk, source, index)
+        at = lines[index - start : index - start + len(chunk)] if lines is not None else None
+        yield from _score_chunk(model, chunk, source, index, at)
 
 
 def _score_chunk(
-    model: LanguageModel, items: list[str], source: str, start: int
+    model: LanguageModel,
+    items: list[str],
+    source: str,
+    start: int,
+    lines: Sequence[int] | None = None,
 ) -> Iterator[ItemScore]:
+    """Rows of one chunk; lines (if given) are aligned with `items`."""
     vocab = model.require_fitted()
     batch = score_batch(model, items)
     totals = batch.logprob.tolist()
@@ -309,19 +327,16 @@ def _score_chunk(
     seen = model.training.seen if model.training else None
     for i, item in enumerate(items):
         in_train = None if seen is None else item in seen
+        line = lines[i] if lines is not None else 0
         if oov[i]:
+            unknown = tuple(vocab.unknown(item))
             yield ItemScore(
-                item,
-                lengths[i] + 1,
-                math.nan,
-                True,
-                tuple(vocab.unknown(item)),
-                in_train,
-                start + i,
-                source,
+                item, lengths[i] + 1, math.nan, True, unknown, in_train, start + i, source, line
             )
         else:
-            yield ItemScore(item, lengths[i] + 1, totals[i], False, (), in_train, start + i, source)
+            yield ItemScore(
+                item, lengths[i] + 1, totals[i], False, (), in_train, start + i, source, line
+            )
 
 
 @dataclass(frozen=True)
