@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("sample", "Draw items from a model (the lecture's seeded procedure)."),
     "eval": ("evaluate", "Score word lists: per item and overall NLL."),
     "score": ("score", "Per-token breakdown of one or more items."),
+    "compare": ("compare", "Models side by side on one word list, with a bootstrap CI."),
+    "show": ("show", "Model card and transition heatmap."),
 }
 
 
