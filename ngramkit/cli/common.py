@@ -56,6 +56,9 @@ class ProgressBar:
                 TimeRemainingColumn(),
                 console=console(stderr=True),
                 transient=True,
+                # eval streams rows to stdout under the bar: leave stdout alone
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self._progress.__enter__()
             self._task = self._progress.add_task(self.label, total=None, info="")
