@@ -127,7 +127,7 @@ def test_jsonl_rows_then_summary(model: Path) -> None:
     assert code == 0
     lines = [json.loads(x) for x in stdout.splitlines()]
     assert "summary" in lines[-1] and "files" in lines[-1]
-    assert len(lines) - 1 == lines[-1]["summary"]["items"] == 11
+    assert len(lines) - 1 == lines[-1]["summary"]["items"] == 12
     assert lines[0]["item"] == "kaelyn" and lines[0]["line"] == 1
 
 

