@@ -116,7 +116,7 @@ def test_delimited_match_json(model: Path, fmt: str, delim: str) -> None:
         assert int(r["line"]) == w["line"] and int(r["tokens"]) == w["tokens"]
         assert r["oov"] == ("true" if w["oov"] else "false")
         if w["oov"]:
-            assert r["logprob"] == "" and r["unknown"].split() == w["unknown"]
+            assert r["logprob"] == "" and r["unknown"] == " ".join(w["unknown"])
         else:
             assert float(r["logprob"]) == pytest.approx(w["logprob"], rel=1e-15)
 
