@@ -43,7 +43,14 @@ def save_matrix(m: Matrix, path: str) -> None:
         for j in range(V):
             v = float(vals[i, j])
             label = f"{int(v)}" if m.kind == "count" else f"{v:.2f}"
-            ax.text(j, i, m.tokens[i] + m.tokens[j], ha="center", va="bottom", color="gray")
+            ax.text(
+                j,
+                i,
+                m.tokens[i] + m.separator + m.tokens[j],
+                ha="center",
+                va="bottom",
+                color="gray",
+            )
             ax.text(j, i, label, ha="center", va="top", color="gray")
     ax.axis("off")
     try:

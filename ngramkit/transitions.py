@@ -32,6 +32,7 @@ class Matrix:
     values: torch.Tensor
     kind: str
     tokens: tuple[str, ...]
+    separator: str = ""  # between the two tokens of a cell label ("" for chars)
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,9 @@ def transition_matrix(model: LanguageModel) -> Matrix | None:
     if found is not None:
         N = torch.zeros(V * V, dtype=torch.long)
         N[found[0]] = found[1]
-        return Matrix(N.view(V, V), "count", vocab.tokens)
+        return Matrix(N.view(V, V), "count", vocab.tokens, vocab.separator)
     contexts = torch.arange(V).unsqueeze(1)  # (V, 1): every one-token context
-    return Matrix(model.next_logprobs(contexts).exp(), "prob", vocab.tokens)
+    return Matrix(model.next_logprobs(contexts).exp(), "prob", vocab.tokens, vocab.separator)
 
 
 def strongest(model: LanguageModel, k: int = 20) -> list[Transition]:

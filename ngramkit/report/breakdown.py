@@ -28,8 +28,10 @@ def oddest_line(tokens: Sequence[TokenScore], separator: str = "") -> Text:
     t = tokens[oddest(tokens)]
     bits = t.surprisal_bits
     text = Text("oddest spot: ", style="dim")
-    text.append(f"{t.context}{separator}{t.token}", style=surprisal_style(t.logprob))
-    text.append(f"  ({t.token} after {t.context})", style="dim")
+    spot = f"{t.context}{separator}{t.token}" if t.context else t.token
+    text.append(spot, style=surprisal_style(t.logprob))
+    where = f"after {t.context}" if t.context else "with no context: a unigram model"
+    text.append(f"  ({t.token} {where})" if t.context else f"  ({t.token}, {where})", style="dim")
     text.append(f"  p = {t.prob:.4g}, {num(bits, 2) if math.isfinite(bits) else 'inf'} bits")
     return text
 

@@ -43,7 +43,7 @@ def heatmap(m: Matrix, width: int = 200) -> RenderableType:
     labels = m.tokens
     cellw = max(
         max(len(cell_value(float(v), m.kind)) for v in vals.flatten().tolist()),
-        max(len(a) + len(b) for a in labels for b in labels),
+        max(len(a) + len(m.separator) + len(b) for a in labels for b in labels),
     )
     label_w = max(len(t) for t in labels)
     per_block = max(1, (width - label_w - 1) // (cellw + 1))
@@ -63,7 +63,7 @@ def heatmap(m: Matrix, width: int = 200) -> RenderableType:
                 style = shade(math.log1p(v) / top if top > 0 else 0.0)
                 cells.append(
                     Text(
-                        f"{labels[i]}{labels[j]}\n{cell_value(v, m.kind)}",
+                        f"{labels[i]}{m.separator}{labels[j]}\n{cell_value(v, m.kind)}",
                         style=style,
                         justify="center",
                     )
