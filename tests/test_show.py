@@ -97,3 +97,18 @@ def test_figure_without_matplotlib(
     assert res.exit_code == 1 and "pip install 'ngramkit[plot]'" in res.stderr
     res = CliRunner().invoke(cli, ["show", str(bigram_file), "--png", str(tmp_path / "m.jpg")])
     assert res.exit_code == 1 and "must end in .png" in res.stderr
+
+
+def test_word_model_cells_and_export(tmp_path: Path) -> None:
+    words = tmp_path / "w.txt"
+    words.write_text("the cat sat\nthe dog ran\na cat ran\n")
+    model = tmp_path / "w.ngk"
+    args = ["fit", str(words), "--tokenizer", "word", "--val-fraction", "0", "-o", str(model)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    out = tmp_path / "card.txt"
+    res = CliRunner().invoke(
+        cli, ["show", str(model), "--export", str(out)], env={"COLUMNS": "100"}
+    )
+    assert res.exit_code == 0, res.stderr
+    text = out.read_text()
+    assert "the cat" in text and "tokenizer" in text and "word" in text
