@@ -130,14 +130,14 @@ def paired_bootstrap(
     delta = _delta(cols.sum(0, keepdim=True))[0]
     g = torch.Generator().manual_seed(seed)
     deltas = []
-    batch = max(1, 2**22 // n)  # resamples per batch: bounds the [batch, n] weights
+    batch = min(resamples, max(1, 2**22 // n))  # resamples per batch: bounds [batch, n]
+    ones = torch.ones(batch, n, dtype=torch.float64)  # allocated once, reused
+    weights = torch.zeros(batch, n, dtype=torch.float64)
     for start in range(0, resamples, batch):
         b = min(batch, resamples - start)
         draw = torch.randint(n, (b, n), generator=g)  # (b, n) item indices
-        weights = torch.zeros(b, n, dtype=torch.float64).scatter_add_(
-            1, draw, torch.ones(b, n, dtype=torch.float64)
-        )  # (b, n): how often each item was drawn
-        deltas.append(_delta(weights @ cols))
+        w = weights[:b].zero_().scatter_add_(1, draw, ones[:b])  # (b, n): draws per item
+        deltas.append(_delta(w @ cols))
     d = torch.cat(deltas)  # (resamples,)
     tail = (1 - level) / 2
     low, high = torch.quantile(d, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()

@@ -91,7 +91,7 @@ def export_option(f: Any) -> Any:
     )(f)
 
 
-def check_export(path: str | None) -> None:
+def check_export(path: str | None, as_json: bool = False) -> None:
     """Refuse an --export target we cannot write, before any work is done."""
     from pathlib import Path
 
@@ -99,6 +99,8 @@ def check_export(path: str | None) -> None:
 
     if path is None:
         return
+    if as_json:
+        raise OptionError("--export saves the terminal report; it does not apply to --json")
     p = Path(path)
     if p.suffix.lower() not in EXPORT_SUFFIXES:
         raise OptionError(

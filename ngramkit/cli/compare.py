@@ -63,7 +63,7 @@ def command(
     from ..compare import paired_bootstrap, score_models, verdict
     from ..data import read_items
 
-    check_export(export)
+    check_export(export, as_json)
     scoring_threads()
     models = [load_model(p).model for p in model_paths]
     words = read_items(wordlist)

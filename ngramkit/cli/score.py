@@ -52,7 +52,7 @@ def command(model_path: str, items: tuple[str, ...], as_json: bool, export: str 
     from ..report import score_table
     from ..report.breakdown import oddest_line
 
-    check_export(export)
+    check_export(export, as_json)
     model = load_model(model_path).model
     vocab = model.require_fitted()
     out = []

@@ -47,7 +47,7 @@ def command(
     from ..plot import check_figure_path, require_matplotlib, save_matrix
     from ..transitions import strongest, transition_matrix
 
-    check_export(export)
+    check_export(export, as_json)
     for path, suffix in ((png, ".png"), (svg, ".svg")):
         if path is not None:
             check_figure_path(path, suffix)
