@@ -36,6 +36,11 @@ def item_text(item: str, limit: int = ITEM_CELLS) -> Text:
     return text
 
 
+def short_path(path: str, limit: int = 24) -> str:
+    """A list's name for a table cell: the path, or "…/name" when it is long."""
+    return path if len(path) <= limit else f"…/{Path(path).name}"
+
+
 def _table(title: str) -> Table:
     return Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
 
@@ -54,7 +59,7 @@ def totals_table(files: Sequence[FileTotals], overall: FileTotals | None) -> Tab
         s, m = f.summary, f.summary.metrics
         all_oov = s.items > 0 and s.scored == 0
         table.add_row(
-            Text(f.source, style="bold" if f is overall else ""),
+            Text(short_path(f.source), style="bold" if f is overall else ""),
             f"{s.items:,}",
             Text(f"{s.oov:,}", style="red" if s.oov else ""),
             f"{f.duplicates:,}",
