@@ -1,11 +1,12 @@
 """Evaluating word lists: rows streamed, totals per file and overall.
 
-`ListEvaluation(model, paths).rows()` reads each list in turn (data.py's
-rules: UTF-8, blank lines skipped and counted, bad bytes named by line) and
+`ListEvaluation(model, paths).rows()` streams each list in turn (stream.py,
+data.py's rules: UTF-8, blank lines skipped and counted, bad bytes named by line) and
 yields one `ItemScore` per item, in input order, while it keeps a `FileTotals`
 per list and one overall `Summary`. Rows are not kept: a caller that writes
-them out as they come uses memory bounded by one list's items and one
-scoring chunk. Duplicates are scored and counted, never dropped.
+them out as they come uses memory bounded by one read block, one scoring
+chunk and the distinct items of a list (for the duplicate count).
+Duplicates are scored and counted, never dropped.
 
 This module does not format anything (see report/evaluation.py and
 cli/writers.py) and does not sort (see ranking.py).
@@ -19,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .data import STDIN, read_items
+from .data import STDIN
 from .errors import DataError
 from .evaluate import CHUNK_ITEMS, Batch, ItemScore, Summary, score_batch
+from .stream import ListStream
 
 if TYPE_CHECKING:
     from .model import LanguageModel
@@ -146,24 +148,27 @@ class ListEvaluation:
         self.overall = FileTotals("all")
 
     def chunks(self) -> Iterator[Chunk]:
-        """Every list in scored chunks, in input order; totals grow as they come."""
+        """Every list in scored chunks, in input order; totals grow as they come.
+
+        Lists are streamed (stream.py): memory is one block, one chunk and
+        the distinct items of the list, however many items it has.
+        """
         for path in self.paths:
-            words = read_items(path)
-            totals = FileTotals(words.source, blank=words.blank, duplicates=words.duplicates)
+            reader = ListStream(path, CHUNK_ITEMS)
+            totals = FileTotals(reader.source)
             self.files.append(totals)
-            self.overall.blank += words.blank
-            self.overall.duplicates += words.duplicates
-            n = len(words)
-            for at in range(0, n, CHUNK_ITEMS):
-                part = slice(at, at + CHUNK_ITEMS)
-                chunk = score_chunk(
-                    self.model, words.items[part], words.source, at, words.lines[part]
-                )
+            at = 0
+            for items, lines in reader.chunks():
+                chunk = score_chunk(self.model, items, reader.source, at, lines)
+                at += len(items)
                 totals.add(chunk)
                 self.overall.add(chunk)
                 if self.progress is not None:
-                    self.progress(min(at + CHUNK_ITEMS, n), n, file=words.source)
+                    self.progress(reader.bytes_read, reader.size, items=f"{at:,}")
                 yield chunk
+            totals.blank, totals.duplicates = reader.blank, reader.duplicates
+            self.overall.blank += reader.blank
+            self.overall.duplicates += reader.duplicates
 
     def rows(self) -> Iterator[ItemScore]:
         """Every item of every list, scored, in input order."""
