@@ -45,6 +45,7 @@ _EXPORTS = {
     "NotFittedError": "errors",
     "TrainingError": "errors",
     "CountLM": "backends.count",
+    "NeuralLM": "backends.neural",
 }
 _RENAMED = {"get_backend": "get"}
 
@@ -52,6 +53,7 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from .backends.count import CountLM
+    from .backends.neural import NeuralLM
     from .corpus import Corpus
     from .counts import NgramCounts
     from .data import WordList, read_items, split

@@ -91,7 +91,12 @@ def load_config(path: str | Path) -> RunConfig:
             raise OptionError(f"{name}:{line}: key '{key}' is given twice")
         if not isinstance(value_node, yaml.ScalarNode):
             raise OptionError(f"{name}:{line}: '{key}' must be a single value")
-        config.values[key] = yaml.safe_load(yaml.serialize(value_node))
+        try:
+            config.values[key] = yaml.safe_load(yaml.serialize(value_node))
+        except yaml.YAMLError:  # a tag SafeLoader refuses, e.g. !!python/name
+            raise OptionError(
+                f"{name}:{line}: '{key}' has a value plain YAML cannot hold"
+            ) from None
         config.lines[key] = line
     return config
 
@@ -100,7 +105,8 @@ def check(config: RunConfig, backend_options: dict[str, Option], backend: str) -
     """Coerced values of `config`; unknown keys and bad values name their line."""
     out: dict[str, Any] = {}
     for key, value in config.values.items():
-        opt = GENERAL.get(key) or backend_options.get(key)
+        # The backend's own declaration first: its `order` may have tighter bounds.
+        opt = backend_options.get(key) or GENERAL.get(key)
         if opt is None:
             takes = ", ".join([*GENERAL, *(k for k in backend_options if k not in GENERAL)])
             raise OptionError(

@@ -1,17 +1,26 @@
 """A tokenized corpus and its n-gram windows.
 
-A `Corpus` is a list of items encoded with one `Vocabulary`. Every item of
-length L yields L+1 windows of `order` tokens: the item is padded with
-order-1 boundaries in front and one at the end, and each window is
-(context..., next). At order 2, "ab" gives (.,a) (a,b) (b,.).
+A `Corpus` is a list of items encoded with one `Vocabulary`, held as the
+lecture's bigram stream: every in-vocabulary item's symbol ids, each item
+preceded and followed by the boundary 0, with one shared 0 between items:
 
-Items with symbols outside the vocabulary are marked OOV and yield no windows.
+    ["emma", "ava"] -> . e m m a . a v a .   (ids 0 5 13 13 1 0 1 22 1 0)
+
+Every position after the first is one predicted token, so the stream holds
+exactly sum(L+1) targets. At order n each item needs n-1 boundaries of
+context in front; `windows` repeats every 0 of the stream n-1 times and cuts
+one window per target: (context..., next). At order 2, "ab" gives (.,a)
+(a,b) (b,.).
+
+Items with symbols outside the vocabulary are marked OOV and left out of the
+stream.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .tokenizer import Vocabulary
@@ -25,15 +34,14 @@ class Corpus:
     """Encoded items.
 
     items: the items as given.
-    ids: flat LongTensor of symbol ids of the in-vocabulary items, in order.
-    lengths: LongTensor [N], symbols per item (0 for OOV items).
+    stream: LongTensor [S + K + 1]: the K in-vocabulary items' S symbol ids,
+        each item closed by a boundary 0, after one opening 0.
     oov: BoolTensor [N], True where an item has an unknown symbol.
     """
 
     vocab: Vocabulary
     items: Sequence[str]
-    ids: torch.Tensor
-    lengths: torch.Tensor
+    stream: torch.Tensor
     oov: torch.Tensor
 
     @classmethod
@@ -43,8 +51,8 @@ class Corpus:
         """Encode `items`; with no vocabulary, build one from them (kind "char" or "word")."""
         items = list(items)
         vocab = vocab if vocab is not None else Vocabulary.build(items, kind)
-        ids, lengths, oov = vocab.encode_batch(items)
-        return cls(vocab, items, ids, lengths, oov)
+        stream, oov = vocab.encode_stream(items)
+        return cls(vocab, items, stream, oov)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -52,44 +60,49 @@ class Corpus:
     @property
     def n_tokens(self) -> int:
         """Predicted tokens of the in-vocabulary items: sum of (L + 1)."""
-        return int(self.lengths.sum()) + int((~self.oov).sum())
+        return len(self.stream) - 1
+
+    @cached_property
+    def kept(self) -> torch.Tensor:
+        """Indices of the in-vocabulary items (those in the stream), [K]."""
+        return (~self.oov).nonzero().squeeze(1)
+
+    @cached_property
+    def lengths(self) -> torch.Tensor:
+        """Symbols per item, LongTensor [N] (0 for OOV items)."""
+        import torch
+
+        ends = (self.stream == 0).nonzero().squeeze(1)  # (K+1,)
+        out = torch.zeros(len(self.items), dtype=torch.long)
+        out[self.kept] = ends[1:] - ends[:-1] - 1
+        return out
+
+    @property
+    def ids(self) -> torch.Tensor:
+        """Flat symbol ids of the in-vocabulary items, in order."""
+        return self.stream[self.stream != 0]
+
+    def grams(self, order: int) -> torch.Tensor:
+        """All n-gram windows, LongTensor [T, order]: (context..., next), T = n_tokens."""
+        import torch
+
+        stream = self.stream
+        if order == 1:
+            return stream[1:].unsqueeze(1)
+        if order == 2:
+            return stream.unfold(0, 2, 1)  # a view: the stream is the bigram list
+        repeats = torch.where(stream == 0, order - 1, 1)
+        padded = torch.repeat_interleave(stream, repeats)
+        first = torch.cumsum(repeats, 0) - repeats  # where each stream position lands
+        return padded.unfold(0, order, 1)[first[1:] - (order - 1)]
+
+    def target_items(self) -> torch.Tensor:
+        """Index into `items` of the item each window belongs to, LongTensor [T]."""
+        import torch
+
+        # Stream position p >= 1 belongs to the item opened by the last boundary before it.
+        return self.kept[torch.cumsum(self.stream == 0, 0)[:-1] - 1]
 
     def windows(self, order: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """All n-gram windows: (grams [T, order] LongTensor, item index [T]).
-
-        grams[:, :-1] are contexts, grams[:, -1] the predicted tokens.
-        """
-        keep = ~self.oov
-        rows, item_of_row = ngram_windows(self.ids, self.lengths[keep], order)
-        return rows, keep.nonzero().squeeze(1)[item_of_row]
-
-
-def ngram_windows(
-    ids: torch.Tensor, lengths: torch.Tensor, order: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Windows of `order` tokens over items padded with boundaries (id 0).
-
-    ids: flat symbol ids [S]; lengths: [N] with sum == S. Returns
-    (grams [T, order], item [T]) with T = S + N. Fully vectorized: each item
-    becomes a block of (order-1) zeros, its ids and one zero, and the windows
-    starting at each block's first L+1 positions are the item's n-grams.
-    """
-    import torch
-
-    n = order
-    count = len(lengths)
-    span = lengths + n  # (n-1) pad + L symbols + 1 end boundary
-    block = torch.cumsum(span, 0) - span  # start of each item's block
-    padded = torch.zeros(int(span.sum()), dtype=torch.long)
-    item_of_sym = torch.repeat_interleave(torch.arange(count), lengths)
-    first_sym = torch.cumsum(lengths, 0) - lengths
-    j = torch.arange(len(ids)) - first_sym[item_of_sym]
-    padded[block[item_of_sym] + (n - 1) + j] = ids
-    rows_per_item = lengths + 1
-    item_of_row = torch.repeat_interleave(torch.arange(count), rows_per_item)
-    first_row = torch.cumsum(rows_per_item, 0) - rows_per_item
-    jr = torch.arange(int(rows_per_item.sum())) - first_row[item_of_row]
-    if len(padded) < n:
-        return torch.zeros(0, n, dtype=torch.long), item_of_row
-    grams = padded.unfold(0, n, 1)[block[item_of_row] + jr]
-    return grams, item_of_row
+        """(grams(order), target_items()): the windows and the item of each."""
+        return self.grams(order), self.target_items()

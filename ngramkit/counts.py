@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .corpus import Corpus
 
 MAX_KEY = 2**63 - 1
+BINCOUNT_LIMIT = 2**22  # key spaces this small are counted with one bincount
 
 
 def max_order(vocab_size: int) -> int:
@@ -50,6 +51,17 @@ def gram_keys(grams: torch.Tensor, vocab_size: int) -> torch.Tensor:
     return key
 
 
+def _count_keys(key: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sorted distinct keys, their counts); a bincount when the key space is small."""
+    import torch
+
+    if space <= BINCOUNT_LIMIT:
+        cnt = torch.bincount(key, minlength=space)
+        uniq = cnt.nonzero().squeeze(1)
+        return uniq, cnt[uniq]
+    return torch.unique(key, sorted=True, return_counts=True)
+
+
 @dataclass(frozen=True)
 class NgramCounts:
     """Counts of every n-gram of orders 1..order.
@@ -71,7 +83,7 @@ class NgramCounts:
 
         V = len(corpus.vocab)
         check_order(order, V)
-        grams, _ = corpus.windows(order)  # (T, order)
+        grams = corpus.grams(order)  # (T, order)
         keys: list[torch.Tensor] = []
         counts: list[torch.Tensor] = []
         key = torch.zeros(len(grams), dtype=torch.long)
@@ -79,7 +91,7 @@ class NgramCounts:
         for k in range(1, order + 1):  # the suffix grows leftwards
             key += grams[:, order - k] * scale
             scale *= V
-            uniq, cnt = torch.unique(key, sorted=True, return_counts=True)
+            uniq, cnt = _count_keys(key, V**k)
             keys.append(uniq)
             counts.append(cnt)
         return cls(V, order, tuple(keys), tuple(counts))

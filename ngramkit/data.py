@@ -111,12 +111,8 @@ def read_items(path: str | Path, *, allow_empty: bool = False) -> WordList:
 
 
 def fingerprint(items: Sequence[str]) -> str:
-    """sha256 of the items joined by newlines: identifies training data."""
-    h = hashlib.sha256()
-    for item in items:
-        h.update(item.encode("utf-8"))
-        h.update(b"\n")
-    return h.hexdigest()
+    """sha256 of the items, each followed by a newline: identifies training data."""
+    return hashlib.sha256(("\n".join(items) + "\n").encode("utf-8")).hexdigest()
 
 
 def split(items: Sequence[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:

@@ -12,13 +12,11 @@ with their unknown symbols, and left out of the aggregate.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .corpus import Corpus
-from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
     import torch
@@ -35,6 +33,7 @@ class Metrics:
 
     tokens: int
     logprob: float  # total, nats (may be -inf)
+    oov: int = 0  # items left out: symbols outside the vocabulary
 
     @property
     def nll(self) -> float:
@@ -185,158 +184,75 @@ class Batch:
 
 
 def score_batch(model: LanguageModel, items: Sequence[str]) -> Batch:
-    """Score items in one batch; char vocabularies take a fast path (same numbers).
+    """Score items in one batch, column-wise (no per-item objects).
 
     score_batch(m, ["ab"]).logprob[0] == log p(a|.) + log p(b|a) + log p(.|b).
     """
     import torch
 
     vocab = model.require_fitted()
-    items = items if isinstance(items, list) else list(items)
-    if vocab.kind == "char" and "\n" not in vocab.stoi:
-        text = "\n".join(items) + "\n"
-        if text.count("\n") == len(items):  # no item holds a newline itself
-            return _char_stream_batch(model, items, text)
     corpus = Corpus.from_items(items, vocab)
-    lengths = torch.tensor([len(vocab.split(s)) for s in items], dtype=torch.long)
-    return Batch(items, item_logprobs(model, corpus), lengths, corpus.oov)
-
-
-LUT_LIMIT = 2**21  # code points of a lookup table (all of Unicode fits: 0x10FFFF)
-
-
-def _id_table(vocab: Vocabulary) -> torch.Tensor:
-    """code point -> token id (-1 if unknown; the newline -> 0, the boundary)."""
-    import torch
-
-    cps = vocab._codepoints  # (V-1,) sorted
-    size = max(int(cps[-1]) if len(cps) else 0, 10) + 2  # the last entry stays -1
-    lut = torch.full((size,), -1, dtype=torch.long)
-    lut[cps] = torch.arange(1, len(cps) + 1)
-    lut[10] = 0
-    return lut
-
-
-def _char_stream_batch(model: LanguageModel, items: list[str], text: str) -> Batch:
-    """Char items as one token stream "a b 0 c 0 ...": every position is a target.
-
-    `text` is the items joined and ended by newlines; each newline becomes the
-    end boundary (id 0) of the item before it, so the stream holds exactly the
-    L+1 predicted tokens of every item, in order. A context token lying before
-    its item's start is the start boundary (0): masked by position in item.
-    This skips building per-item windows, the slow part of Corpus.windows.
-    """
-    import torch
-
-    vocab = model.require_fitted()
-    n, order = len(items), model.order
-    lut = _lut_cache.get(vocab)
-    if lut is None:
-        lut = _lut_cache.setdefault(vocab, _id_table(vocab))
-    cps = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32)  # (T,)
-    ids = lut[cps.clamp_(max=len(lut) - 1)]  # (T,) -1 where unknown
-    end = ids == 0  # (T,) the end boundary of each item
-    ends = end.nonzero().squeeze(1)  # (N,) stream position of each end boundary
-    lengths = torch.diff(ends, prepend=torch.tensor([-1])) - 1  # (N,) symbols per item
-    item_of = torch.repeat_interleave(torch.arange(n), lengths + 1)  # (T,) item of each position
-    oov = torch.zeros(n, dtype=torch.bool)
-    unknown = ids < 0
-    if bool(unknown.any()):  # score only the in-vocabulary items' positions
-        oov[item_of[unknown]] = True
-        keep = ~oov[item_of]
-        ids, item_of = ids[keep], item_of[keep]
-    logprob = torch.zeros(n, dtype=torch.float64)
-    if len(ids):
-        lp = model.token_logprobs(_stream_contexts(ids, order), ids).to(torch.float64)  # (T,)
-        logprob.index_add_(0, item_of, lp)
-    logprob[oov] = math.nan
-    return Batch(items, logprob, lengths, oov)
-
-
-def _stream_contexts(ids: torch.Tensor, order: int) -> torch.Tensor:
-    """Contexts [T, order-1] of every position of a token stream [T].
-
-    The token d steps back is ids[i-d], unless a boundary (0) lies closer:
-    then the item started there and everything further back is the start
-    boundary. stream ". a b . c ." at order 3: contexts of a, b, ., c, . are
-    (. .) (. a) (a b) (. .) (. c).
-    """
-    import torch
-
-    ctx = torch.zeros(len(ids), order - 1, dtype=torch.long)  # (T, order-1)
-    prev = None
-    for d in range(1, order):  # column order-1-d: the token d steps back
-        back = ctx[:, order - 1 - d]
-        back[d:] = ids[:-d]
-        if prev is not None:
-            back.masked_fill_(prev == 0, 0)  # a boundary lies closer: start of item
-        prev = back
-    return ctx
-
-
-_lut_cache: weakref.WeakKeyDictionary[Vocabulary, torch.Tensor] = weakref.WeakKeyDictionary()
+    lengths = corpus.lengths.clone()  # (N,), 0 for OOV items: filled in below
+    for i in corpus.oov.nonzero().flatten().tolist():
+        lengths[i] = len(vocab.split(corpus.items[i]))
+    if corpus.n_tokens == 0:  # nothing in vocabulary: Corpus.grams cannot cut a window
+        logprob = torch.full((len(corpus),), math.nan, dtype=torch.float64)
+    else:
+        logprob = item_logprobs(model, corpus)
+    return Batch(list(corpus.items), logprob, lengths, corpus.oov)
 
 
 def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:
-    """NLL of `items` (OOV items left out), scored in chunks."""
-    summary = Summary()
-    for row in score_items(model, items):
-        summary.add(row)
-    return summary.metrics
+    """NLL of `items` (OOV items left out), scored CHUNK_ITEMS at a time."""
+    import torch
+
+    vocab = model.require_fitted()
+    tokens, total, oov = 0, 0.0, 0
+    for start in range(0, len(items), CHUNK_ITEMS):
+        corpus = Corpus.from_items(items[start : start + CHUNK_ITEMS], vocab)
+        grams = corpus.grams(model.order)
+        if len(grams):
+            lp = model.token_logprobs(grams[:, :-1], grams[:, -1])
+            total += float(lp.to(torch.float64).sum())
+        tokens += len(grams)
+        oov += int(corpus.oov.sum())
+    return Metrics(tokens, total, oov)
 
 
 def score_items(
-    model: LanguageModel,
-    items: Iterable[str],
-    *,
-    source: str = "",
-    start: int = 0,
-    lines: Sequence[int] | None = None,
+    model: LanguageModel, items: Iterable[str], *, source: str = "", start: int = 0
 ) -> Iterator[ItemScore]:
-    """Score items lazily, CHUNK_ITEMS at a time (memory bounded by the chunk).
-
-    lines: the items' line numbers in `source` (WordList.lines), copied to rows.
-    """
+    """Score items lazily, CHUNK_ITEMS at a time (memory bounded by the chunk)."""
     chunk: list[str] = []
     index = start
     for item in items:
         chunk.append(item)
         if len(chunk) == CHUNK_ITEMS:
-            at = lines[index - start : index - start + len(chunk)] if lines is not None else None
-            yield from _score_chunk(model, chunk, source, index, at)
+            yield from _score_chunk(model, chunk, source, index)
             index += len(chunk)
             chunk = []
     if chunk:
-        at = lines[index - start : index - start + len(chunk)] if lines is not None else None
-        yield from _score_chunk(model, chunk, source, index, at)
+        yield from _score_chunk(model, chunk, source, index)
 
 
 def _score_chunk(
-    model: LanguageModel,
-    items: list[str],
-    source: str,
-    start: int,
-    lines: Sequence[int] | None = None,
+    model: LanguageModel, items: list[str], source: str, start: int
 ) -> Iterator[ItemScore]:
-    """Rows of one chunk; lines (if given) are aligned with `items`."""
     vocab = model.require_fitted()
-    batch = score_batch(model, items)
-    totals = batch.logprob.tolist()
-    lengths = batch.lengths.tolist()
-    oov = batch.oov.tolist()
+    corpus = Corpus.from_items(items, vocab)
+    totals = item_logprobs(model, corpus).tolist()
+    lengths = corpus.lengths.tolist()
+    oov = corpus.oov.tolist()
     seen = model.training.seen if model.training else None
     for i, item in enumerate(items):
         in_train = None if seen is None else item in seen
-        line = lines[i] if lines is not None else 0
         if oov[i]:
-            unknown = tuple(vocab.unknown(item))
+            n = len(vocab.split(item)) + 1
             yield ItemScore(
-                item, lengths[i] + 1, math.nan, True, unknown, in_train, start + i, source, line
+                item, n, math.nan, True, tuple(vocab.unknown(item)), in_train, start + i, source
             )
         else:
-            yield ItemScore(
-                item, lengths[i] + 1, totals[i], False, (), in_train, start + i, source, line
-            )
+            yield ItemScore(item, lengths[i] + 1, totals[i], False, (), in_train, start + i, source)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .corpus import Corpus, ngram_windows
+from .corpus import Corpus
 from .errors import ModelFileError, NgramkitError, NotFittedError
 from .options import ORDER, Option, resolve
 from .tokenizer import Vocabulary
@@ -101,7 +101,9 @@ class LanguageModel(abc.ABC):
         if len(corpus) == 0 or bool(corpus.oov.all()):
             raise NgramkitError("cannot fit on an empty corpus")
         self.vocab = corpus.vocab
-        items = [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
+        items = corpus.items
+        if bool(corpus.oov.any()):
+            items = [s for s, bad in zip(items, corpus.oov.tolist()) if not bad]
         distinct = frozenset(items)
         self.training = TrainingInfo(
             items=len(items),
@@ -145,15 +147,11 @@ class LanguageModel(abc.ABC):
 
     def windows_of(self, item: str) -> torch.Tensor:
         """The item's n-gram windows [L+1, order] (context..., next)."""
-        import torch
-
         vocab = self.require_fitted()
         unknown = vocab.unknown(item)
         if unknown:
             raise OOVError(f"{item!r} has symbols outside the vocabulary: {' '.join(unknown)}")
-        ids = torch.tensor(vocab.encode(item), dtype=torch.long)
-        grams, _ = ngram_windows(ids, torch.tensor([len(ids)]), self.order)
-        return grams
+        return Corpus.from_items([item], vocab).grams(self.order)
 
     def sample(
         self,

@@ -100,7 +100,7 @@ class Option:
             if isinstance(value, bool):
                 raise ValueError(value)
             out = float(value)
-            if math.isnan(out):
+            if not math.isfinite(out):  # nan, inf: no hyperparameter means these
                 raise ValueError(value)
             return out
         if not isinstance(value, str):

@@ -21,6 +21,7 @@ none, never half a file.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import math
@@ -85,7 +86,7 @@ def encode(model: LanguageModel, extra: dict[str, Any] | None = None) -> bytes:
     offset = 0
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
-        data = t.numpy().tobytes() if t.numel() else b""
+        data = tensor_bytes(t)
         index[name] = {
             "dtype": _dtype_name(t),
             "shape": list(t.shape),
@@ -117,6 +118,13 @@ def encode(model: LanguageModel, extra: dict[str, Any] | None = None) -> bytes:
     text = json.dumps(header, sort_keys=True, allow_nan=False, default=_json_default)
     head = text.encode("utf-8")
     return MAGIC + struct.pack("<Q", len(head)) + head + payload
+
+
+def tensor_bytes(t: torch.Tensor) -> bytes:
+    """The raw bytes of a CPU tensor, without numpy (torch's CPU wheel does not need it)."""
+    t = t.detach().cpu().contiguous()
+    nbytes = t.numel() * t.element_size()
+    return ctypes.string_at(t.data_ptr(), nbytes) if nbytes else b""
 
 
 def _json_default(x: Any) -> Any:
@@ -252,7 +260,9 @@ def load(path: str | Path) -> ModelFile:
     prov = header.get("provider") or {}
     try:
         cls = registry.get(str(backend))
-    except BackendError:
+    except BackendError as e:
+        if str(backend) in registry.installed():  # installed, but broken: say why
+            raise ModelFileError(f"{name}: {e}") from None
         dist = prov.get("distribution", "?") if isinstance(prov, dict) else "?"
         raise ModelFileError(
             f"{name}: needs backend '{backend}', which is not installed "
@@ -270,7 +280,7 @@ def load(path: str | Path) -> ModelFile:
         seen = None
         if seen_blob is not None:
             text = (
-                bytes(seen_blob.numpy()).decode("utf-8", errors="strict") if len(seen_blob) else ""
+                tensor_bytes(seen_blob).decode("utf-8", errors="strict") if len(seen_blob) else ""
             )
             seen = frozenset(text.split("\n")) if text else frozenset()
         try:

@@ -13,14 +13,17 @@ first wins. The loser is kept in `BackendEntry.shadows` and reported.
 from __future__ import annotations
 
 import importlib.metadata as md
+import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from .errors import BackendError
 
 GROUP = "ngramkit.backends"
 HOME = "ngramkit"
+RULE = "ngramkit's own backends win, then the distribution whose name sorts first"
 
 
 @dataclass
@@ -41,11 +44,42 @@ class BackendEntry:
 
     @property
     def description(self) -> str:
-        return getattr(self.cls, "description", "") or ""
+        text = getattr(self.cls, "description", "") or ""
+        return text.strip().splitlines()[0] if text.strip() else ""
 
     @property
     def class_path(self) -> str:
         return self.value.replace(":", ".")
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else "broken"
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as `ngramkit backends --json` shows it."""
+        return {
+            "name": self.name,
+            "class": self.class_path,
+            "distribution": self.distribution,
+            "version": self.version,
+            "description": self.description,
+            "status": self.status,
+            "error": self.error,
+            "shadows": [
+                {"class": s.class_path, "distribution": s.distribution, "version": s.version}
+                for s in self.shadows
+            ],
+        }
+
+    def conflict(self) -> str | None:
+        """A warning when other distributions also claim this name, else None."""
+        if not self.shadows:
+            return None
+        others = ", ".join(f"{s.distribution} {s.version}" for s in self.shadows)
+        return (
+            f"backend '{self.name}' is provided by {self.distribution} {self.version} and by "
+            f"{others}; using {self.distribution} ({RULE})"
+        )
 
 
 def _load(ep: md.EntryPoint) -> BackendEntry:
@@ -60,11 +94,15 @@ def _load(ep: md.EntryPoint) -> BackendEntry:
     )
     try:
         obj = ep.load()
-    except Exception as e:  # a plugin's import error must not break the host
+    except (Exception, SystemExit) as e:  # a plugin's import error must not break the host
         entry.error = f"import failed: {type(e).__name__}: {e}".splitlines()[0]
         return entry
     if not (isinstance(obj, type) and issubclass(obj, LanguageModel)):
         entry.error = f"{ep.value} is not a LanguageModel subclass"
+        return entry
+    if inspect.isabstract(obj):
+        missing = ", ".join(sorted(getattr(obj, "__abstractmethods__", ())))
+        entry.error = f"{ep.value} is abstract: it does not implement {missing}"
         return entry
     entry.cls = obj
     return entry
@@ -87,7 +125,10 @@ def discover(entry_points: Iterable[md.EntryPoint] | None = None) -> dict[str, B
         if other.distribution == entry.distribution and other.value == entry.value:
             continue  # the same distribution seen twice on sys.path
         win, lose = sorted([other, entry], key=_rank)
-        win.shadows.append(lose)
+        # Keep every loser on the winner, also those the loser had beaten before.
+        win.shadows.extend([lose, *lose.shadows])
+        win.shadows.sort(key=_rank)
+        lose.shadows = []
         found[entry.name] = win
     return dict(sorted(found.items()))
 
@@ -104,7 +145,9 @@ def get(name: str, backends: dict[str, BackendEntry] | None = None) -> type:
     entry = backends.get(name)
     if entry is None:
         names = ", ".join(n for n, e in backends.items() if e.ok) or "none"
-        raise BackendError(f"unknown backend '{name}' (installed: {names})")
+        raise BackendError(
+            f"unknown backend '{name}' (installed: {names}; see `ngramkit backends`)"
+        )
     if entry.cls is None:
         raise BackendError(
             f"backend '{name}' from {entry.distribution} {entry.version} is broken: {entry.error}"

@@ -5,21 +5,32 @@ for each item, starting from the boundary, draw one token with
 torch.multinomial(p, 1, replacement=True, generator=g) until the boundary
 comes back. p is the float32 probability row of the current context.
 
-Why this is fast and still exact: on the CPU, multinomial(p, 1) is
-argmax(p / E) with E a row of Exp(1) noise drawn from g, and drawing a
-[R, V] block of noise gives the same numbers as R rows drawn one by one
-(tests/test_sampling.py checks both, so a torch upgrade that breaks them
-fails loudly). Draw r of the whole run uses noise row r. The item that starts
-at row r depends only on rows r, r+1, ..., so we walk many candidate starts
-in parallel (one batched `next_logprobs` per step) and then chain them:
-the first item starts at row 0, the next at the row after the first ends.
+Why this is fast and still exact:
+
+1. On the CPU, multinomial(p, 1) is argmax(p / E) with E a row of Exp(1)
+   noise drawn from g, and a [R, V] block of noise holds the same numbers as
+   R rows drawn one by one (tests/test_sampling.py checks both, so a torch
+   upgrade that breaks them fails loudly). Draw number q of the whole run
+   uses noise row q, whatever item it belongs to.
+2. The draw at row q depends only on the walk's state there: the context
+   key and the item's length so far (for the max_len cut). So the rows are
+   cut into K segments that are walked in parallel, each speculatively
+   started in the item-start state. A segment whose true start state (the
+   end state of the segment before it) differs is repaired: walked again
+   from the true state until its state coincides with the recorded one at
+   the same row (from there on the record is the true continuation), in
+   rounds until every segment joins the one before it. Walks of generated
+   text meet quickly (both at an item start at the same row is enough), so
+   repairs are short and the total work stays close to one draw per row.
 
 This module draws; it does not decide how items are shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import NgramkitError
@@ -28,39 +39,13 @@ if TYPE_CHECKING:
     import torch
 
     from .model import LanguageModel
+    from .tokenizer import Vocabulary
 
 DEFAULT_MAX_LEN = 256
 """Symbols after which a sampled item is cut (a model may never end an item)."""
 
-_BLOCK_CELLS = 2**21  # walkers * V per step, bounds the memory of one step
+_SEGMENT = 256  # rows per speculative segment
 _TABLE_CELLS = 2**20  # contexts * V of a precomputed probability table
-
-
-class _Noise:
-    """Rows of Exp(1) noise drawn lazily, in order, from one generator."""
-
-    def __init__(self, generator: torch.Generator, width: int) -> None:
-        import torch
-
-        self.g = generator
-        self.width = width
-        self.base = 0  # global index of buf[0]
-        self.buf = torch.empty(0, width)
-
-    def rows(self, index: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        need = int(index.max()) + 1 - self.base - len(self.buf)
-        if need > 0:
-            more = torch.empty(max(need, 1024), self.width).exponential_(1, generator=self.g)
-            self.buf = torch.cat([self.buf, more])
-        return self.buf[index - self.base]
-
-    def forget_before(self, row: int) -> None:
-        drop = row - self.base
-        if drop > len(self.buf) // 2 and drop > 4096:
-            self.buf = self.buf[drop:]
-            self.base = row
 
 
 def _probs(logprobs: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -73,70 +58,130 @@ def _probs(logprobs: torch.Tensor, temperature: float) -> torch.Tensor:
     return lp.exp().to(torch.float32)
 
 
-def _prob_rows(model: LanguageModel, temperature: float) -> Callable[[torch.Tensor], torch.Tensor]:
-    """contexts [A, order-1] -> float32 probability rows [A, V].
+class _Rows:
+    """Probability rows of walkers' contexts, float32 [A, V].
 
-    When every context fits in a small table (V^order <= _TABLE_CELLS), the
-    rows of all contexts are computed once and looked up by base-V key.
+    A context is kept as one base-V key (t1*V^(k-1) + ... + tk, k = order-1).
+    When V^order <= _TABLE_CELLS the rows of every context are computed once
+    and looked up by key; otherwise the model is asked each step.
     """
-    import torch
 
-    V = len(model.require_fitted())
-    k = model.order - 1
-    if V ** (k + 1) > _TABLE_CELLS:
-        return lambda ctx: _probs(model.next_logprobs(ctx), temperature)
-    key = torch.arange(V**k)
-    digits = [(key // V ** (k - 1 - j)) % V for j in range(k)]
-    all_ctx = torch.stack(digits, 1) if k else torch.zeros(1, 0, dtype=torch.long)
-    table = _probs(model.next_logprobs(all_ctx), temperature)  # (V^k, V)
-    weights = [V ** (k - 1 - j) for j in range(k)]
+    def __init__(self, model: LanguageModel, temperature: float) -> None:
+        import torch
 
-    def lookup(ctx: torch.Tensor) -> torch.Tensor:
-        key = torch.zeros(len(ctx), dtype=torch.long)
-        for j, w in enumerate(weights):
-            key += ctx[:, j] * w
-        return table[key]
+        self.model = model
+        self.temperature = temperature
+        self.V = len(model.require_fitted())
+        self.k = model.order - 1
+        self.space = self.V**self.k  # number of contexts
+        self.table: torch.Tensor | None = None
+        if self.space * self.V <= _TABLE_CELLS:
+            every = self.digits(torch.arange(self.space))
+            self.table = _probs(model.next_logprobs(every), temperature)  # (V^k, V)
 
-    return lookup
+    def digits(self, key: torch.Tensor) -> torch.Tensor:
+        """Keys [A] -> contexts [A, k] of token ids."""
+        import torch
+
+        if self.k == 0:
+            return torch.zeros(len(key), 0, dtype=torch.long)
+        cols = [(key // self.V ** (self.k - 1 - j)) % self.V for j in range(self.k)]
+        return torch.stack(cols, 1)
+
+    def __call__(self, key: torch.Tensor) -> torch.Tensor:
+        if self.table is not None:
+            return self.table.index_select(0, key)
+        return _probs(self.model.next_logprobs(self.digits(key)), self.temperature)
 
 
-def _walk(
-    rows: Callable[[torch.Tensor], torch.Tensor],
-    noise: _Noise,
-    starts: torch.Tensor,
-    context: list[int],
-    max_len: int,
-) -> tuple[torch.Tensor, list[int]]:
-    """Walk one candidate item from each noise row in `starts`.
+@dataclass
+class _Walk:
+    """The record of every row: state before the draw, and the draw.
 
-    Returns (tokens [W, T], lengths): walker w drew tokens[w, :lengths[w]]
-    and then the boundary, or was cut at max_len.
+    key/length: context key and symbols so far in the item, before row q.
+    tok: the token drawn at row q (0 = the item ended).
     """
-    import torch
 
-    W = len(starts)
-    V = noise.width
-    small = torch.int16 if V < 2**15 else torch.long
-    ctx = torch.tensor(context, dtype=torch.long).repeat(W, 1)  # (A, order-1), alive only
-    who = torch.arange(W)  # (A,) walker index of each alive row
-    row = starts.clone()  # (A,) noise row of the next draw
-    length = torch.full((W,), max_len, dtype=torch.long)
-    columns: list[torch.Tensor] = []
-    for t in range(max_len):
-        if len(who) == 0:
-            break
-        tok = (rows(ctx) / noise.rows(row)).argmax(1)  # (A,) multinomial's draw
-        col = torch.zeros(W, dtype=small)
-        col[who] = tok.to(small)
-        columns.append(col)
-        going = tok != 0
-        length[who[~going]] = t
-        who, row, tok = who[going], row[going] + 1, tok[going]
-        if ctx.shape[1] > 0:
-            ctx = torch.cat([ctx[going, 1:], tok.unsqueeze(1)], 1)
-        else:
-            ctx = ctx[going]
-    return torch.stack(columns, 1), length.tolist()
+    noise: torch.Tensor  # (R, V) Exp(1) rows
+    key: torch.Tensor  # (R,)
+    length: torch.Tensor  # (R,)
+    tok: torch.Tensor  # (R,)
+
+
+class _Sampler:
+    def __init__(self, rows: _Rows, start_key: int, max_len: int) -> None:
+        self.rows = rows
+        self.start_key = start_key
+        self.max_len = max_len
+
+    def step(
+        self, noise: torch.Tensor, key: torch.Tensor, length: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Draw for walkers in state (key, length) with noise rows [A, V].
+
+        Returns (tok, next key, next length); an ended or cut item restarts.
+        """
+        import torch
+
+        tok = (self.rows(key) / noise).argmax(1)  # (A,) multinomial's draw
+        length = length + 1
+        restart = (tok == 0) | (length >= self.max_len)
+        rows = self.rows
+        key = (key * rows.V + tok) % rows.space if rows.k else key
+        key = torch.where(restart, self.start_key, key)
+        return tok, key, torch.where(restart, 0, length)
+
+    def walk(self, walk: _Walk, key0: int, len0: int) -> None:
+        """Fill every row of `walk` (R a multiple of _SEGMENT), row 0 in state (key0, len0)."""
+        import torch
+
+        R, V = walk.noise.shape
+        L = _SEGMENT
+        K = R // L
+        # Row q = segment q // L, step q % L: column t of these views is step t.
+        noise, rec_key = walk.noise.view(K, L, V), walk.key.view(K, L)
+        rec_len, rec_tok = walk.length.view(K, L), walk.tok.view(K, L)
+        key = torch.full((K,), self.start_key, dtype=torch.long)
+        length = torch.zeros(K, dtype=torch.long)
+        key[0], length[0] = key0, len0
+        # Speculation: every segment walked from the item-start state.
+        for t in range(L):
+            rec_key[:, t], rec_len[:, t] = key, length
+            rec_tok[:, t], key, length = self.step(noise[:, t], key, length)
+        starts = torch.arange(0, R, L)
+        self._repair(walk, starts, starts + L)
+
+    def _repair(self, walk: _Walk, starts: torch.Tensor, ends: torch.Tensor) -> None:
+        """Rewalk segments from their true start state until they join the record."""
+        import torch
+
+        while True:
+            # True state at each segment start: the transition out of the row before it.
+            prev = starts[1:] - 1
+            tok = walk.tok[prev]
+            nlen = walk.length[prev] + 1
+            restart = (tok == 0) | (nlen >= self.max_len)
+            rows = self.rows
+            nkey = (walk.key[prev] * rows.V + tok) % rows.space if rows.k else walk.key[prev]
+            true_key = torch.where(restart, self.start_key, nkey)
+            true_len = torch.where(restart, 0, nlen)
+            bad = (true_key != walk.key[starts[1:]]) | (true_len != walk.length[starts[1:]])
+            seg = bad.nonzero().squeeze(1) + 1
+            if len(seg) == 0:
+                return
+            key, length = true_key[seg - 1], true_len[seg - 1]
+            row, stop = starts[seg], ends[seg]
+            while len(row):
+                walk.key[row], walk.length[row] = key, length
+                tok, key, length = self.step(walk.noise[row], key, length)
+                walk.tok[row] = tok
+                row = row + 1
+                # Joined: the record holds this very state at the next row.
+                inside = row < stop
+                nxt = torch.where(inside, row, 0)
+                joined = inside & (walk.key[nxt] == key) & (walk.length[nxt] == length)
+                go = (inside & ~joined).nonzero().squeeze(1)
+                row, stop, key, length = row[go], stop[go], key[go], length[go]
 
 
 def sample(
@@ -166,30 +211,54 @@ def sample(
     unknown = vocab.unknown(prefix)
     if unknown:
         raise NgramkitError(f"prefix {prefix!r} has symbols outside the vocabulary: {unknown}")
-    head = vocab.encode(prefix)
-    padded = [0] * (model.order - 1) + head
-    context = padded[len(padded) - (model.order - 1) :] if model.order > 1 else []
+    k = model.order - 1
+    padded = [0] * k + vocab.encode(prefix)
+    start_key = 0  # base-V key of the item-start context (boundaries, then the prefix)
+    for t in padded[len(padded) - k :] if k else []:
+        start_key = start_key * len(vocab) + t
 
-    noise = _Noise(torch.Generator().manual_seed(seed), len(vocab))
-    rows = _prob_rows(model, temperature)
-    head_symbols = vocab.split(prefix)
-    symbols = vocab.symbols
-    out: list[str] = []
-    row, mean_draws = 0, 8.0
-    while len(out) < n:
-        want = int((n - len(out)) * mean_draws * 1.2) + 16
-        block = max(1, min(want, _BLOCK_CELLS // len(vocab)))
-        tokens, lengths = _walk(rows, noise, torch.arange(row, row + block), context, max_len)
-        # Chain the walkers: the next item starts at the row after this one ends.
-        chosen: list[int] = []
-        w = 0
-        while w < block and len(out) + len(chosen) < n:
-            chosen.append(w)
-            w += lengths[w] + (1 if lengths[w] < max_len else 0)
-        drawn = tokens[chosen].tolist()
-        for i, toks in zip(chosen, drawn):
-            out.append(vocab.join([*head_symbols, *(symbols[t - 1] for t in toks[: lengths[i]])]))
-        mean_draws = w / max(len(chosen), 1)
-        row += w
-        noise.forget_before(row)
-    return out
+    g = torch.Generator().manual_seed(seed)
+    sampler = _Sampler(_Rows(model, temperature), start_key, max_len)
+    V = len(vocab)
+    toks: list[torch.Tensor] = []
+    ends: list[torch.Tensor] = []  # per block: rows (global) just past each item
+    found, drawn = 0, 0
+    key0, len0, mean_draws = start_key, 0, 8.0
+    while found < n:
+        # A small first block measures the item length; the rest is sized from it,
+        # so little noise is drawn beyond the n-th item.
+        want = min(n - found, 256) if found == 0 and n > 256 else n - found
+        R = _SEGMENT * max(1, math.ceil(want * mean_draws * 1.03 / _SEGMENT))
+        empty = torch.zeros(R, dtype=torch.long)
+        noise = torch.empty(R, V).exponential_(1, generator=g)
+        walk = _Walk(noise, empty.clone(), empty.clone(), empty.clone())
+        sampler.walk(walk, key0, len0)
+        done = (walk.tok == 0) | (walk.length + 1 >= max_len)  # an item ends at this row
+        toks.append(walk.tok)
+        ends.append(done.nonzero().squeeze(1) + 1 + drawn)
+        found += len(ends[-1])
+        drawn += R
+        key0, len0 = (int(x) for x in sampler.step(noise[-1:], walk.key[-1:], walk.length[-1:])[1:])
+        mean_draws = drawn / max(found, 1)
+        # Noise drawn beyond the n-th item is never used: the generator's later
+        # state is not part of the contract.
+    return _decode(vocab, prefix, torch.cat(toks), torch.cat(ends)[:n])
+
+
+def _decode(vocab: Vocabulary, prefix: str, tok: torch.Tensor, ends: torch.Tensor) -> list[str]:
+    """Items from the drawn tokens: item i is tok[ends[i-1]:ends[i]], zeros dropped."""
+    import torch
+
+    if len(ends) == 0:
+        return []
+    tok = tok[: int(ends[-1])]
+    symbol_rows = tok != 0
+    # Symbols before each item end: slices of the list of drawn symbols.
+    bounds = [0, *torch.cumsum(symbol_rows, 0)[ends - 1].tolist()]
+    names = vocab.symbols
+    drawn = [names[t - 1] for t in tok[symbol_rows].tolist()]
+    head = vocab.split(prefix)
+    if vocab.kind == "char":
+        text = "".join(drawn)
+        return [prefix + text[a:b] for a, b in itertools.pairwise(bounds)]
+    return [vocab.join([*head, *drawn[a:b]]) for a, b in itertools.pairwise(bounds)]

@@ -35,6 +35,17 @@ def split_symbols(item: str, kind: str) -> list[str]:
     return list(item) if kind == "char" else item.split()
 
 
+def _distinct_chars(text: str) -> list[str]:
+    """The distinct characters of `text` (a bincount of code points: faster than set())."""
+    import torch
+
+    if not text:
+        return []
+    cps = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32)
+    present = torch.bincount(cps).nonzero().squeeze(1).tolist()
+    return [chr(c) for c in present]
+
+
 def pick_boundary(symbols: Iterable[str]) -> str:
     """The first marker of BOUNDARY_MARKERS that is not a symbol."""
     used = set(symbols)
@@ -67,8 +78,7 @@ class Vocabulary:
             raise ValueError(f"unknown tokenizer {kind!r} (choose {', '.join(KINDS)})")
         seen: set[str] = set()
         if kind == "char":
-            for item in items:
-                seen.update(item)
+            seen.update(_distinct_chars("".join(items)))
         else:
             for item in items:
                 seen.update(item.split())
@@ -116,71 +126,61 @@ class Vocabulary:
         symbols = self.symbols
         return self.join(symbols[i - 1] for i in ids if i > 0)
 
-    def encode_batch(self, items: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Encode many items at once.
+    def encode_stream(self, items: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode many items as the lecture's bigram stream (see corpus.py).
 
-        Returns (ids, lengths, oov): ids is a flat LongTensor of the symbol ids
-        of every item that is fully in the vocabulary, in order; lengths [N] is
-        each item's symbol count (0 for OOV items); oov [N] is True where an
-        item has a symbol outside the vocabulary (its ids are left out).
+        Returns (stream, oov): stream is a LongTensor holding a 0, then each
+        in-vocabulary item's ids followed by a 0; oov [N] is True where an item
+        has a symbol outside the vocabulary (it is left out of the stream).
         """
-        if self.kind == "char":
-            return self._encode_chars(items)
-        return self._encode_words(items)
-
-    def _encode_chars(
-        self, items: Sequence[str]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         import torch
 
-        lengths = torch.tensor([len(s) for s in items], dtype=torch.long)
-        text = "".join(items)
-        if not text:
-            return torch.zeros(0, dtype=torch.long), lengths, torch.zeros(len(items), dtype=bool)
-        # Code points through UTF-32, then a sorted lookup: symbols are sorted
-        # by code point, so searchsorted position + 1 is the token id.
-        cps = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32).long()
-        table = self._codepoints
-        pos = torch.searchsorted(table, cps).clamp_(max=max(len(table) - 1, 0))
-        known = table[pos] == cps if len(table) else torch.zeros_like(cps, dtype=torch.bool)
-        item_of = torch.repeat_interleave(torch.arange(len(items)), lengths)
-        bad = torch.zeros(len(items), dtype=torch.long).index_add_(0, item_of, (~known).long())
-        oov = bad > 0
-        keep = ~oov[item_of]
-        ids = (pos + 1)[keep]
-        return ids, torch.where(oov, 0, lengths), oov
-
-    def _encode_words(
-        self, items: Sequence[str]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        import torch
-
-        stoi = self.stoi
-        flat: list[int] = []
-        lengths: list[int] = []
+        if self.kind == "char" and "\n" not in self.stoi:
+            text = "\n".join(items)
+            if text.count("\n") == max(len(items) - 1, 0):  # no item holds a newline
+                return self._stream_from_text(text, len(items))
+        flat: list[int] = [0]
         oov: list[bool] = []
+        stoi = self.stoi
         for item in items:
-            words = item.split()
             try:
-                ids = [stoi[w] for w in words]
+                flat.extend([stoi[s] for s in self.split(item)])
             except KeyError:
-                lengths.append(0)
                 oov.append(True)
                 continue
-            flat.extend(ids)
-            lengths.append(len(ids))
+            flat.append(0)
             oov.append(False)
-        return (
-            torch.tensor(flat, dtype=torch.long),
-            torch.tensor(lengths, dtype=torch.long),
-            torch.tensor(oov, dtype=torch.bool),
-        )
+        return torch.tensor(flat, dtype=torch.long), torch.tensor(oov, dtype=torch.bool)
 
-    @cached_property
-    def _codepoints(self) -> torch.Tensor:
+    def _stream_from_text(self, text: str, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Char fast path: code points of the newline-joined items through a lookup table."""
         import torch
 
-        return torch.tensor([ord(s) for s in self.symbols], dtype=torch.long)
+        if count == 0:
+            return torch.zeros(1, dtype=torch.long), torch.zeros(0, dtype=torch.bool)
+        raw = bytearray((text + "\n").encode("utf-32-le"))
+        cps = torch.frombuffer(raw, dtype=torch.int32).long()  # every item ends with "\n"
+        lut = self._lookup_table
+        ids = lut[cps.clamp(max=len(lut) - 1)]  # (S+N,), 0 at newlines, -1 if unknown
+        bad = ids < 0
+        oov = torch.zeros(count, dtype=torch.bool)
+        if bool(bad.any()):
+            ends = ids == 0
+            item_of = torch.cumsum(ends, 0) - ends.long()  # a newline belongs to its item
+            oov[item_of[bad]] = True
+            ids = ids[~oov[item_of]]
+        return torch.cat([torch.zeros(1, dtype=torch.long), ids]), oov
+
+    @cached_property
+    def _lookup_table(self) -> torch.Tensor:
+        """code point -> id (0 for newline, -1 unknown); the last cell catches larger ones."""
+        import torch
+
+        cps = [ord(s) for s in self.symbols]
+        lut = torch.full((max([10, *cps]) + 2,), -1, dtype=torch.long)
+        lut[torch.tensor(cps, dtype=torch.long)] = torch.arange(1, len(cps) + 1)
+        lut[10] = 0
+        return lut
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "boundary": self.boundary, "symbols": list(self.symbols)}

@@ -22,7 +22,7 @@ def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory, names_path: Path) -> Path:
     out = tmp_path_factory.mktemp("m") / "names.ngk"
-    code, stdout, stderr = run("fit", str(names_path), "--smooth", "1", "-o", str(out), "--json")
+    code, _, stderr = run("fit", str(names_path), "--smooth", "1", "-o", str(out), "--json")
     assert code == 0, stderr
     return out
 
@@ -83,6 +83,7 @@ def test_sample_matches_library(model: Path) -> None:
 
 def test_score_andrej_like_the_lecture(model: Path) -> None:
     code, stdout, _ = run("score", str(model), "andrej", "--json")
+    assert code == 0
     data = json.loads(stdout)
     assert [t["token"] for t in data["tokens"]] == list("andrej.")
     assert [t["context"] for t in data["tokens"]] == list(".andrej")
@@ -180,5 +181,9 @@ def test_ctrl_c_during_fit_leaves_no_file(
 
 
 def test_help_does_not_import_torch() -> None:
-    code = "import sys; from ngramkit.cli import main; sys.argv=['ngramkit','--help']\ntry:\n main()\nexcept SystemExit: pass\nassert 'torch' not in sys.modules, 'torch imported'"
+    code = (
+        "import sys; from ngramkit.cli import main; sys.argv = ['ngramkit', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

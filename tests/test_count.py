@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ngramkit import CountLM, Corpus, NgramCounts
+from ngramkit import Corpus, CountLM, NgramCounts
 from ngramkit.evaluate import corpus_metrics
 
 
@@ -121,3 +121,19 @@ def test_rows_sum_to_one_and_logprob_is_sum(items: list[str], order: int, k: flo
         grams = model.windows_of(item)
         per_token = model.next_logprobs(grams[:, :-1]).gather(1, grams[:, -1:]).sum()
         assert model.logprob(item) == pytest.approx(float(per_token), abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="ab.", max_size=5), min_size=1, max_size=6), st.integers(1, 5))
+def test_windows_match_a_plain_loop(items: list[str], order: int) -> None:
+    corpus = Corpus.from_items(items)
+    grams, item = corpus.windows(order)
+    expected, owners = [], []
+    for i, w in enumerate(items):
+        ids = [0] * (order - 1) + corpus.vocab.encode(w) + [0]
+        for j in range(order - 1, len(ids)):
+            expected.append(ids[j - order + 1 : j + 1])
+            owners.append(i)
+    assert grams.tolist() == expected
+    assert item.tolist() == owners
+    assert corpus.n_tokens == len(expected)

@@ -51,7 +51,7 @@ def test_same_model_same_bytes(tmp_path: Path, names: list[str]) -> None:
 def test_truncated_files(saved: Path, cut: int) -> None:
     raw = saved.read_bytes()
     saved.write_bytes(raw[:cut])
-    with pytest.raises(ModelFileError, match="m.ngk: "):
+    with pytest.raises(ModelFileError, match=r"m\.ngk: "):
         load(saved)
 
 
@@ -81,7 +81,7 @@ def test_newer_format(saved: Path) -> None:
 
 def test_missing_backend_names_distribution(saved: Path) -> None:
     rewrite_header(saved, {"backend": "fancy", "provider": {"distribution": "ngramkit-fancy"}})
-    with pytest.raises(ModelFileError, match="needs backend 'fancy'.*ngramkit-fancy"):
+    with pytest.raises(ModelFileError, match=r"needs backend 'fancy'.*ngramkit-fancy"):
         load(saved)
 
 

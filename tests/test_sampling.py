@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ngramkit import CountLM
 from ngramkit.errors import NgramkitError
@@ -37,7 +39,7 @@ def lecture_samples(words: list[str], order: int, k: float, n: int, seed: int) -
             if ix == 0:
                 break
             drawn.append(itos[ix])
-            context = (context + [ix])[1:] if order > 1 else []
+            context = [*context, ix][1:] if order > 1 else []
         out.append("".join(drawn))
     return out
 
@@ -98,3 +100,41 @@ def test_bad_sampling_arguments(names: list[str]) -> None:
         model.sample(1, prefix="Q")
     with pytest.raises(NgramkitError, match="temperature"):
         model.sample(1, temperature=0)
+
+
+def reference_sample(model: CountLM, n: int, seed: int, prefix: str, max_len: int) -> list[str]:
+    """DESIGN.md's procedure, one multinomial per token, through next_logprobs."""
+    vocab = model.vocab
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(n):
+        ids = vocab.encode(prefix)
+        drawn: list[int] = []
+        while len(drawn) < max_len:
+            ctx = ([0] * (model.order - 1) + ids + drawn)[len(ids + drawn) :]
+            p = model.next_logprobs(torch.tensor([ctx])).double().exp().float()[0]
+            ix = torch.multinomial(p, 1, replacement=True, generator=g).item()
+            if ix == 0:
+                break
+            drawn.append(ix)
+        out.append(vocab.decode(ids + drawn))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abc", min_size=1, max_size=6), min_size=1, max_size=8),
+    st.integers(1, 4),
+    st.sampled_from([0.0, 0.5]),
+    st.integers(0, 2**31),
+    st.integers(1, 12),
+    st.sampled_from(["", "a", "ba"]),
+)
+def test_matches_reference_procedure(
+    items: list[str], order: int, k: float, seed: int, max_len: int, prefix: str
+) -> None:
+    model = CountLM(order=order, smooth=k).fit(items)
+    if model.vocab.unknown(prefix):
+        prefix = ""
+    expected = reference_sample(model, 30, seed, prefix, max_len)
+    assert model.sample(30, seed=seed, prefix=prefix, max_len=max_len) == expected

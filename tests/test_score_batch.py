@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ngramkit import CountLM
@@ -50,13 +50,14 @@ def test_matches_a_plain_loop(order: int) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    items=st.lists(st.text(alphabet="abcxé\n", max_size=8), max_size=12),
+    items=st.lists(st.text(alphabet="abcxé\n", max_size=8), min_size=1, max_size=12),
     order=st.integers(1, 4),
 )
 def test_same_numbers_as_the_corpus_path(items: list[str], order: int) -> None:
     model = CountLM(order=order, smooth=1.0).fit(TRAIN)
     got = score_batch(model, items)
     corpus = Corpus.from_items(items, model.vocab)
+    assume(corpus.n_tokens > 0)  # item_logprobs needs one in-vocabulary item
     want = item_logprobs(model, corpus)
     assert torch.equal(got.oov, corpus.oov)
     assert torch.allclose(got.logprob, want, equal_nan=True, rtol=0, atol=1e-12)
@@ -67,3 +68,11 @@ def test_unknown_symbols_beyond_the_table() -> None:
     got = score_batch(model, ["ab", "a日", "🙂", "é", "ba"])
     assert got.oov.tolist() == [False, True, True, True, False]
     assert math.isnan(got.logprob[1]) and math.isfinite(got.logprob[4])
+    assert got.lengths.tolist() == [2, 2, 1, 1, 2]  # OOV items keep their length
+
+
+@pytest.mark.parametrize("items", [[], ["日本", "é"]])
+def test_nothing_in_vocabulary(items: list[str]) -> None:
+    got = score_batch(CountLM(order=3).fit(TRAIN), items)
+    assert got.oov.tolist() == [True] * len(items)
+    assert bool(got.logprob.isnan().all()) and got.lengths.tolist() == [2, 1][: len(items)]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from ngramkit.errors import ModelFileError
 from ngramkit.tokenizer import Vocabulary
@@ -35,28 +34,29 @@ def test_word_tokenizer() -> None:
     assert vocab.decode([1, 2, 0]) == "a cat"
 
 
-def test_encode_batch_marks_oov_items() -> None:
+def test_encode_stream_marks_oov_items() -> None:
     vocab = Vocabulary.build(["abc"])
-    ids, lengths, oov = vocab.encode_batch(["ab", "abz", "", "c"])
+    stream, oov = vocab.encode_stream(["ab", "abz", "", "c"])
     assert oov.tolist() == [False, True, False, False]
-    assert lengths.tolist() == [2, 0, 0, 1]
-    assert ids.tolist() == [1, 2, 3]
+    assert stream.tolist() == [0, 1, 2, 0, 0, 3, 0]
     assert vocab.unknown("abzzy") == ["z", "y"]
 
 
-def test_encode_batch_words_matches_encode() -> None:
+def test_encode_stream_words_matches_encode() -> None:
     vocab = Vocabulary.build(["x y z", "y y"], kind="word")
-    ids, lengths, oov = vocab.encode_batch(["z x", "q"])
-    assert ids.tolist() == vocab.encode("z x")
-    assert lengths.tolist() == [2, 0] and oov.tolist() == [False, True]
+    stream, oov = vocab.encode_stream(["z x", "q"])
+    assert stream.tolist() == [0, *vocab.encode("z x"), 0]
+    assert oov.tolist() == [False, True]
 
 
-def test_encode_batch_handles_astral_symbols() -> None:
+def test_encode_stream_handles_astral_symbols_and_newlines() -> None:
     vocab = Vocabulary.build(["a😀b", "日本"])
-    ids, _, oov = vocab.encode_batch(["😀日"])
-    assert not oov.any()
-    assert ids.tolist() == vocab.encode("😀日")
-    assert isinstance(ids, torch.Tensor)
+    stream, oov = vocab.encode_stream(["😀日", "b\na"])
+    assert oov.tolist() == [False, True]
+    assert stream.tolist() == [0, *vocab.encode("😀日"), 0]
+    lined = Vocabulary.build(["a\nb"])  # a newline can be a symbol through the API
+    stream, oov = lined.encode_stream(["b\na"])
+    assert stream.tolist() == [0, *lined.encode("b\na"), 0] and not oov.any()
 
 
 def test_json_round_trip_and_validation() -> None:

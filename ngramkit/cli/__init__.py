@@ -8,6 +8,7 @@ line on stderr and exit status 1; click's usage errors exit 2.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import click
@@ -22,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("score", "Per-token breakdown of one or more items."),
     "compare": ("compare", "Models side by side on one word list, with a bootstrap CI."),
     "show": ("show", "Model card and transition heatmap."),
+    "backends": ("backends", "List installed backends, their packages and status."),
+    "new-backend": ("new_backend", "Scaffold a plugin package with a working backend."),
 }
 
 
@@ -60,4 +63,9 @@ def cli() -> None:
 
 
 def main() -> None:
+    # ngramkit's tensor ops are many and small: intra-op threads buy little on an
+    # idle machine and cost a lot on a busy one (spinning workers wait on a core
+    # someone else holds). One thread unless the user asks for more; torch reads
+    # this when it is first imported.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     cli(prog_name="ngramkit")

@@ -132,17 +132,3 @@ def save_export(con: Console, path: str | None) -> None:
     except OSError as e:
         raise OptionError(f"--export {path}: cannot write ({e.strerror or e})") from None
     console(stderr=True).print(f"[dim]report saved to[/dim] {path}")
-
-
-def scoring_threads() -> None:
-    """Score on one CPU thread unless NGRAMKIT_THREADS says otherwise.
-
-    Scoring is memory-bound element-wise work over chunks of ~0.5M tokens;
-    torch's intra-op threads mostly add synchronization. Measured on a busy
-    2-core box, 1M names to tsv: 3.5 s on 1 thread, 5.8 s on 2.
-    """
-    import os
-
-    import torch
-
-    torch.set_num_threads(int(os.environ.get("NGRAMKIT_THREADS", "1")))

@@ -14,7 +14,6 @@ from .common import (
     load_model,
     report_console,
     save_export,
-    scoring_threads,
 )
 
 
@@ -64,7 +63,6 @@ def command(
     from ..data import read_items
 
     check_export(export, as_json)
-    scoring_threads()
     models = [load_model(p).model for p in model_paths]
     words = read_items(wordlist)
     names = model_names(model_paths)

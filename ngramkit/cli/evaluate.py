@@ -21,7 +21,6 @@ from .common import (
     load_model,
     report_console,
     save_export,
-    scoring_threads,
 )
 
 FORMATS = ("table", "json", "jsonl", "tsv", "csv")
@@ -79,7 +78,6 @@ def command(
     if export is not None and fmt != "table":
         raise OptionError(f"--export saves the table report; it does not apply to --format {fmt}")
     check_export(export)
-    scoring_threads()
     model = load_model(model_path).model
     with ProgressBar("eval") as bar:
         run = ListEvaluation(model, wordlists, progress=bar if bar.enabled else None)

@@ -45,12 +45,16 @@ def backend_options() -> dict[str, list[tuple[str, Any]]]:
     return found
 
 
+def _range(opt: Any) -> str:
+    """'; >= 1' for --help, or nothing when any value of the type is allowed."""
+    text = opt.describe_range()
+    return "" if text == opt.type.__name__ else f"; {text}"
+
+
 def _click_option(name: str, owners: list[tuple[str, Any]]) -> click.Option:
     opt = owners[0][1]
     who = ", ".join(b for b, _ in owners)
-    helps = "; ".join(
-        f"{b}: {o.help} (default {o.default}; {o.describe_range()})" for b, o in owners
-    )
+    helps = "; ".join(f"{b}: {o.help} (default {o.default}{_range(o)})" for b, o in owners)
     if opt.type is bool:
         decl = f"{opt.flag}/--no-{opt.flag[2:]}"
         return click.Option([decl, name], default=None, help=f"[{who}] {helps}")
@@ -70,22 +74,40 @@ class FitCommand(click.Command):
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         dynamic = backend_options()
-        general = [p.get_help_record(ctx) for p in self.get_params(ctx) if p.name not in dynamic]
+        general = [
+            p.get_help_record(ctx)
+            for p in self.get_params(ctx)
+            if isinstance(p, click.Option) and p.name not in dynamic
+        ]
         with formatter.section("Options"):
             formatter.write_dl([r for r in general if r])
-        by_backend: dict[str, list[tuple[str, str]]] = {}
+        by_backend = _order_rows()
         for owners in dynamic.values():
             for backend, opt in owners:
                 metavar = "" if opt.type is bool else f" {opt.metavar or opt.type.__name__.upper()}"
                 by_backend.setdefault(backend, []).append(
                     (
                         f"{opt.flag}{metavar}",
-                        f"{opt.help} [default: {opt.default}; {opt.describe_range()}]",
+                        f"{opt.help} [default: {opt.default}{_range(opt)}]",
                     )
                 )
         for backend, rows in sorted(by_backend.items()):
             with formatter.section(f"Options of backend '{backend}'"):
                 formatter.write_dl(rows)
+
+
+def _order_rows() -> dict[str, list[tuple[str, str]]]:
+    """An `--order` row for each backend whose order default is not the usual 2."""
+    from ..options import ORDER
+    from ..registry import installed
+
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for name, entry in installed().items():
+        order = next((o for o in getattr(entry.cls, "options", ()) if o.name == "order"), None)
+        if order is not None and order != ORDER:
+            help_ = f"{order.help} [default: {order.default}{_range(order)}]"
+            rows[name] = [("--order N", help_)]
+    return rows
 
 
 def _backend_values(kwargs: dict[str, Any], cls: type, backend: str) -> dict[str, Any]:
@@ -114,7 +136,9 @@ def _backend_values(kwargs: dict[str, Any], cls: type, backend: str) -> dict[str
 @click.option(
     "--backend", default=None, help="Backend name (see `ngramkit backends`) [default: count]."
 )
-@click.option("--order", default=None, metavar="N", help="n-gram order [default: 2].")
+@click.option(
+    "--order", default=None, metavar="N", help="n-gram order [default: the backend's, 2 for count]."
+)
 @click.option(
     "-o",
     "--output",
@@ -172,13 +196,15 @@ def command(**kwargs: Any) -> None:
             settings[key] = GENERAL[key].coerce(value)
     hparams = {k: v for k, v in from_file.items() if k in declared}
     hparams.update(cli_backend)
-    if "order" in declared:
+    # --order given by flag or file goes to the backend; otherwise its own default does.
+    if "order" in declared and (kwargs.get("order") is not None or "order" in from_file):
         hparams["order"] = settings["order"]
     if not settings["data"]:
         raise OptionError("no DATA: give a word list (or `data:` in the config)")
 
     words = read_items(settings["data"])
-    output = settings["output"] or f"{Path(words.source).stem or 'stdin'}.{backend}.ngk"
+    stem = "stdin" if words.source == "<stdin>" else Path(words.source).stem
+    output = settings["output"] or f"{stem}.{backend}.ngk"
     folder = Path(output).parent
     if not folder.is_dir():
         raise OptionError(f"cannot write {output}: folder {folder} does not exist")

@@ -16,6 +16,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .curve import curve_of
+
 if TYPE_CHECKING:
     from ..evaluate import ItemScore, Metrics, Summary, TokenScore
     from ..fitting import FitResult
@@ -72,7 +74,7 @@ def samples_table(samples: Sequence[tuple[str, bool | None]], title: str = "Samp
 
 def model_rows(model: LanguageModel) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [("backend", model.name)]
-    rows += [(k, v) for k, v in model.hparams.items()]
+    rows += [(k, str(v)) for k, v in model.hparams.items()]  # seeds read better without commas
     rows += list(model.summary().items())
     return rows
 
@@ -99,8 +101,12 @@ def fit_report(result: FitResult, path: str) -> RenderableType:
         ("saved ", "dim"), (path, "bold"), (f"  ·  {result.seconds:.2f} s", "dim")
     )
     title = f"ngramkit fit · {result.model.name} · order {result.model.order}"
+    curve = curve_of(result.model)  # only backends that keep a loss curve
+    shown = [curve, Text("")] if curve is not None else []
     return Panel(
-        Group(data, Text(""), model, Text(""), metrics, Text(""), samples, Text(""), footer),
+        Group(
+            data, Text(""), model, Text(""), *shown, metrics, Text(""), samples, Text(""), footer
+        ),
         title=title,
         title_align="left",
     )

@@ -1,0 +1,9 @@
+"""ngramkit-mlp: the MLP n-gram model of Bengio et al. 2003 as an ngramkit backend.
+
+Importing the package is cheap (no torch): ngramkit lists installed backends
+by importing their entry points, and `ngramkit backends` must stay fast.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

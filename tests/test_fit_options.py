@@ -1,0 +1,207 @@
+"""`ngramkit fit` options built from backend declarations, configs, and model files.
+
+A fake plugin (`PluginLM`, a count model with extra declared options and a
+default order of 3) is put in the registry with monkeypatch; nothing is
+installed. Every user mistake must be one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from ngramkit import registry
+from ngramkit.backends.count import CountLM
+from ngramkit.cli import cli
+from ngramkit.cli import fit as fit_cli
+from ngramkit.options import Option
+from ngramkit.persist import MAGIC, read_header
+
+NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "ella", "luna", "zoe"]
+
+
+class PluginLM(CountLM):
+    name = "plug"
+    description = "a count model with a plugin's options"
+    options = (
+        Option("order", int, 3, "n-gram order", min=1, max=8),
+        Option("smooth", float, 1.0, "fake counts", min=0),
+        Option("lr", float, 0.1, "learning rate (unused here)", min=0, min_exclusive=True),
+        Option("warm_start", bool, False, "a boolean flag"),
+        Option("mode", str, "fast", "how to run", choices=("fast", "slow")),
+    )
+
+
+@pytest.fixture(autouse=True)
+def fake_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    entries = {
+        "count": registry.BackendEntry(
+            "count", "ngramkit.backends.count:CountLM", "ngramkit", "0.1.0", CountLM
+        ),
+        "plug": registry.BackendEntry("plug", "ngk_plug:PluginLM", "ngk-plug", "2.0", PluginLM),
+        "gone": registry.BackendEntry("gone", "ngk_gone:X", "ngk-gone", "1.0", None, "boom"),
+    }
+    monkeypatch.setattr(registry, "installed", lambda: entries)
+    fit_cli.backend_options.cache_clear()
+    yield
+    fit_cli.backend_options.cache_clear()
+
+
+@pytest.fixture
+def names(tmp_path: Path) -> Path:
+    path = tmp_path / "names.txt"
+    path.write_text("\n".join(NAMES) + "\n")
+    return path
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def fit(names: Path, *args: str) -> tuple[Result, dict]:
+    out = names.parent / "model.ngk"
+    result = run("fit", str(names), "-o", str(out), "--samples", "0", *args)
+    header = read_header(out)[0] if result.exit_code == 0 else {}
+    return result, header
+
+
+def one_line_error(result: Result, expected: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"Error: {expected}\n"
+
+
+def test_help_groups_every_backends_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    text = run("fit", "--help").output
+    count_part = text.split("Options of backend 'count'")[1].split("Options of backend")[0]
+    plug_part = text.split("Options of backend 'plug'")[1]
+    assert "--smooth FLOAT" in count_part and "add-k smoothing" in count_part
+    for flag in ("--lr FLOAT", "--warm-start", "--mode STR", "--smooth FLOAT"):
+        assert flag in plug_part
+    assert "learning rate (unused here) [default: 0.1; > 0]" in plug_part
+    assert "how to run [default: fast; fast|slow]" in plug_part
+    assert "n-gram order [default: 3; between 1 and 8]" in plug_part  # its own default order
+    assert "--order" not in count_part  # count's order is the usual one
+    assert "--order N" in text.split("Options of backend")[0]
+
+
+def test_plugin_options_reach_the_model_and_its_file(names: Path) -> None:
+    result, header = fit(
+        names, "--backend", "plug", "--lr", "0.5", "--warm-start", "--mode", "slow"
+    )
+    assert result.exit_code == 0, result.output
+    assert header["backend"] == "plug"
+    assert header["provider"] == {"distribution": "ngk-plug", "version": "2.0"}
+    hparams = header["config"]["hparams"]
+    assert hparams == {"order": 3, "smooth": 1.0, "lr": 0.5, "warm_start": True, "mode": "slow"}
+
+
+def test_without_order_the_backend_default_applies(names: Path) -> None:
+    assert fit(names, "--backend", "plug")[1]["config"]["hparams"]["order"] == 3
+    assert fit(names, "--backend", "plug", "--order", "2")[1]["config"]["hparams"]["order"] == 2
+    assert fit(names)[1]["config"]["hparams"] == {"order": 2, "smooth": 1.0}
+
+
+def test_another_backends_option_is_refused(names: Path) -> None:
+    result, _ = fit(names, "--backend", "count", "--lr", "0.5")
+    one_line_error(
+        result,
+        "--lr is an option of backend plug, not of 'count' (it takes --order, --smooth)",
+    )
+
+
+def test_an_unknown_flag_is_a_usage_error(names: Path) -> None:
+    result, _ = fit(names, "--no-such-thing", "1")
+    assert result.exit_code == 2
+    assert "Error: No such option '--no-such-thing'." in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("--smooth", "-1"), "--smooth must be >= 0, got -1"),
+        (("--smooth", "lots"), "--smooth must be a number, got 'lots'"),
+        (("--smooth", "inf"), "--smooth must be a number, got 'inf'"),
+        (("--backend", "plug", "--lr", "0"), "--lr must be > 0, got 0"),
+        (("--backend", "plug", "--order", "9"), "--order must be between 1 and 8, got 9"),
+        (("--backend", "plug", "--mode", "warp"), "--mode must be one of fast, slow, got 'warp'"),
+        (("--order", "0"), "--order must be between 1 and 32, got 0"),
+        (("--backend", "nope"), "unknown backend 'nope' (installed: count, plug; see "),
+        (("--backend", "gone"), "backend 'gone' from ngk-gone 1.0 is broken: boom"),
+    ],
+)
+def test_a_bad_value_is_one_line(names: Path, args: tuple[str, ...], expected: str) -> None:
+    result, _ = fit(names, *args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {expected}")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_config_file_with_flags_overriding_it(names: Path) -> None:
+    config = names.parent / "run.yaml"
+    config.write_text(f"data: {names}\nbackend: plug\norder: 4\nlr: 0.25\nmode: slow\n")
+    result, header = fit(names, "--config", str(config), "--order", "2")
+    assert result.exit_code == 0, result.output
+    hparams = header["config"]["hparams"]
+    assert (hparams["order"], hparams["lr"], hparams["mode"]) == (2, 0.25, "slow")
+    result, header = fit(names, "--config", str(config), "--lr", "0.75")
+    assert (header["config"]["hparams"]["order"], header["config"]["hparams"]["lr"]) == (4, 0.75)
+
+
+def test_a_config_key_of_another_backend_names_key_and_line(names: Path) -> None:
+    config = names.parent / "run.yaml"
+    config.write_text("backend: count\norder: 3\nlr: 0.1\n")
+    result, _ = fit(names, "--config", str(config))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {config}:3: unknown key 'lr' for backend 'count'")
+
+
+def test_a_config_value_of_the_wrong_type_names_key_and_line(names: Path) -> None:
+    config = names.parent / "run.yaml"
+    config.write_text("backend: plug\n\nlr: fast\n")
+    result, _ = fit(names, "--config", str(config))
+    one_line_error(result, f"{config}:3: lr: --lr must be a number, got 'fast'")
+
+
+def rewrite_backend(path: Path, backend: str, distribution: str) -> None:
+    """Point a model file's header at another backend (the payload checksum still holds)."""
+    header, payload = read_header(path)
+    header["backend"] = backend
+    header["provider"] = {"distribution": distribution, "version": "9.9"}
+    head = json.dumps(header).encode("utf-8")
+    path.write_bytes(MAGIC + struct.pack("<Q", len(head)) + head + payload)
+
+
+def test_a_model_whose_backend_is_not_installed_names_backend_and_distribution(
+    names: Path,
+) -> None:
+    result, _ = fit(names)
+    assert result.exit_code == 0
+    model = names.parent / "model.ngk"
+    rewrite_backend(model, "ghost", "ngramkit-ghost")
+    one_line_error(
+        run("sample", str(model)),
+        f"{model}: needs backend 'ghost', which is not installed "
+        "(it comes from the distribution 'ngramkit-ghost': pip install ngramkit-ghost)",
+    )
+
+
+def test_a_model_whose_backend_is_broken_says_so(names: Path) -> None:
+    fit(names)
+    model = names.parent / "model.ngk"
+    rewrite_backend(model, "gone", "ngk-gone")
+    one_line_error(
+        run("sample", str(model)), f"{model}: backend 'gone' from ngk-gone 1.0 is broken: boom"
+    )
+
+
+def test_a_config_order_beyond_the_backends_own_range_names_the_line(names: Path) -> None:
+    config = names.parent / "run.yaml"
+    config.write_text("backend: plug\norder: 9\n")
+    result, _ = fit(names, "--config", str(config))
+    one_line_error(result, f"{config}:2: order: --order must be between 1 and 8, got 9")

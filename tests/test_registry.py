@@ -1,0 +1,248 @@
+"""Backend discovery, tested with fake distributions as pluggy does: nothing installed.
+
+`FakeDist` is an importlib.metadata.Distribution whose METADATA and
+entry_points.txt are strings, so its entry points carry a real `.dist`. The
+plugin modules they point at are written to a temporary folder on sys.path.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ngramkit import registry
+from ngramkit.backends.count import CountLM
+from ngramkit.cli import cli
+from ngramkit.errors import BackendError
+
+PLUGINS = {
+    "ngk_fake_good": """
+        from ngramkit.backends.count import CountLM
+
+        class GoodLM(CountLM):
+            name = "good"
+            description = "a count model under another name\\nsecond line is not shown"
+
+        class OtherLM(CountLM):
+            name = "good"
+
+        NOT_A_MODEL = 42
+    """,
+    "ngk_fake_abstract": """
+        from ngramkit import LanguageModel
+
+        class HalfDone(LanguageModel):
+            name = "half"
+    """,
+    "ngk_fake_missing_dep": """
+        import ngk_no_such_dependency_anywhere
+    """,
+    "ngk_fake_exits": """
+        import sys
+        sys.exit("plugin gave up")
+    """,
+    "ngk_fake_syntax": """
+        def broken(:
+    """,
+}
+
+
+class FakeDist(md.Distribution):
+    """A distribution that exists only in memory: name, version, entry points."""
+
+    def __init__(self, name: str, entry_points: dict[str, str], version: str = "1.0") -> None:
+        self._name, self._eps, self._version = name, entry_points, version
+
+    def read_text(self, filename: str) -> str | None:
+        if filename == "METADATA":
+            return f"Metadata-Version: 2.1\nName: {self._name}\nVersion: {self._version}\n"
+        if filename == "entry_points.txt":
+            lines = "".join(f"{k} = {v}\n" for k, v in self._eps.items())
+            return f"[{registry.GROUP}]\n{lines}"
+        return None
+
+    def locate_file(self, path: str | Path) -> Path:
+        return Path(path)
+
+
+def eps(*dists: FakeDist) -> list[md.EntryPoint]:
+    return [ep for d in dists for ep in d.entry_points.select(group=registry.GROUP)]
+
+
+HOME = FakeDist("ngramkit", {"count": "ngramkit.backends.count:CountLM"}, "0.1.0")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def plugin_modules(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    folder = tmp_path_factory.mktemp("plugins")
+    for module, source in PLUGINS.items():
+        (folder / f"{module}.py").write_text(textwrap.dedent(source))
+    sys.path.insert(0, str(folder))
+    yield
+    sys.path.remove(str(folder))
+    for module in PLUGINS:
+        sys.modules.pop(module, None)
+
+
+def test_a_working_plugin_is_loaded_with_its_distribution() -> None:
+    found = registry.discover(eps(HOME, FakeDist("ngk-good", {"good": "ngk_fake_good:GoodLM"})))
+    assert list(found) == ["count", "good"]
+    good = found["good"]
+    assert good.ok and good.cls.__name__ == "GoodLM"
+    assert (good.distribution, good.version, good.class_path) == (
+        "ngk-good",
+        "1.0",
+        "ngk_fake_good.GoodLM",
+    )
+    assert good.description == "a count model under another name"
+    assert found["count"].cls is CountLM
+
+
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        ("ngk_fake_missing_dep:X", "import failed: ModuleNotFoundError: No module named"),
+        ("ngk_fake_exits:X", "import failed: SystemExit: plugin gave up"),
+        ("ngk_fake_syntax:X", "import failed: SyntaxError"),
+        ("ngk_fake_good:NoSuchClass", "import failed: AttributeError"),
+        ("ngk_fake_good:NOT_A_MODEL", "ngk_fake_good:NOT_A_MODEL is not a LanguageModel subclass"),
+        ("ngramkit.options:Option", "is not a LanguageModel subclass"),
+        ("ngk_fake_abstract:HalfDone", "is abstract: it does not implement _fit, from_state"),
+    ],
+)
+def test_a_broken_plugin_is_kept_with_its_error_and_breaks_nothing(value: str, error: str) -> None:
+    broken = FakeDist("ngk-broken", {"bad": value}, "2.0")
+    found = registry.discover(eps(HOME, broken))
+    assert found["count"].ok  # the others still work
+    bad = found["bad"]
+    assert not bad.ok and bad.status == "broken"
+    assert error in (bad.error or "")
+    assert "\n" not in (bad.error or "")
+    with pytest.raises(BackendError, match=r"backend 'bad' from ngk-broken 2.0 is broken"):
+        registry.get("bad", found)
+
+
+def test_get_names_the_installed_backends_for_an_unknown_name() -> None:
+    found = registry.discover(eps(HOME))
+    assert registry.get("count", found) is CountLM
+    with pytest.raises(BackendError, match=r"unknown backend 'nope' \(installed: count;"):
+        registry.get("nope", found)
+
+
+def test_ngramkit_own_backend_wins_a_name_clash_whatever_the_order() -> None:
+    rival = FakeDist("aaa-first-alphabetically", {"count": "ngk_fake_good:GoodLM"})
+    for order in ([HOME, rival], [rival, HOME]):
+        found = registry.discover(eps(*order))
+        assert found["count"].cls is CountLM
+        assert [s.distribution for s in found["count"].shadows] == ["aaa-first-alphabetically"]
+        warning = found["count"].conflict() or ""
+        assert "backend 'count' is provided by ngramkit 0.1.0 and by aaa-first-alphabetically" in (
+            warning
+        )
+        assert registry.RULE in warning
+
+
+def test_between_plugins_the_distribution_sorting_first_wins_and_all_losers_are_kept() -> None:
+    dists = [
+        FakeDist("zeta-lm", {"good": "ngk_fake_good:OtherLM"}),
+        FakeDist("Beta-lm", {"good": "ngk_fake_good:OtherLM"}),
+        FakeDist("alpha-lm", {"good": "ngk_fake_good:GoodLM"}),
+    ]
+    good = registry.discover(eps(*dists))["good"]
+    assert good.distribution == "alpha-lm" and good.cls.__name__ == "GoodLM"
+    assert [s.distribution for s in good.shadows] == ["Beta-lm", "zeta-lm"]
+
+
+@given(st.permutations(["zeta", "mid", "ngramkit", "alpha", "Beta"]))
+def test_the_winner_does_not_depend_on_discovery_order(names: list[str]) -> None:
+    dists = [FakeDist(n, {"x": "ngramkit.backends.count:CountLM"}) for n in names]
+    x = registry.discover(eps(*dists))["x"]
+    assert x.distribution == "ngramkit"
+    assert [s.distribution for s in x.shadows] == ["alpha", "Beta", "mid", "zeta"]
+
+
+def test_the_same_distribution_seen_twice_is_not_a_clash() -> None:
+    found = registry.discover(eps(HOME, HOME))
+    assert found["count"].shadows == [] and found["count"].conflict() is None
+
+
+def test_provider_of_the_count_backend_is_ngramkit() -> None:
+    assert registry.provider(CountLM)[0] == "ngramkit"
+
+
+# -- `ngramkit backends` -----------------------------------------------------------
+
+
+@pytest.fixture
+def fake_installed(monkeypatch: pytest.MonkeyPatch) -> dict[str, registry.BackendEntry]:
+    found = registry.discover(
+        eps(
+            HOME,
+            FakeDist("ngk-good", {"good": "ngk_fake_good:GoodLM"}, "3.1"),
+            FakeDist("ngk-broken", {"bad": "ngk_fake_missing_dep:X"}),
+            FakeDist("ngk-rival", {"count": "ngk_fake_good:GoodLM"}),
+        )
+    )
+    monkeypatch.setattr(registry, "installed", lambda: found)
+    return found
+
+
+def test_backends_table_lists_every_backend_with_its_status(
+    fake_installed: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # Rich's width when not on a terminal
+    result = CliRunner().invoke(cli, ["backends"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for text in ("count", "ngramkit.backends.count.CountLM", "ngk-good", "3.1", "good"):
+        assert text in out
+    assert "broken: import failed: ModuleNotFoundError" in out
+    assert "shadowed by ngramkit" in out
+    assert "warning: backend 'count' is provided by ngramkit 0.1.0 and by ngk-rival 1.0" in (
+        result.stderr
+    )
+
+
+def test_backends_json_is_one_object_on_stdout(fake_installed: object) -> None:
+    result = CliRunner().invoke(cli, ["backends", "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    rows = {b["name"]: b for b in data["backends"]}
+    assert list(rows) == ["bad", "count", "good"]
+    assert rows["good"] == {
+        "name": "good",
+        "class": "ngk_fake_good.GoodLM",
+        "distribution": "ngk-good",
+        "version": "3.1",
+        "description": "a count model under another name",
+        "status": "ok",
+        "error": None,
+        "shadows": [],
+    }
+    assert rows["bad"]["status"] == "broken" and "ModuleNotFoundError" in rows["bad"]["error"]
+    assert rows["count"]["shadows"] == [
+        {"class": "ngk_fake_good.GoodLM", "distribution": "ngk-rival", "version": "1.0"}
+    ]
+
+
+def test_backends_lists_the_real_installation_without_importing_torch() -> None:
+    probe = (
+        "import sys, json; from ngramkit.cli import cli\n"
+        "cli(['backends', '--json'], standalone_mode=False)\n"
+        "print('torch' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    names = {b["name"] for b in json.loads(done.stdout)["backends"]}
+    assert "count" in names
+    assert done.stderr.strip() == "False"
