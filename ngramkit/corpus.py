@@ -87,6 +87,8 @@ class Corpus:
         import torch
 
         stream = self.stream
+        if len(stream) < 2:  # no in-vocabulary item: no windows
+            return torch.zeros(0, order, dtype=torch.long)
         if order == 1:
             return stream[1:].unsqueeze(1)
         if order == 2:
