@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("sample", "Draw items from a model (the lecture's seeded procedure)."),
     "eval": ("evaluate", "Score word lists: per item and overall NLL."),
     "score": ("score", "Per-token breakdown of one or more items."),
+    "export": ("export", "Write a count model as an ARPA file (KenLM, SRILM)."),
+    "import": ("import_", "Read an ARPA file as a count model."),
 }
 
 
