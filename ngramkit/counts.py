@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .corpus import Corpus
 
 MAX_KEY = 2**63 - 1
+CHUNK_TOKENS = 2**21  # symbols counted per chunk before merging
+BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
 
 
 def max_order(vocab_size: int) -> int:
@@ -40,6 +42,21 @@ def check_order(order: int, vocab_size: int) -> None:
             f"order {order} is too high for a vocabulary of {vocab_size} tokens "
             f"(n-gram keys must fit in 64 bits; at most order {max_order(vocab_size)})"
         )
+
+
+def count_keys(keys: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sorted distinct keys, their counts) of int64 keys in [0, space).
+
+    A small key space is counted with bincount (no sort); a large one sorts.
+    count_keys(tensor([3, 1, 3]), 4) == (tensor([1, 3]), tensor([1, 2])).
+    """
+    import torch
+
+    if space <= BINCOUNT_LIMIT:
+        hist = torch.bincount(keys, minlength=space)  # (space,)
+        uniq = hist.nonzero().squeeze(1)
+        return uniq, hist[uniq]
+    return torch.unique(keys, sorted=True, return_counts=True)
 
 
 def gram_keys(grams: torch.Tensor, vocab_size: int) -> torch.Tensor:
@@ -65,13 +82,44 @@ class NgramCounts:
     counts: tuple[torch.Tensor, ...]
 
     @classmethod
-    def count(cls, corpus: Corpus, order: int) -> NgramCounts:
-        """Count the n-grams of every order up to `order` in `corpus`."""
+    def count(cls, corpus: Corpus, order: int, chunk_tokens: int = CHUNK_TOKENS) -> NgramCounts:
+        """Count the n-grams of every order up to `order` in `corpus`.
+
+        Items are counted in chunks of about `chunk_tokens` symbols and the
+        chunk tables merged, so memory follows the distinct n-grams, not the
+        corpus length times the order.
+        """
         import torch
+
+        from .corpus import ngram_windows
 
         V = len(corpus.vocab)
         check_order(order, V)
-        grams, _ = corpus.windows(order)  # (T, order)
+        lengths = corpus.lengths[~corpus.oov]  # (N,) in-vocabulary items, in order
+        ends = torch.cumsum(lengths, 0)  # (N,) symbol offset after each item
+        tables = _MergeStack()
+        start_item, start_sym = 0, 0
+        while start_item < len(lengths):
+            stop_item = int(torch.searchsorted(ends, start_sym + chunk_tokens, right=True))
+            stop_item = max(stop_item, start_item + 1)
+            stop_sym = int(ends[stop_item - 1])
+            grams, _ = ngram_windows(
+                corpus.ids[start_sym:stop_sym], lengths[start_item:stop_item], order
+            )
+            tables.push(cls.from_windows(grams, V))
+            start_item, start_sym = stop_item, stop_sym
+        return (
+            tables.result()
+            if len(lengths)
+            else cls.from_windows(torch.zeros(0, order, dtype=torch.long), V)
+        )
+
+    @classmethod
+    def from_windows(cls, grams: torch.Tensor, vocab_size: int) -> NgramCounts:
+        """Counts of the k-suffixes (k = 1..order) of the windows `grams` [T, order]."""
+        import torch
+
+        V, order = vocab_size, grams.shape[1]
         keys: list[torch.Tensor] = []
         counts: list[torch.Tensor] = []
         key = torch.zeros(len(grams), dtype=torch.long)
@@ -79,7 +127,7 @@ class NgramCounts:
         for k in range(1, order + 1):  # the suffix grows leftwards
             key += grams[:, order - k] * scale
             scale *= V
-            uniq, cnt = torch.unique(key, sorted=True, return_counts=True)
+            uniq, cnt = count_keys(key, scale)
             keys.append(uniq)
             counts.append(cnt)
         return cls(V, order, tuple(keys), tuple(counts))
@@ -108,3 +156,24 @@ class NgramCounts:
             keys.append(uniq)
             counts.append(torch.zeros_like(uniq).index_add_(0, inverse, torch.cat([ca, cb])))
         return NgramCounts(self.vocab_size, self.order, tuple(keys), tuple(counts))
+
+
+class _MergeStack:
+    """Merges chunk tables pairwise, as merge sort does: each n-gram is
+    re-sorted O(log chunks) times, not once per chunk."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, NgramCounts]] = []  # (chunks merged, table)
+
+    def push(self, table: NgramCounts) -> None:
+        size = 1
+        while self.stack and self.stack[-1][0] == size:
+            size += self.stack[-1][0]
+            table = self.stack.pop()[1].merge(table)
+        self.stack.append((size, table))
+
+    def result(self) -> NgramCounts:
+        table = self.stack.pop()[1]
+        while self.stack:
+            table = self.stack.pop()[1].merge(table)
+        return table

@@ -52,10 +52,9 @@ def continuation_counts(counts: NgramCounts, k: int) -> torch.Tensor:
 
     V = counts.vocab_size
     suffix = counts.keys[k] % V**k  # (M_{k+1},) each (k+1)-gram's k-suffix
-    uniq, n = torch.unique(suffix, return_counts=True)
-    if not torch.equal(uniq, counts.keys[k - 1]):  # every k-gram is some suffix
-        raise AssertionError("count table is not suffix-closed")
-    return n
+    keys = counts.keys[k - 1]
+    at = torch.searchsorted(keys, suffix)  # every k-gram is the suffix of some (k+1)-gram
+    return torch.bincount(at, minlength=len(keys))
 
 
 def build_levels(counts: NgramCounts, continuation: bool) -> list[Level]:
