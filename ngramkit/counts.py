@@ -19,9 +19,12 @@ from typing import TYPE_CHECKING
 from .errors import NgramkitError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import torch
 
     from .corpus import Corpus
+    from .tokenizer import Vocabulary
 
 MAX_KEY = 2**63 - 1
 CHUNK_TOKENS = 2**21  # symbols counted per chunk before merging
@@ -113,6 +116,31 @@ class NgramCounts:
             if len(lengths)
             else cls.from_windows(torch.zeros(0, order, dtype=torch.long), V)
         )
+
+    @classmethod
+    def count_items(
+        cls, items: Iterable[str], vocab: Vocabulary, order: int, chunk_tokens: int = CHUNK_TOKENS
+    ) -> NgramCounts:
+        """Count raw items chunk by chunk: only one chunk is ever encoded at once.
+
+        Items with symbols outside `vocab` are skipped (as a Corpus marks them
+        OOV). The same table as `count(Corpus.from_items(items, vocab), order)`.
+        """
+        from .corpus import Corpus
+
+        check_order(order, len(vocab))
+        tables = _MergeStack()
+        chunk: list[str] = []
+        size = 0
+        for item in items:
+            chunk.append(item)
+            size += len(item) + 1
+            if size >= chunk_tokens:
+                tables.push(cls.count(Corpus.from_items(chunk, vocab), order, chunk_tokens))
+                chunk, size = [], 0
+        if chunk or not tables.stack:
+            tables.push(cls.count(Corpus.from_items(chunk, vocab), order, chunk_tokens))
+        return tables.result()
 
     @classmethod
     def from_windows(cls, grams: torch.Tensor, vocab_size: int) -> NgramCounts:

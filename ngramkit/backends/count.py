@@ -27,7 +27,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..counts import NgramCounts, check_order
-from ..errors import ModelFileError, OptionError
+from ..errors import ModelFileError, NgramkitError, OptionError
 from ..model import LanguageModel, Progress
 from ..options import Option
 from ..smoothing import ADDK_AUTO, IMPORTED, SMOOTH_NAMES, parse_discounts, parse_smooth
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from ..corpus import Corpus
     from ..smoothing.backoff import BackoffTables
+    from ..tokenizer import Vocabulary
 
 DENSE_LIMIT = 2**22  # cells of the dense table: 4M float64 = 32 MiB at most
 TABLES_DENSE_LIMIT = 2**16  # the same for backoff tables, whose cells cost a lookup each
@@ -87,6 +88,28 @@ class CountLM(LanguageModel):
         self.dense_: torch.Tensor | None = None
 
     def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
+        if self.hparams["smooth"] == IMPORTED:
+            raise OptionError("--smooth arpa is for models read from ARPA files (ngramkit import)")
+        self._estimate(NgramCounts.count(corpus, self.order), corpus)
+
+    def fit_counts(self, counts: NgramCounts, vocab: Vocabulary) -> CountLM:
+        """Estimate from a count table alone (count -> merge -> estimate); returns self.
+
+        `counts` may be merged from shards counted anywhere. Tuning (--tune,
+        --smooth auto) needs the items for its dev split: use `fit` for it.
+        """
+        if (counts.order, counts.vocab_size) != (self.order, len(vocab)):
+            raise NgramkitError(
+                f"counts of order {counts.order} over {counts.vocab_size} tokens do not fit "
+                f"an order-{self.order} model over {len(vocab)} tokens"
+            )
+        if counts.total == 0:
+            raise NgramkitError("cannot fit on an empty count table")
+        self.vocab, self.training = vocab, None
+        self._estimate(counts, None)
+        return self
+
+    def _estimate(self, counts: NgramCounts, corpus: Corpus | None) -> None:
         from .. import smoothing
 
         smooth = self.hparams["smooth"]
@@ -94,7 +117,9 @@ class CountLM(LanguageModel):
         self.learned_ = {}
         if smooth == IMPORTED:
             raise OptionError("--smooth arpa is for models read from ARPA files (ngramkit import)")
-        counts = NgramCounts.count(corpus, self.order)
+        tuning = self.hparams["tune"] or smooth == ADDK_AUTO
+        if tuning and corpus is None:
+            raise NgramkitError("tuning (--tune, --smooth auto) needs the items: use fit()")
         if isinstance(smooth, float) or smooth == ADDK_AUTO:
             if self.hparams["discount"] is not None or self.hparams["tune"]:
                 raise OptionError(
@@ -119,9 +144,10 @@ class CountLM(LanguageModel):
         self.dense_ = None
         self._dense_done = False
 
-    def _tune_k(self, corpus: Corpus) -> float:
+    def _tune_k(self, corpus: Corpus | None) -> float:
         from ..smoothing.fit import tune_k
 
+        assert corpus is not None
         return tune_k(corpus, self.order, self.hparams["dev_fraction"])
 
     @property

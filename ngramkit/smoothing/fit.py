@@ -49,7 +49,7 @@ def dev_split(corpus: Corpus, fraction: float, order: int) -> tuple[NgramCounts,
 
 def fit_tables(
     method: Method,
-    corpus: Corpus,
+    corpus: Corpus | None,
     counts: NgramCounts,
     *,
     discount: Sequence[float] | None = None,
@@ -57,7 +57,10 @@ def fit_tables(
     dev_fraction: float = 0.1,
     unk: bool = False,
 ) -> tuple[BackoffTables, dict[str, Any]]:
-    """(backoff tables, learned facts) of `method` on `counts` of `corpus`."""
+    """(backoff tables, learned facts) of `method` on `counts` of `corpus`.
+
+    `corpus` (the items counted) is needed only to tune.
+    """
     N, V = counts.order, counts.vocab_size
     if method.min_order > N:
         raise OptionError(
@@ -75,6 +78,8 @@ def fit_tables(
     else:
         D = [estimate_discounts(method, level) for level in levels]
     if tune:
+        if corpus is None:
+            raise NgramkitError("--tune needs the training items, not only their counts")
         train, grams = dev_split(corpus, dev_fraction, N)
         sub = build_levels(train, method.continuation)
         start = [estimate_discounts(method, level) for level in sub]
