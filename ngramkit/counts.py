@@ -62,6 +62,35 @@ def count_keys(keys: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tens
     return torch.unique(keys, sorted=True, return_counts=True)
 
 
+def merge_sorted(
+    ka: torch.Tensor, ca: torch.Tensor, kb: torch.Tensor, cb: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Union of two sorted unique key arrays, counts of equal keys summed.
+
+    A merge, not a sort: each key's place in the output is its own index plus
+    how many keys of the other array go before it (equal keys of `kb` after
+    those of `ka`), found by binary search; equal neighbours are then summed.
+    """
+    import torch
+
+    pa = torch.searchsorted(kb, ka) + torch.arange(len(ka))
+    pb = torch.searchsorted(ka, kb, right=True) + torch.arange(len(kb))
+    n = len(ka) + len(kb)
+    keys = torch.empty(n, dtype=torch.long)
+    cnt = torch.empty(n, dtype=torch.long)
+    keys[pa], keys[pb] = ka, kb
+    cnt[pa], cnt[pb] = ca, cb
+    if n == 0:
+        return keys, cnt
+    first = torch.ones(n, dtype=torch.bool)
+    first[1:] = keys[1:] != keys[:-1]  # (n,) starts of runs of equal keys
+    starts = first.nonzero().squeeze(1)
+    csum = torch.cumsum(cnt, 0)
+    ends = torch.cat([starts[1:], torch.tensor([n])]) - 1
+    total = csum[ends] - torch.cat([torch.zeros(1, dtype=torch.long), csum[ends[:-1]]])
+    return keys[starts], total
+
+
 def gram_keys(grams: torch.Tensor, vocab_size: int) -> torch.Tensor:
     """Base-V keys of the rows of `grams` [T, k] -> [T] int64."""
     key = grams[:, 0].clone()
@@ -171,7 +200,6 @@ class NgramCounts:
 
     def merge(self, other: NgramCounts) -> NgramCounts:
         """Sum of two tables over the same vocabulary and order."""
-        import torch
 
         if (self.vocab_size, self.order) != (other.vocab_size, other.order):
             raise NgramkitError(
@@ -180,9 +208,9 @@ class NgramCounts:
             )
         keys, counts = [], []
         for ka, ca, kb, cb in zip(self.keys, self.counts, other.keys, other.counts):
-            uniq, inverse = torch.unique(torch.cat([ka, kb]), sorted=True, return_inverse=True)
-            keys.append(uniq)
-            counts.append(torch.zeros_like(uniq).index_add_(0, inverse, torch.cat([ca, cb])))
+            k, c = merge_sorted(ka, ca, kb, cb)
+            keys.append(k)
+            counts.append(c)
         return NgramCounts(self.vocab_size, self.order, tuple(keys), tuple(counts))
 
 
