@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .tokenizer import Vocabulary
 
 MAX_KEY = 2**63 - 1
-CHUNK_TOKENS = 2**21  # symbols counted per chunk before merging
+CHUNK_TOKENS = 2**20  # symbols counted per chunk before merging
 BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
 
 

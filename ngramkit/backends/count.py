@@ -86,6 +86,7 @@ class CountLM(LanguageModel):
         self.tables_: BackoffTables | None = None
         self.learned_: dict[str, Any] = {}
         self.dense_: torch.Tensor | None = None
+        self._dense_done = False  # dense rows of backoff tables built (or not needed)
 
     def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
         if self.hparams["smooth"] == IMPORTED:
