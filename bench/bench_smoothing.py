@@ -61,8 +61,8 @@ def main() -> None:
     train = Path(args.data, "makemore-split/train.txt").read_text().split()
     test = Path(args.data, "makemore-split/test.txt").read_text().split()
 
-    t_ours, _ = clock(lambda: CountLM(order=5, smooth="kn").fit(names), repeat=3)
-    t_nltk, _ = clock(lambda: nltk_kn(5, names))
+    t_ours, _ = clock(lambda: CountLM(order=5, smooth="kn").fit(names), repeat=5)
+    t_nltk, _ = clock(lambda: nltk_kn(5, names), repeat=2)
     print(
         f"fit order-5 KN on names.txt: ngramkit {t_ours:.3f} s, NLTK {t_nltk:.2f} s, "
         f"ratio {t_nltk / t_ours:.0f}x"

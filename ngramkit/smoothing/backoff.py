@@ -79,16 +79,18 @@ class BackoffTables:
         """
         import torch
 
-        from ..counts import gram_keys
-
         V, N = self.vocab_size, self.order
         if len(targets) > DEDUP_MIN and N > 1:
-            full = gram_keys(torch.cat([contexts, targets[:, None]], 1), V)  # (T,)
-            uniq, inverse = torch.unique(full, return_inverse=True)
-            first = torch.empty(len(uniq), dtype=torch.long).scatter_(
-                0, inverse, torch.arange(len(full))
-            )  # one row holding each distinct n-gram
-            return self._score(contexts[first], targets[first])[inverse]
+            powers = V ** torch.arange(N - 1, 0, -1)  # (N-1,) place values of the context
+            full = (contexts * powers).sum(1) + targets  # (T,) the n-gram's key
+            keys, order = torch.sort(full)
+            first = torch.ones(len(keys), dtype=torch.bool)
+            first[1:] = keys[1:] != keys[:-1]  # (T,) first of each run of one n-gram
+            group = torch.cumsum(first, 0) - 1  # (T,) run of each sorted token
+            rep = order[first]  # (U,) one token holding each distinct n-gram
+            out = torch.empty(len(targets), dtype=torch.float64)
+            out[order] = self._score(contexts[rep], targets[rep])[group]
+            return out
         return self._score(contexts, targets)
 
     def _score(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
