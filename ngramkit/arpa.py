@@ -329,18 +329,22 @@ def _build(
     from .tokenizer import Vocabulary, pick_boundary
 
     specials = {BOS, EOS, UNK}
-    words = sorted({symbol_of(w) for _, _, ws, _ in sections[0] for w in ws} - specials)
+    raw = sorted({w for _, _, ws, _ in sections[0] for w in ws} - specials)
+    chars = {w: symbol_of(w) for w in raw}  # <space>, <U+XXXX> undone (char models)
     if kind is None:
-        kind = "char" if all(len(s) == 1 for s in words) else "word"
-    if kind == "char" and any(len(s) != 1 for s in words):
+        kind = "char" if all(len(c) == 1 for c in chars.values()) else "word"
+    if kind == "char" and any(len(c) != 1 for c in chars.values()):
         raise ArpaError(f"{name}: --tokenizer char, but some words are longer than one character")
+    symbol = chars if kind == "char" else {w: w for w in raw}
+    words = sorted(symbol.values())
     vocab = Vocabulary(kind, tuple(words), pick_boundary(words))
     V, N = len(vocab), len(sections)
     try:
         check_order(N, V)
     except NgramkitError as e:
         raise ArpaError(f"{name}: {e}") from None
-    ids = {s: i + 1 for i, s in enumerate(words)}
+    index = {s: i + 1 for i, s in enumerate(words)}
+    ids = {w: index[symbol[w]] for w in raw}  # ARPA word -> token id
     unk_logp = -math.inf
     skipped = 0
     keys: list[list[int]] = [[] for _ in range(N)]
@@ -361,7 +365,7 @@ def _build(
                 if w in (BOS, EOS):
                     t = 0
                 else:
-                    t = ids.get(symbol_of(w), -1)
+                    t = ids.get(w, -1)
                     if t < 0:
                         raise ArpaError(f"{name}:{lineno}: word {w!r} is not among the unigrams")
                 key = key * V + t
