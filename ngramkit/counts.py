@@ -80,12 +80,20 @@ def merge_sorted(
     cnt = torch.empty(n, dtype=torch.long)
     keys[pa], keys[pb] = ka, kb
     cnt[pa], cnt[pb] = ca, cb
+    return sum_runs(keys, cnt)
+
+
+def sum_runs(keys: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted keys with repeats -> (distinct keys, summed counts), in one pass."""
+    import torch
+
+    n = len(keys)
     if n == 0:
-        return keys, cnt
+        return keys, counts
     first = torch.ones(n, dtype=torch.bool)
     first[1:] = keys[1:] != keys[:-1]  # (n,) starts of runs of equal keys
     starts = first.nonzero().squeeze(1)
-    csum = torch.cumsum(cnt, 0)
+    csum = torch.cumsum(counts, 0)
     ends = torch.cat([starts[1:], torch.tensor([n])]) - 1
     total = csum[ends] - torch.cat([torch.zeros(1, dtype=torch.long), csum[ends[:-1]]])
     return keys[starts], total
@@ -117,34 +125,17 @@ class NgramCounts:
     def count(cls, corpus: Corpus, order: int, chunk_tokens: int = CHUNK_TOKENS) -> NgramCounts:
         """Count the n-grams of every order up to `order` in `corpus`.
 
-        Items are counted in chunks of about `chunk_tokens` symbols and the
-        chunk tables merged, so memory follows the distinct n-grams, not the
-        corpus length times the order.
+        Items are counted in chunks of about `chunk_tokens` symbols. Only the
+        top order is counted per chunk and merged: every lower-order n-gram is
+        a suffix of an order-N window, so its count is the sum over the
+        merged top-order table (`from_top`). Memory follows the distinct
+        n-grams, not the corpus length times the order.
         """
-        import torch
-
-        from .corpus import ngram_windows
-
-        V = len(corpus.vocab)
-        check_order(order, V)
-        lengths = corpus.lengths[~corpus.oov]  # (N,) in-vocabulary items, in order
-        ends = torch.cumsum(lengths, 0)  # (N,) symbol offset after each item
-        tables = _MergeStack()
-        start_item, start_sym = 0, 0
-        while start_item < len(lengths):
-            stop_item = int(torch.searchsorted(ends, start_sym + chunk_tokens, right=True))
-            stop_item = max(stop_item, start_item + 1)
-            stop_sym = int(ends[stop_item - 1])
-            grams, _ = ngram_windows(
-                corpus.ids[start_sym:stop_sym], lengths[start_item:stop_item], order
-            )
-            tables.push(cls.from_windows(grams, V))
-            start_item, start_sym = stop_item, stop_sym
-        return (
-            tables.result()
-            if len(lengths)
-            else cls.from_windows(torch.zeros(0, order, dtype=torch.long), V)
-        )
+        check_order(order, len(corpus.vocab))
+        stack = _MergeStack()
+        _push_top(stack, corpus, order, chunk_tokens)
+        keys, counts = stack.result()
+        return cls.from_top(keys, counts, len(corpus.vocab), order)
 
     @classmethod
     def count_items(
@@ -158,18 +149,35 @@ class NgramCounts:
         from .corpus import Corpus
 
         check_order(order, len(vocab))
-        tables = _MergeStack()
+        stack = _MergeStack()
         chunk: list[str] = []
         size = 0
         for item in items:
             chunk.append(item)
             size += len(item) + 1
             if size >= chunk_tokens:
-                tables.push(cls.count(Corpus.from_items(chunk, vocab), order, chunk_tokens))
+                _push_top(stack, Corpus.from_items(chunk, vocab), order, chunk_tokens)
                 chunk, size = [], 0
-        if chunk or not tables.stack:
-            tables.push(cls.count(Corpus.from_items(chunk, vocab), order, chunk_tokens))
-        return tables.result()
+        _push_top(stack, Corpus.from_items(chunk, vocab), order, chunk_tokens)
+        keys, counts = stack.result()
+        return cls.from_top(keys, counts, len(vocab), order)
+
+    @classmethod
+    def from_top(
+        cls, keys: torch.Tensor, counts: torch.Tensor, vocab_size: int, order: int
+    ) -> NgramCounts:
+        """All orders from the order-N counts: c(g) = sum of c(G) over G ending in g.
+
+        from_top of (.,a)=1 (a,b)=1 (b,.)=2 (.,b)=1 (V=3, order 2) adds the
+        unigrams a=1, b=2, .=2 (the predicted tokens).
+        """
+        V = vocab_size
+        out_keys, out_counts = [keys], [counts]
+        for k in range(order - 1, 0, -1):
+            suffix_keys, suffix_counts = sum_by_key(keys % V**k, counts, V**k)
+            out_keys.insert(0, suffix_keys)
+            out_counts.insert(0, suffix_counts)
+        return cls(V, order, tuple(out_keys), tuple(out_counts))
 
     @classmethod
     def from_windows(cls, grams: torch.Tensor, vocab_size: int) -> NgramCounts:
@@ -215,21 +223,63 @@ class NgramCounts:
 
 
 class _MergeStack:
-    """Merges chunk tables pairwise, as merge sort does: each n-gram is
-    re-sorted O(log chunks) times, not once per chunk."""
+    """Merges (keys, counts) chunk tables pairwise, as merge sort does, so each
+    n-gram takes part in O(log chunks) merges, not one per chunk."""
 
     def __init__(self) -> None:
-        self.stack: list[tuple[int, NgramCounts]] = []  # (chunks merged, table)
+        self.stack: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (chunks, keys, counts)
 
-    def push(self, table: NgramCounts) -> None:
+    def push(self, keys: torch.Tensor, counts: torch.Tensor) -> None:
         size = 1
         while self.stack and self.stack[-1][0] == size:
-            size += self.stack[-1][0]
-            table = self.stack.pop()[1].merge(table)
-        self.stack.append((size, table))
+            n, ka, ca = self.stack.pop()
+            keys, counts = merge_sorted(ka, ca, keys, counts)
+            size += n
+        self.stack.append((size, keys, counts))
 
-    def result(self) -> NgramCounts:
-        table = self.stack.pop()[1]
+    def result(self) -> tuple[torch.Tensor, torch.Tensor]:
+        _, keys, counts = self.stack.pop()
         while self.stack:
-            table = self.stack.pop()[1].merge(table)
-        return table
+            _, ka, ca = self.stack.pop()
+            keys, counts = merge_sorted(ka, ca, keys, counts)
+        return keys, counts
+
+
+def _push_top(stack: _MergeStack, corpus: Corpus, order: int, chunk_tokens: int) -> None:
+    """Push the order-N counts of `corpus`, chunk by chunk (at least one table)."""
+    import torch
+
+    from .corpus import ngram_windows
+
+    V = len(corpus.vocab)
+    lengths = corpus.lengths[~corpus.oov]  # (N,) in-vocabulary items, in order
+    ends = torch.cumsum(lengths, 0)  # (N,) symbol offset after each item
+    start_item, start_sym = 0, 0
+    while True:
+        stop_item = int(torch.searchsorted(ends, start_sym + chunk_tokens, right=True))
+        stop_item = min(max(stop_item, start_item + 1), len(lengths))
+        stop_sym = int(ends[stop_item - 1]) if stop_item else 0
+        grams, _ = ngram_windows(
+            corpus.ids[start_sym:stop_sym], lengths[start_item:stop_item], order
+        )
+        stack.push(*count_keys(gram_keys(grams, V), V**order))
+        start_item, start_sym = stop_item, stop_sym
+        if start_item >= len(lengths):
+            return
+
+
+def sum_by_key(
+    keys: torch.Tensor, counts: torch.Tensor, space: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sorted distinct keys, summed counts) of unsorted keys in [0, space).
+
+    sum_by_key(tensor([2, 0, 2]), tensor([1, 5, 3]), 3) == (tensor([0, 2]), tensor([5, 4])).
+    """
+    import torch
+
+    if space <= BINCOUNT_LIMIT:  # float64 sums are exact below 2^53
+        hist = torch.bincount(keys, weights=counts.double(), minlength=space)
+        uniq = hist.nonzero().squeeze(1)
+        return uniq, hist[uniq].long()
+    keys, order = torch.sort(keys)
+    return sum_runs(keys, counts[order])
