@@ -85,13 +85,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--one", default=None, help="one size (symbols, or 'all'), in-process")
     ap.add_argument("--path", default="counts", choices=["counts", "fit"])
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (lmplz: see docs)")
     args = ap.parse_args()
     if args.one is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
         one(None if args.one == "all" else int(float(args.one)), args.path)
         return
     for path in ("counts", "fit"):
         for size in ("1e6", "1e7", "all"):
-            subprocess.run([sys.executable, __file__, "--one", size, "--path", path], check=True)
+            cmd = [sys.executable, __file__, "--one", size, "--path", path]
+            subprocess.run([*cmd, "--threads", str(args.threads)], check=True)
 
 
 if __name__ == "__main__":

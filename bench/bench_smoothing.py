@@ -1,7 +1,9 @@
 """Speed of the smoothed count backend against NLTK and KenLM, as ratios.
 
 All timings are taken in this one process, back to back, so the ratios hold
-on a busy machine even when the seconds do not.
+on a busy machine even when the seconds do not. torch runs on one thread by
+default (--threads), as KenLM and NLTK do: on a shared, loaded machine,
+torch's multi-threaded kernels slowed by up to 10x from contention.
 
 1. fit: order-5 interpolated Kneser-Ney on names.txt, ngramkit vs
    nltk.lm.KneserNeyInterpolated (its fit counts; it estimates lazily).
@@ -56,7 +58,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/work/shared/data")
     ap.add_argument("--nltk-names", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (KenLM, NLTK use one)")
     args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     names = Path(args.data, "names.txt").read_text().split()
     train = Path(args.data, "makemore-split/train.txt").read_text().split()
     test = Path(args.data, "makemore-split/test.txt").read_text().split()
