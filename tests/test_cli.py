@@ -148,8 +148,12 @@ def test_bad_inputs(tmp_path: Path, names_path: Path, model: Path) -> None:
     assert "blank" in bad("fit", str(blanks))
     assert "latin.txt:2: not valid UTF-8" in bad("fit", str(latin))
     assert "unknown backend 'nope' (installed: count" in bad("fit", names, "--backend", "nope")
-    assert "--smooth must be >= 0, got -1" in bad("fit", names, "--smooth", "-1")
-    assert "--smooth must be a number, got 'lots'" in bad("fit", names, "--smooth", "lots")
+    assert "--smooth: add-k needs a finite number >= 0, got '-1'" in bad(
+        "fit", names, "--smooth", "-1"
+    )
+    assert "--smooth: must be a number >= 0 (add-k) or one of abs, kn, mkn, wb, auto" in bad(
+        "fit", names, "--smooth", "lots"
+    )
     assert "--order must be between 1 and 32, got 0" in bad("fit", names, "--order", "0")
     assert "folder" in bad("fit", names, "-o", str(tmp_path / "no" / "m.ngk"))
 

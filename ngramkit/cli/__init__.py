@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("show", "Model card and transition heatmap."),
     "backends": ("backends", "List installed backends, their packages and status."),
     "new-backend": ("new_backend", "Scaffold a plugin package with a working backend."),
+    "export": ("export", "Write a count model as an ARPA file (KenLM, SRILM)."),
+    "import": ("import_", "Read an ARPA file as a count model."),
 }
 
 
