@@ -33,6 +33,8 @@ BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
 
 def max_order(vocab_size: int) -> int:
     """Highest order whose keys fit in int64: 13 for V=27, 9 for V=96."""
+    if vocab_size <= 1:
+        return 64  # a boundary-only vocabulary: every key is 0
     n = 1
     while vocab_size ** (n + 1) <= MAX_KEY:
         n += 1

@@ -46,7 +46,16 @@ def test_fit_json_keys_and_figures(names_path: Path, tmp_path: Path) -> None:
     data = json.loads(stdout)
     assert data["model"] == str(out) and out.exists()
     assert data["backend"] == "count" and data["order"] == 2
-    assert data["data"] == {"items": 32033, "tokens": 228146, "vocab_size": 27}
+    assert data["data"] == {
+        "items": 32033,
+        "tokens": 228146,
+        "vocab_size": 27,
+        "blank": 0,
+        "duplicates": 2539,
+        "train_items": 32033,
+        "val_items": 0,
+        "val_oov": 0,
+    }
     assert round(data["metrics"]["train"]["nll"], 4) == 2.4546
     assert data["metrics"]["train"]["tokens"] == 228146
     assert data["metrics"]["val"] is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from typing import Any
 
 import click
@@ -70,4 +71,6 @@ def main() -> None:
     # someone else holds). One thread unless the user asks for more; torch reads
     # this when it is first imported.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # torch's CPU wheel warns at import when numpy is absent; ngramkit never needs numpy.
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     cli(prog_name="ngramkit")

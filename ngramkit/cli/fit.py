@@ -242,9 +242,14 @@ def command(**kwargs: Any) -> None:
                 "backend": backend,
                 "order": result.model.order,
                 "data": {
-                    "items": result.data.items,
-                    "tokens": result.data.tokens,
+                    "items": result.data.items,  # non-blank lines read (train + val)
+                    "tokens": result.data.tokens,  # predicted training tokens
                     "vocab_size": result.data.vocab_size,
+                    "blank": result.data.blank,
+                    "duplicates": result.data.duplicates,
+                    "train_items": result.data.train,
+                    "val_items": result.data.val,
+                    "val_oov": result.data.val_oov,  # val items not scored: unseen symbols
                 },
                 "metrics": metrics,
                 "samples": [s for s, _ in result.samples],
