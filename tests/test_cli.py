@@ -200,3 +200,18 @@ def test_help_does_not_import_torch() -> None:
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_score_json_is_one_object_for_several_items(model: Path) -> None:
+    code, stdout, _ = run("score", str(model), "emma", "Zed", "ava", "--json")
+    assert code == 0
+    data = json.loads(stdout)
+    assert [r["item"] for r in data["items"]] == ["emma", "Zed", "ava"]
+    assert data["items"][1]["oov"] is True and data["items"][1]["unknown"] == ["Z"]
+
+
+def test_output_must_not_be_the_training_data(tmp_path: Path) -> None:
+    words = tmp_path / "w.txt"
+    words.write_text("emma\nava\n")
+    assert "would overwrite the training data" in bad("fit", str(words), "-o", str(words))
+    assert words.read_text() == "emma\nava\n"

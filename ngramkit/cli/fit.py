@@ -205,6 +205,8 @@ def command(**kwargs: Any) -> None:
     words = read_items(settings["data"])
     stem = "stdin" if words.source == "<stdin>" else Path(words.source).stem
     output = settings["output"] or f"{stem}.{backend}.ngk"
+    if words.source != "<stdin>" and Path(output).resolve() == Path(words.source).resolve():
+        raise OptionError(f"-o {output} would overwrite the training data; choose another path")
     folder = Path(output).parent
     if not folder.is_dir():
         raise OptionError(f"cannot write {output}: folder {folder} does not exist")

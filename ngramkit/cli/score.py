@@ -85,6 +85,7 @@ def command(model_path: str, items: tuple[str, ...], as_json: bool, export: str 
                 )
             )
     if as_json:
-        emit_json(out[0] if len(out) == 1 else out)
+        # One object always: DESIGN's keys for one item, {"items": [...]} for several.
+        emit_json(out[0] if len(out) == 1 else {"items": out})
     else:
         save_export(con, export)
