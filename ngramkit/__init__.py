@@ -6,7 +6,7 @@ The public API, re-exported lazily so that `import ngramkit` (and
     >>> from ngramkit import CountLM, read_items
     >>> model = CountLM(order=2, smooth=1).fit(read_items("examples/names.txt").items)
     >>> round(model.logprob("emma"), 3)
-    -7.95...
+    -12.572
 """
 
 from __future__ import annotations

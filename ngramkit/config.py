@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OptionError
-from .options import Option
+from .options import MAX_SEED, Option
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 8  # a config is one flat mapping; 8 leaves room to say what is wrong
@@ -34,7 +34,7 @@ GENERAL: dict[str, Option] = {
         Option("data", str, None, "word list to train on"),
         Option("backend", str, "count", "backend name"),
         Option("order", int, 2, "n-gram order", min=1, max=32),
-        Option("seed", int, 2147483647, "seed of the split, init and samples"),
+        Option("seed", int, 2147483647, "seed of the split, init and samples", min=0, max=MAX_SEED),
         Option("val_fraction", float, 0.1, "share of items held out", min=0, max=0.99),
         Option("output", str, None, "model file to write"),
         Option("tokenizer", str, "char", "char or word", choices=("char", "word")),

@@ -84,19 +84,7 @@ class Corpus:
 
     def grams(self, order: int) -> torch.Tensor:
         """All n-gram windows, LongTensor [T, order]: (context..., next), T = n_tokens."""
-        import torch
-
-        stream = self.stream
-        if len(stream) == 1:  # no in-vocabulary item: just the boundary, no windows
-            return torch.zeros(0, order, dtype=torch.long)
-        if order == 1:
-            return stream[1:].unsqueeze(1)
-        if order == 2:
-            return stream.unfold(0, 2, 1)  # a view: the stream is the bigram list
-        repeats = torch.where(stream == 0, order - 1, 1)
-        padded = torch.repeat_interleave(stream, repeats)
-        first = torch.cumsum(repeats, 0) - repeats  # where each stream position lands
-        return padded.unfold(0, order, 1)[first[1:] - (order - 1)]
+        return stream_grams(self.stream, order)
 
     def target_items(self) -> torch.Tensor:
         """Index into `items` of the item each window belongs to, LongTensor [T]."""
@@ -108,3 +96,23 @@ class Corpus:
     def windows(self, order: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(grams(order), target_items()): the windows and the item of each."""
         return self.grams(order), self.target_items()
+
+
+def stream_grams(stream: torch.Tensor, order: int) -> torch.Tensor:
+    """The n-gram windows [T, order] of a bigram stream (see the module docstring).
+
+    Every 0 of the stream is repeated order-1 times, so that each item starts
+    after order-1 boundaries, and one window is cut per target position.
+    """
+    import torch
+
+    if len(stream) < 2:  # no item: no windows
+        return torch.zeros(0, order, dtype=torch.long)
+    if order == 1:
+        return stream[1:].unsqueeze(1)
+    if order == 2:
+        return stream.unfold(0, 2, 1)  # a view: the stream is the bigram list
+    repeats = torch.where(stream == 0, order - 1, 1)
+    padded = torch.repeat_interleave(stream, repeats)
+    first = torch.cumsum(repeats, 0) - repeats  # where each stream position lands
+    return padded.unfold(0, order, 1)[first[1:] - (order - 1)]

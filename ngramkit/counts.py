@@ -19,16 +19,22 @@ from typing import TYPE_CHECKING
 from .errors import NgramkitError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import torch
 
     from .corpus import Corpus
+    from .tokenizer import Vocabulary
 
 MAX_KEY = 2**63 - 1
-BINCOUNT_LIMIT = 2**22  # key spaces this small are counted with one bincount
+CHUNK_TOKENS = 2**20  # symbols counted per chunk before merging
+BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
 
 
 def max_order(vocab_size: int) -> int:
     """Highest order whose keys fit in int64: 13 for V=27, 9 for V=96."""
+    if vocab_size <= 1:
+        return 64  # a boundary-only vocabulary: every key is 0
     n = 1
     while vocab_size ** (n + 1) <= MAX_KEY:
         n += 1
@@ -43,23 +49,64 @@ def check_order(order: int, vocab_size: int) -> None:
         )
 
 
+def count_keys(keys: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sorted distinct keys, their counts) of int64 keys in [0, space).
+
+    A small key space is counted with bincount (no sort); a large one sorts.
+    count_keys(tensor([3, 1, 3]), 4) == (tensor([1, 3]), tensor([1, 2])).
+    """
+    import torch
+
+    if space <= BINCOUNT_LIMIT:
+        hist = torch.bincount(keys, minlength=space)  # (space,)
+        uniq = hist.nonzero().squeeze(1)
+        return uniq, hist[uniq]
+    return torch.unique(keys, sorted=True, return_counts=True)
+
+
+def merge_sorted(
+    ka: torch.Tensor, ca: torch.Tensor, kb: torch.Tensor, cb: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Union of two sorted unique key arrays, counts of equal keys summed.
+
+    A merge, not a sort: each key's place in the output is its own index plus
+    how many keys of the other array go before it (equal keys of `kb` after
+    those of `ka`), found by binary search; equal neighbours are then summed.
+    """
+    import torch
+
+    pa = torch.searchsorted(kb, ka) + torch.arange(len(ka))
+    pb = torch.searchsorted(ka, kb, right=True) + torch.arange(len(kb))
+    n = len(ka) + len(kb)
+    keys = torch.empty(n, dtype=torch.long)
+    cnt = torch.empty(n, dtype=torch.long)
+    keys[pa], keys[pb] = ka, kb
+    cnt[pa], cnt[pb] = ca, cb
+    return sum_runs(keys, cnt)
+
+
+def sum_runs(keys: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted keys with repeats -> (distinct keys, summed counts), in one pass."""
+    import torch
+
+    n = len(keys)
+    if n == 0:
+        return keys, counts
+    first = torch.ones(n, dtype=torch.bool)
+    first[1:] = keys[1:] != keys[:-1]  # (n,) starts of runs of equal keys
+    starts = first.nonzero().squeeze(1)
+    csum = torch.cumsum(counts, 0)
+    ends = torch.cat([starts[1:], torch.tensor([n])]) - 1
+    total = csum[ends] - torch.cat([torch.zeros(1, dtype=torch.long), csum[ends[:-1]]])
+    return keys[starts], total
+
+
 def gram_keys(grams: torch.Tensor, vocab_size: int) -> torch.Tensor:
     """Base-V keys of the rows of `grams` [T, k] -> [T] int64."""
     key = grams[:, 0].clone()
     for j in range(1, grams.shape[1]):
         key.mul_(vocab_size).add_(grams[:, j])
     return key
-
-
-def _count_keys(key: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(sorted distinct keys, their counts); a bincount when the key space is small."""
-    import torch
-
-    if space <= BINCOUNT_LIMIT:
-        cnt = torch.bincount(key, minlength=space)
-        uniq = cnt.nonzero().squeeze(1)
-        return uniq, cnt[uniq]
-    return torch.unique(key, sorted=True, return_counts=True)
 
 
 @dataclass(frozen=True)
@@ -77,13 +124,69 @@ class NgramCounts:
     counts: tuple[torch.Tensor, ...]
 
     @classmethod
-    def count(cls, corpus: Corpus, order: int) -> NgramCounts:
-        """Count the n-grams of every order up to `order` in `corpus`."""
+    def count(cls, corpus: Corpus, order: int, chunk_tokens: int = CHUNK_TOKENS) -> NgramCounts:
+        """Count the n-grams of every order up to `order` in `corpus`.
+
+        Items are counted in chunks of about `chunk_tokens` symbols. Only the
+        top order is counted per chunk and merged: every lower-order n-gram is
+        a suffix of an order-N window, so its count is the sum over the
+        merged top-order table (`from_top`). Memory follows the distinct
+        n-grams, not the corpus length times the order.
+        """
+        check_order(order, len(corpus.vocab))
+        stack = _MergeStack()
+        _push_top(stack, corpus, order, chunk_tokens)
+        keys, counts = stack.result()
+        return cls.from_top(keys, counts, len(corpus.vocab), order)
+
+    @classmethod
+    def count_items(
+        cls, items: Iterable[str], vocab: Vocabulary, order: int, chunk_tokens: int = CHUNK_TOKENS
+    ) -> NgramCounts:
+        """Count raw items chunk by chunk: only one chunk is ever encoded at once.
+
+        Items with symbols outside `vocab` are skipped (as a Corpus marks them
+        OOV). The same table as `count(Corpus.from_items(items, vocab), order)`.
+        """
+        from .corpus import Corpus
+
+        check_order(order, len(vocab))
+        stack = _MergeStack()
+        chunk: list[str] = []
+        size = 0
+        for item in items:
+            chunk.append(item)
+            size += len(item) + 1
+            if size >= chunk_tokens:
+                _push_top(stack, Corpus.from_items(chunk, vocab), order, chunk_tokens)
+                chunk, size = [], 0
+        _push_top(stack, Corpus.from_items(chunk, vocab), order, chunk_tokens)
+        keys, counts = stack.result()
+        return cls.from_top(keys, counts, len(vocab), order)
+
+    @classmethod
+    def from_top(
+        cls, keys: torch.Tensor, counts: torch.Tensor, vocab_size: int, order: int
+    ) -> NgramCounts:
+        """All orders from the order-N counts: c(g) = sum of c(G) over G ending in g.
+
+        from_top of (.,a)=1 (a,b)=1 (b,.)=2 (.,b)=1 (V=3, order 2) adds the
+        unigrams a=1, b=2, .=2 (the predicted tokens).
+        """
+        V = vocab_size
+        out_keys, out_counts = [keys], [counts]
+        for k in range(order - 1, 0, -1):
+            suffix_keys, suffix_counts = sum_by_key(keys % V**k, counts, V**k)
+            out_keys.insert(0, suffix_keys)
+            out_counts.insert(0, suffix_counts)
+        return cls(V, order, tuple(out_keys), tuple(out_counts))
+
+    @classmethod
+    def from_windows(cls, grams: torch.Tensor, vocab_size: int) -> NgramCounts:
+        """Counts of the k-suffixes (k = 1..order) of the windows `grams` [T, order]."""
         import torch
 
-        V = len(corpus.vocab)
-        check_order(order, V)
-        grams = corpus.grams(order)  # (T, order)
+        V, order = vocab_size, grams.shape[1]
         keys: list[torch.Tensor] = []
         counts: list[torch.Tensor] = []
         key = torch.zeros(len(grams), dtype=torch.long)
@@ -91,7 +194,7 @@ class NgramCounts:
         for k in range(1, order + 1):  # the suffix grows leftwards
             key += grams[:, order - k] * scale
             scale *= V
-            uniq, cnt = _count_keys(key, V**k)
+            uniq, cnt = count_keys(key, scale)
             keys.append(uniq)
             counts.append(cnt)
         return cls(V, order, tuple(keys), tuple(counts))
@@ -107,7 +210,6 @@ class NgramCounts:
 
     def merge(self, other: NgramCounts) -> NgramCounts:
         """Sum of two tables over the same vocabulary and order."""
-        import torch
 
         if (self.vocab_size, self.order) != (other.vocab_size, other.order):
             raise NgramkitError(
@@ -116,7 +218,71 @@ class NgramCounts:
             )
         keys, counts = [], []
         for ka, ca, kb, cb in zip(self.keys, self.counts, other.keys, other.counts):
-            uniq, inverse = torch.unique(torch.cat([ka, kb]), sorted=True, return_inverse=True)
-            keys.append(uniq)
-            counts.append(torch.zeros_like(uniq).index_add_(0, inverse, torch.cat([ca, cb])))
+            k, c = merge_sorted(ka, ca, kb, cb)
+            keys.append(k)
+            counts.append(c)
         return NgramCounts(self.vocab_size, self.order, tuple(keys), tuple(counts))
+
+
+class _MergeStack:
+    """Merges (keys, counts) chunk tables pairwise, as merge sort does, so each
+    n-gram takes part in O(log chunks) merges, not one per chunk."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (chunks, keys, counts)
+
+    def push(self, keys: torch.Tensor, counts: torch.Tensor) -> None:
+        size = 1
+        while self.stack and self.stack[-1][0] == size:
+            n, ka, ca = self.stack.pop()
+            keys, counts = merge_sorted(ka, ca, keys, counts)
+            size += n
+        self.stack.append((size, keys, counts))
+
+    def result(self) -> tuple[torch.Tensor, torch.Tensor]:
+        _, keys, counts = self.stack.pop()
+        while self.stack:
+            _, ka, ca = self.stack.pop()
+            keys, counts = merge_sorted(ka, ca, keys, counts)
+        return keys, counts
+
+
+def _push_top(stack: _MergeStack, corpus: Corpus, order: int, chunk_tokens: int) -> None:
+    """Push the order-N counts of `corpus`, chunk by chunk (at least one table).
+
+    Chunks are cut at item boundaries of the corpus's bigram stream, so each
+    chunk is itself a stream holding about `chunk_tokens` tokens.
+    """
+    import torch
+
+    from .corpus import stream_grams
+
+    V = len(corpus.vocab)
+    stream = corpus.stream
+    bounds = (stream == 0).nonzero().squeeze(1)  # (K+1,) boundary positions
+    first = 0  # index into bounds of the chunk's opening boundary
+    while True:
+        stop = int(torch.searchsorted(bounds, bounds[first] + chunk_tokens, right=True)) - 1
+        stop = min(max(stop, first + 1), len(bounds) - 1)
+        grams = stream_grams(stream[int(bounds[first]) : int(bounds[stop]) + 1], order)
+        stack.push(*count_keys(gram_keys(grams, V), V**order))
+        first = stop
+        if first >= len(bounds) - 1:
+            return
+
+
+def sum_by_key(
+    keys: torch.Tensor, counts: torch.Tensor, space: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sorted distinct keys, summed counts) of unsorted keys in [0, space).
+
+    sum_by_key(tensor([2, 0, 2]), tensor([1, 5, 3]), 3) == (tensor([0, 2]), tensor([5, 4])).
+    """
+    import torch
+
+    if space <= BINCOUNT_LIMIT:  # float64 sums are exact below 2^53
+        hist = torch.bincount(keys, weights=counts.double(), minlength=space)
+        uniq = hist.nonzero().squeeze(1)
+        return uniq, hist[uniq].long()
+    keys, order = torch.sort(keys)
+    return sum_runs(keys, counts[order])

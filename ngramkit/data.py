@@ -66,6 +66,9 @@ def decode_lines(name: str, raw: bytes) -> list[str]:
     """Split UTF-8 bytes into lines, naming the first line with bad bytes."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if b"\x00" in raw:  # checked first: a binary file also fails to decode, misleadingly
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise DataError(f"{name}:{line}: contains a NUL byte; this looks like a binary file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -100,6 +100,8 @@ class LanguageModel(abc.ABC):
         corpus = data if isinstance(data, Corpus) else Corpus.from_items(list(data))
         if len(corpus) == 0 or bool(corpus.oov.all()):
             raise NgramkitError("cannot fit on an empty corpus")
+        if len(corpus.vocab) < 2:
+            raise NgramkitError("cannot fit: the items hold no symbols (every item is empty)")
         self.vocab = corpus.vocab
         items = corpus.items
         if bool(corpus.oov.any()):

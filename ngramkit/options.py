@@ -140,6 +140,9 @@ def resolve(options: Iterable[Option], values: Mapping[str, Any], owner: str) ->
     return out
 
 
+MAX_SEED = 2**63 - 1
+"""Largest seed torch.Generator.manual_seed takes here."""
+
 ORDER = Option(
     "order", int, 2, "n-gram order: the model sees order-1 previous tokens", min=1, max=32
 )

@@ -45,6 +45,7 @@ DEFAULT_MAX_LEN = 256
 """Symbols after which a sampled item is cut (a model may never end an item)."""
 
 _SEGMENT = 256  # rows per speculative segment
+_MAX_KEY = 2**63 - 1  # context keys are int64
 _TABLE_CELLS = 2**20  # contexts * V of a precomputed probability table
 
 
@@ -211,7 +212,12 @@ def sample(
     unknown = vocab.unknown(prefix)
     if unknown:
         raise NgramkitError(f"prefix {prefix!r} has symbols outside the vocabulary: {unknown}")
+    if n == 0:
+        return []
     k = model.order - 1
+    if len(vocab) ** model.order > _MAX_KEY:
+        # Context keys would overflow int64: draw one token at a time instead.
+        return _sample_one_by_one(model, n, seed, temperature, prefix, max_len)
     padded = [0] * k + vocab.encode(prefix)
     start_key = 0  # base-V key of the item-start context (boundaries, then the prefix)
     for t in padded[len(padded) - k :] if k else []:
@@ -262,3 +268,28 @@ def _decode(vocab: Vocabulary, prefix: str, tok: torch.Tensor, ends: torch.Tenso
         text = "".join(drawn)
         return [prefix + text[a:b] for a, b in itertools.pairwise(bounds)]
     return [vocab.join([*head, *drawn[a:b]]) for a, b in itertools.pairwise(bounds)]
+
+
+def _sample_one_by_one(
+    model: LanguageModel, n: int, seed: int, temperature: float, prefix: str, max_len: int
+) -> list[str]:
+    """DESIGN.md's procedure literally, one multinomial per token (any vocabulary size)."""
+    import torch
+
+    vocab = model.require_fitted()
+    g = torch.Generator().manual_seed(seed)
+    head = vocab.encode(prefix)
+    k = model.order - 1
+    out = []
+    for _ in range(n):
+        drawn: list[int] = []
+        while len(drawn) < max_len:
+            ids = [0] * k + head + drawn
+            ctx = torch.tensor([ids[len(ids) - k :] if k else []], dtype=torch.long)
+            p = _probs(model.next_logprobs(ctx), temperature)[0]  # (V,) float32
+            ix = int(torch.multinomial(p, 1, replacement=True, generator=g))
+            if ix == 0:
+                break
+            drawn.append(ix)
+        out.append(vocab.decode(head + drawn))
+    return out

@@ -182,8 +182,11 @@ def write_package(name: str, parent: str | Path = ".") -> Path:
         raise NgramkitError(f"folder {parent} does not exist")
     if root.exists():
         raise NgramkitError(f"{root} already exists; choose another name or folder")
-    for rel, text in files(name).items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    try:
+        for rel, text in files(name).items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise NgramkitError(f"cannot write {root}: {e.strerror or e}") from None
     return root

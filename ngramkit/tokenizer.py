@@ -197,6 +197,7 @@ class Vocabulary:
             and isinstance(boundary, str)
             and isinstance(symbols, list)
             and all(isinstance(s, str) and s for s in symbols)
+            and len(symbols) > 0
         )
         if not ok:
             raise ModelFileError("vocabulary is malformed")

@@ -18,3 +18,12 @@ def names_path() -> Path:
 @pytest.fixture(scope="session")
 def names() -> list[str]:
     return NAMES.read_text(encoding="utf-8").split()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """Run torch on one thread, as the CLI does: the suite's tensors are small, and
+    on a busy 2-core machine intra-op threads slow them down many times over."""
+    import torch
+
+    torch.set_num_threads(1)

@@ -46,7 +46,16 @@ def test_fit_json_keys_and_figures(names_path: Path, tmp_path: Path) -> None:
     data = json.loads(stdout)
     assert data["model"] == str(out) and out.exists()
     assert data["backend"] == "count" and data["order"] == 2
-    assert data["data"] == {"items": 32033, "tokens": 228146, "vocab_size": 27}
+    assert data["data"] == {
+        "items": 32033,
+        "tokens": 228146,
+        "vocab_size": 27,
+        "blank": 0,
+        "duplicates": 2539,
+        "train_items": 32033,
+        "val_items": 0,
+        "val_oov": 0,
+    }
     assert round(data["metrics"]["train"]["nll"], 4) == 2.4546
     assert data["metrics"]["train"]["tokens"] == 228146
     assert data["metrics"]["val"] is None
@@ -148,8 +157,12 @@ def test_bad_inputs(tmp_path: Path, names_path: Path, model: Path) -> None:
     assert "blank" in bad("fit", str(blanks))
     assert "latin.txt:2: not valid UTF-8" in bad("fit", str(latin))
     assert "unknown backend 'nope' (installed: count" in bad("fit", names, "--backend", "nope")
-    assert "--smooth must be >= 0, got -1" in bad("fit", names, "--smooth", "-1")
-    assert "--smooth must be a number, got 'lots'" in bad("fit", names, "--smooth", "lots")
+    assert "--smooth: add-k needs a finite number >= 0, got '-1'" in bad(
+        "fit", names, "--smooth", "-1"
+    )
+    assert "--smooth: must be a number >= 0 (add-k) or one of abs, kn, mkn, wb, auto" in bad(
+        "fit", names, "--smooth", "lots"
+    )
     assert "--order must be between 1 and 32, got 0" in bad("fit", names, "--order", "0")
     assert "folder" in bad("fit", names, "-o", str(tmp_path / "no" / "m.ngk"))
 
@@ -187,3 +200,18 @@ def test_help_does_not_import_torch() -> None:
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_score_json_is_one_object_for_several_items(model: Path) -> None:
+    code, stdout, _ = run("score", str(model), "emma", "Zed", "ava", "--json")
+    assert code == 0
+    data = json.loads(stdout)
+    assert [r["item"] for r in data["items"]] == ["emma", "Zed", "ava"]
+    assert data["items"][1]["oov"] is True and data["items"][1]["unknown"] == ["Z"]
+
+
+def test_output_must_not_be_the_training_data(tmp_path: Path) -> None:
+    words = tmp_path / "w.txt"
+    words.write_text("emma\nava\n")
+    assert "would overwrite the training data" in bad("fit", str(words), "-o", str(words))
+    assert words.read_text() == "emma\nava\n"

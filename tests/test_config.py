@@ -51,11 +51,16 @@ def test_an_unknown_key_names_the_key_the_line_and_the_known_keys(tmp_path: Path
 @pytest.mark.parametrize(
     "text, line, expected",
     [
-        ("order: 3\nsmooth: lots\n", 2, "smooth: --smooth must be a number, got 'lots'"),
+        (
+            "order: 3\nsmooth: lots\n",
+            2,
+            "smooth: --smooth: must be a number >= 0 (add-k) or one of abs, kn, mkn, wb, auto, "
+            "got 'lots'",
+        ),
         ("order: 2.5\n", 1, "order: --order must be an integer, got 2.5"),
         ("order: true\n", 1, "order: --order must be an integer, got True"),
         ("order: 0\n", 1, "order: --order must be between 1 and 32, got 0"),
-        ("\n\nsmooth: -1\n", 3, "smooth: --smooth must be >= 0, got -1"),
+        ("\n\nsmooth: -1\n", 3, "smooth: --smooth: add-k needs a finite number >= 0, got -1"),
         ("tokenizer: bytes\n", 1, "tokenizer: --tokenizer must be one of char, word, got 'bytes'"),
         (
             "val_fraction: 1.5\n",
@@ -101,7 +106,7 @@ def test_unsafe_tags_are_refused(tmp_path: Path) -> None:
     with pytest.raises(OptionError, match=r"run\.yaml:2: 'smooth' has a value plain YAML cannot"):
         load_config(write(tmp_path, "order: 3\nsmooth: !!python/name:os.system\n"))
     config = load_config(write(tmp_path, "smooth: !!binary aGk=\n"))
-    with pytest.raises(OptionError, match=r"run\.yaml:1: smooth: --smooth must be a number"):
+    with pytest.raises(OptionError, match=r"run\.yaml:1: smooth: --smooth: must be a number"):
         check(config, COUNT, "count")
 
 

@@ -137,3 +137,12 @@ def test_windows_match_a_plain_loop(items: list[str], order: int) -> None:
     assert grams.tolist() == expected
     assert item.tolist() == owners
     assert corpus.n_tokens == len(expected)
+
+
+def test_no_in_vocabulary_items_scores_nothing() -> None:
+    model = CountLM(order=3).fit(["abc"])
+    for items in ([], ["xyz", "q"]):
+        corpus = Corpus.from_items(items, model.vocab)
+        assert corpus.grams(3).shape == (0, 3)
+        m = corpus_metrics(model, items)
+        assert m.tokens == 0 and m.oov == len(items)

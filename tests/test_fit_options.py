@@ -30,7 +30,7 @@ class PluginLM(CountLM):
     description = "a count model with a plugin's options"
     options = (
         Option("order", int, 3, "n-gram order", min=1, max=8),
-        Option("smooth", float, 1.0, "fake counts", min=0),
+        *(o for o in CountLM.options if o.name != "order"),
         Option("lr", float, 0.1, "learning rate (unused here)", min=0, min_exclusive=True),
         Option("warm_start", bool, False, "a boolean flag"),
         Option("mode", str, "fast", "how to run", choices=("fast", "slow")),
@@ -80,8 +80,8 @@ def test_help_groups_every_backends_options(monkeypatch: pytest.MonkeyPatch) -> 
     text = run("fit", "--help").output
     count_part = text.split("Options of backend 'count'")[1].split("Options of backend")[0]
     plug_part = text.split("Options of backend 'plug'")[1]
-    assert "--smooth FLOAT" in count_part and "add-k smoothing" in count_part
-    for flag in ("--lr FLOAT", "--warm-start", "--mode STR", "--smooth FLOAT"):
+    assert "--smooth K|abs|kn|mkn|wb|auto" in count_part and "add-k" in count_part
+    for flag in ("--lr FLOAT", "--warm-start", "--mode STR", "--smooth K|abs|kn|mkn|wb|auto"):
         assert flag in plug_part
     assert "learning rate (unused here) [default: 0.1; > 0]" in plug_part
     assert "how to run [default: fast; fast|slow]" in plug_part
@@ -98,20 +98,24 @@ def test_plugin_options_reach_the_model_and_its_file(names: Path) -> None:
     assert header["backend"] == "plug"
     assert header["provider"] == {"distribution": "ngk-plug", "version": "2.0"}
     hparams = header["config"]["hparams"]
-    assert hparams == {"order": 3, "smooth": 1.0, "lr": 0.5, "warm_start": True, "mode": "slow"}
+    plugin_own = {k: hparams[k] for k in ("order", "smooth", "lr", "warm_start", "mode")}
+    assert plugin_own == {"order": 3, "smooth": 1.0, "lr": 0.5, "warm_start": True, "mode": "slow"}
+    assert set(hparams) == {o.name for o in PluginLM.options}
 
 
 def test_without_order_the_backend_default_applies(names: Path) -> None:
     assert fit(names, "--backend", "plug")[1]["config"]["hparams"]["order"] == 3
     assert fit(names, "--backend", "plug", "--order", "2")[1]["config"]["hparams"]["order"] == 2
-    assert fit(names)[1]["config"]["hparams"] == {"order": 2, "smooth": 1.0}
+    count_hparams = fit(names)[1]["config"]["hparams"]
+    assert (count_hparams["order"], count_hparams["smooth"]) == (2, 1.0)
 
 
 def test_another_backends_option_is_refused(names: Path) -> None:
     result, _ = fit(names, "--backend", "count", "--lr", "0.5")
     one_line_error(
         result,
-        "--lr is an option of backend plug, not of 'count' (it takes --order, --smooth)",
+        "--lr is an option of backend plug, not of 'count' (it takes --order, --smooth, "
+        "--discount, --tune, --dev-fraction, --unk)",
     )
 
 
@@ -124,9 +128,9 @@ def test_an_unknown_flag_is_a_usage_error(names: Path) -> None:
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (("--smooth", "-1"), "--smooth must be >= 0, got -1"),
-        (("--smooth", "lots"), "--smooth must be a number, got 'lots'"),
-        (("--smooth", "inf"), "--smooth must be a number, got 'inf'"),
+        (("--smooth", "-1"), "--smooth: add-k needs a finite number >= 0, got '-1'"),
+        (("--smooth", "lots"), "--smooth: must be a number >= 0 (add-k) or one of abs, kn, mkn"),
+        (("--smooth", "inf"), "--smooth: add-k needs a finite number >= 0, got 'inf'"),
         (("--backend", "plug", "--lr", "0"), "--lr must be > 0, got 0"),
         (("--backend", "plug", "--order", "9"), "--order must be between 1 and 8, got 9"),
         (("--backend", "plug", "--mode", "warp"), "--mode must be one of fast, slow, got 'warp'"),

@@ -374,3 +374,16 @@ def test_curve_renders_its_range() -> None:
     text = buf.getvalue()
     assert "3.7686 → 2.4829 in 3 steps" in text
     assert "3.769 ┤" in text and "2.483 ┤" in text and "step 3" in text
+
+
+def test_an_oscillating_fit_is_flagged() -> None:
+    """gd with the lecture's lr 50 on a tiny word corpus ends in a 2-cycle: say so."""
+    from ngramkit import Corpus, NeuralLM
+
+    items = ["spaced out", "far out", "way out", "out there"] * 3
+    corpus = Corpus.from_items(items, kind="word")
+    model = NeuralLM(steps=60, lr=50.0, reg=0.01).fit(corpus)
+    lbfgs = NeuralLM(steps=60, optimizer="lbfgs", reg=0.01).fit(corpus)
+    assert model.loss_curve_[-1] > min(model.loss_curve_) + 0.1  # seeded: it does oscillate
+    assert "try --optimizer lbfgs" in model.summary()["warning"]
+    assert "warning" not in lbfgs.summary()

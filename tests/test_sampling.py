@@ -138,3 +138,16 @@ def test_matches_reference_procedure(
         prefix = ""
     expected = reference_sample(model, 30, seed, prefix, max_len)
     assert model.sample(30, seed=seed, prefix=prefix, max_len=max_len) == expected
+
+
+def test_one_by_one_fallback_draws_the_same(
+    names: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond int64 context keys the sampler draws token by token: same items."""
+    import ngramkit.sampling as sampling
+
+    model = CountLM(order=3, smooth=0.5).fit(names[:3000])
+    fast = model.sample(40, seed=3, prefix="a", max_len=9)
+    monkeypatch.setattr(sampling, "_MAX_KEY", 10)
+    assert model.sample(40, seed=3, prefix="a", max_len=9) == fast
+    assert model.sample(0, seed=3) == []

@@ -1,6 +1,9 @@
 """The count n-gram backend ("count"): the lecture's count matrix, any order.
 
-Estimation is add-k ("fake counts", the lecture's N+1 at k=1):
+`--smooth` picks the estimator (see ngramkit/smoothing): a number is add-k,
+a name is an interpolated method (kn, mkn, wb, abs) kept in backoff tables,
+`auto` is add-k with k tuned on a dev split. Add-k ("fake counts", the
+lecture's N+1 at k=1):
 
     p(w | ctx) = (c(ctx, w) + k) / (c(ctx) + k * V)
 
@@ -12,39 +15,146 @@ where MLE leaves it 0/0). At k = 0 a seen context gives probability 0 (log
 Only the n-grams seen are stored (sorted base-V keys and counts, see
 counts.py); small tables (V^order <= DENSE_LIMIT) also keep a dense
 [V^(order-1), V] log-probability matrix for speed.
+
+The interpolated methods keep, per order, the n-grams seen with their log p
+and the contexts seen with their log backoff weight (smoothing/backoff.py);
+a model read from an ARPA file (`smooth` = "arpa") is the same tables.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from ..counts import NgramCounts, check_order
-from ..errors import ModelFileError
+from ..errors import ModelFileError, NgramkitError, OptionError
 from ..model import LanguageModel, Progress
 from ..options import Option
+from ..smoothing import ADDK_AUTO, IMPORTED, SMOOTH_NAMES, parse_discounts, parse_smooth
 
 if TYPE_CHECKING:
     import torch
 
     from ..corpus import Corpus
+    from ..smoothing.backoff import BackoffTables
+    from ..tokenizer import Vocabulary
 
 DENSE_LIMIT = 2**22  # cells of the dense table: 4M float64 = 32 MiB at most
+TABLES_DENSE_LIMIT = 2**16  # the same for backoff tables, whose cells cost a lookup each
 
 
 class CountLM(LanguageModel):
-    """Counts of n-grams, smoothed with add-k."""
+    """Counts of n-grams, smoothed with add-k or an interpolated method."""
 
     name = "count"
-    description = "count n-gram model with add-k smoothing (the lecture's count matrix)"
+    description = "count n-gram model: add-k, Kneser-Ney, Witten-Bell, absolute discounting"
     options = (
         *LanguageModel.options,
-        Option("smooth", float, 1.0, "add-k smoothing: fake counts added to every n-gram", min=0),
+        Option(
+            "smooth",
+            str,
+            1.0,
+            "add-k fake counts (a number >= 0) or a method: kn, mkn, wb, abs, "
+            "auto (add-k with k tuned on a dev split)",
+            parse=parse_smooth,
+            metavar="K|" + "|".join(SMOOTH_NAMES),
+        ),
+        Option(
+            "discount",
+            str,
+            None,
+            "discounts of kn/abs (D, or one per order) or mkn (D1,D2,D3+, or three per "
+            "order); estimated from count-of-counts when not given",
+            parse=parse_discounts,
+            metavar="D[,D...]",
+        ),
+        Option("tune", bool, False, "tune the discounts on a dev split cut from the training data"),
+        Option(
+            "dev_fraction",
+            float,
+            0.1,
+            "share of training items held out to tune on (--tune, --smooth auto)",
+            min=0,
+            max=0.9,
+            min_exclusive=True,
+        ),
+        Option("unk", bool, False, "reserve probability for an unknown symbol, as KenLM does"),
     )
 
+    def __init__(self, **hparams: Any) -> None:
+        super().__init__(**hparams)
+        self.tables_: BackoffTables | None = None
+        self.learned_: dict[str, Any] = {}
+        self.dense_: torch.Tensor | None = None
+        self._dense_done = False  # dense rows of backoff tables built (or not needed)
+
     def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
-        counts = NgramCounts.count(corpus, self.order)
-        keys, cnt = counts.top()
-        self._set_table(keys, cnt)
+        if self.hparams["smooth"] == IMPORTED:
+            raise OptionError("--smooth arpa is for models read from ARPA files (ngramkit import)")
+        self._estimate(NgramCounts.count(corpus, self.order), corpus)
+
+    def fit_counts(self, counts: NgramCounts, vocab: Vocabulary) -> CountLM:
+        """Estimate from a count table alone (count -> merge -> estimate); returns self.
+
+        `counts` may be merged from shards counted anywhere. Tuning (--tune,
+        --smooth auto) needs the items for its dev split: use `fit` for it.
+        """
+        if (counts.order, counts.vocab_size) != (self.order, len(vocab)):
+            raise NgramkitError(
+                f"counts of order {counts.order} over {counts.vocab_size} tokens do not fit "
+                f"an order-{self.order} model over {len(vocab)} tokens"
+            )
+        if counts.total == 0:
+            raise NgramkitError("cannot fit on an empty count table")
+        self.vocab, self.training = vocab, None
+        self._estimate(counts, None)
+        return self
+
+    def _estimate(self, counts: NgramCounts, corpus: Corpus | None) -> None:
+        from .. import smoothing
+
+        smooth = self.hparams["smooth"]
+        self.tables_ = None
+        self.learned_ = {}
+        if smooth == IMPORTED:
+            raise OptionError("--smooth arpa is for models read from ARPA files (ngramkit import)")
+        tuning = self.hparams["tune"] or smooth == ADDK_AUTO
+        if tuning and corpus is None:
+            raise NgramkitError("tuning (--tune, --smooth auto) needs the items: use fit()")
+        if isinstance(smooth, float) or smooth == ADDK_AUTO:
+            if self.hparams["discount"] is not None or self.hparams["tune"]:
+                raise OptionError(
+                    "--discount and --tune apply to kn, mkn, abs (add-k: --smooth auto)"
+                )
+            k = smooth if isinstance(smooth, float) else self._tune_k(corpus)
+            self.learned_ = {"k": k}
+            keys, cnt = counts.top()
+            self._set_table(keys, cnt)
+            return
+        from ..smoothing.fit import fit_tables
+
+        self.tables_, self.learned_ = fit_tables(
+            smoothing.method(smooth),
+            corpus,
+            counts,
+            discount=self.hparams["discount"],
+            tune=self.hparams["tune"],
+            dev_fraction=self.hparams["dev_fraction"],
+            unk=self.hparams["unk"],
+        )
+        self.dense_ = None
+        self._dense_done = False
+
+    def _tune_k(self, corpus: Corpus | None) -> float:
+        from ..smoothing.fit import tune_k
+
+        assert corpus is not None
+        return tune_k(corpus, self.order, self.hparams["dev_fraction"])
+
+    @property
+    def k(self) -> float:
+        """The add-k fake count in use (given, or tuned by `auto`)."""
+        return float(self.learned_["k"])
 
     # -- derived tables ----------------------------------------------------
 
@@ -58,7 +168,7 @@ class CountLM(LanguageModel):
         ctx = keys // V
         self.ctx_keys_, inverse = torch.unique_consecutive(ctx, return_inverse=True)
         self.ctx_totals_ = torch.zeros_like(self.ctx_keys_).index_add_(0, inverse, counts)
-        self.dense_: torch.Tensor | None = None
+        self.dense_ = None
         if V**self.order <= DENSE_LIMIT:
             self.dense_ = self._dense_table()
 
@@ -67,7 +177,7 @@ class CountLM(LanguageModel):
         import torch
 
         V = len(self.require_fitted())
-        k = self.hparams["smooth"]
+        k = self.k
         N = torch.zeros(V**self.order, dtype=torch.float64)
         N[self.keys_] = self.counts_.double()
         N = N.view(-1, V) + k  # (contexts, V), counts plus fake counts
@@ -91,9 +201,11 @@ class CountLM(LanguageModel):
 
         V = len(self.require_fitted())
         ctx = self._context_keys(contexts)  # (B,)
+        if self.tables_ is not None:
+            return self._table_rows(contexts)
         if self.dense_ is not None:
             return self.dense_[ctx]
-        k = self.hparams["smooth"]
+        k = self.k
         total = self._lookup(self.ctx_keys_, self.ctx_totals_, ctx).double()  # (B,)
         rows = (k / (total + k * V)).unsqueeze(1).expand(-1, V).clone()  # (B, V)
         # Scatter the seen continuations of each context into its row.
@@ -111,10 +223,15 @@ class CountLM(LanguageModel):
         import torch
 
         V = len(self.require_fitted())
+        if self.tables_ is not None:
+            dense = self._tables_dense()
+            if dense is None:
+                return self.tables_.token_logprobs(contexts, targets)
+            return dense[self._context_keys(contexts), targets]
         ctx = self._context_keys(contexts)
         if self.dense_ is not None:
             return self.dense_[ctx, targets]
-        k = self.hparams["smooth"]
+        k = self.k
         c = self._lookup(self.keys_, self.counts_, ctx * V + targets).double()
         total = self._lookup(self.ctx_keys_, self.ctx_totals_, ctx).double()
         p = torch.where(total > 0, (c + k) / (total + k * V).clamp(min=1e-300), 1.0 / V)
@@ -130,27 +247,113 @@ class CountLM(LanguageModel):
         pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
         return torch.where(keys[pos] == query, values[pos], 0)
 
+    # -- backoff tables (interpolated methods, ARPA imports) ------------------
+
+    def _tables_dense(self) -> torch.Tensor | None:
+        """All rows of a small backoff model as one [V^(order-1), V] table, built once."""
+        import torch
+
+        if getattr(self, "_dense_done", False):
+            return self.dense_
+        V, N = len(self.require_fitted()), self.order
+        self.dense_ = None
+        if V**N <= TABLES_DENSE_LIMIT and self.tables_ is not None:
+            ctx = torch.arange(V ** (N - 1))  # every context, as a key
+            digits = [(ctx // V**j) % V for j in range(N - 2, -1, -1)]
+            contexts = torch.stack(digits, 1) if digits else torch.zeros(len(ctx), 0).long()
+            rows = contexts.repeat_interleave(V, 0)  # (V^N, N-1)
+            targets = torch.arange(V).repeat(len(ctx))
+            lp = self.tables_.token_logprobs(rows, targets)
+            self.dense_ = lp.view(-1, V)
+        self._dense_done = True
+        return self.dense_
+
+    def _table_rows(self, contexts: torch.Tensor) -> torch.Tensor:
+        """next_logprobs from backoff tables: every (context, token) pair scored."""
+        import torch
+
+        V = len(self.require_fitted())
+        dense = self._tables_dense()
+        if dense is not None:
+            return dense[self._context_keys(contexts)]
+        assert self.tables_ is not None
+        B = len(contexts)
+        rows = contexts.repeat_interleave(V, 0)  # (B*V, N-1)
+        targets = torch.arange(V).repeat(B)
+        return self.tables_.token_logprobs(rows, targets).view(B, V)
+
+    @classmethod
+    def from_tables(
+        cls, tables: BackoffTables, vocab: Any, learned: dict[str, Any] | None = None
+    ) -> CountLM:
+        """A fitted model holding given backoff tables (an ARPA file, say)."""
+        model = cls(order=tables.order, smooth=IMPORTED)
+        model.vocab = vocab
+        model._adopt(tables, learned or {})
+        return model
+
+    def _adopt(self, tables: BackoffTables, learned: dict[str, Any]) -> None:
+        self.tables_ = tables
+        self.learned_ = learned
+        self.dense_ = None
+        self._dense_done = False
+
     def summary(self) -> dict[str, Any]:
         V = len(self.require_fitted())
-        return {
+        if self.tables_ is not None:
+            out = {"smoothing": self.hparams["smooth"], **self.tables_.summary()}
+            if self.learned_.get("discounts"):
+                out["discounts"] = "; ".join(
+                    ",".join(f"{d:.4f}" for d in row) for row in self.learned_["discounts"]
+                )
+            if self.learned_.get("dev_nll") is not None:
+                out["dev NLL (tuning)"] = f"{self.learned_['dev_nll']:.4f}"
+            return out
+        out = {
             "distinct n-grams": len(self.keys_),
             "contexts seen": len(self.ctx_keys_),
             "possible contexts": V ** (self.order - 1),
             "table": "dense" if self.dense_ is not None else "sparse",
         }
+        if self.hparams["smooth"] == ADDK_AUTO:
+            out["tuned k"] = f"{self.k:.4g}"
+        return out
 
     # -- persistence -------------------------------------------------------
 
     def state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        return self.base_config(), {"keys": self.keys_, "counts": self.counts_}
+        config = {**self.base_config(), "learned": _json_safe(self.learned_)}
+        if self.tables_ is not None:
+            unk = self.tables_.unk_logp
+            config["unk_logp"] = unk if math.isfinite(unk) else None
+            return config, self.tables_.state()
+        return config, {"keys": self.keys_, "counts": self.counts_}
 
     @classmethod
     def from_state(cls, config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> CountLM:
         import torch
 
+        from ..smoothing.backoff import BackoffTables
+
         model = cls.from_base_config(config)
         V = len(model.require_fitted())
         check_order(model.order, V)
+        learned = config.get("learned") or {}
+        if not isinstance(learned, dict):
+            raise ModelFileError("count model: learned state is not a mapping")
+        smooth = model.hparams["smooth"]
+        if isinstance(smooth, str) and smooth != ADDK_AUTO:
+            unk = config.get("unk_logp")
+            tables = BackoffTables.from_state(
+                V, model.order, tensors, -math.inf if unk is None else float(unk)
+            )
+            model._adopt(tables, learned)
+            return model
+        model.tables_ = None
+        k = learned.get("k", smooth)
+        if not isinstance(k, (int, float)) or isinstance(k, bool) or not k >= 0:
+            raise ModelFileError("count model: add-k fake count is missing or invalid")
+        model.learned_ = {**learned, "k": float(k)}
         try:
             keys, counts = tensors["keys"], tensors["counts"]
         except KeyError:
@@ -168,3 +371,14 @@ class CountLM(LanguageModel):
             raise ModelFileError("count model tensors are inconsistent (keys, counts)")
         model._set_table(keys, counts)
         return model
+
+
+def _json_safe(x: Any) -> Any:
+    """Learned state for the JSON header: tuples to lists, non-finite floats to None."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    return x

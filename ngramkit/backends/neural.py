@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelFileError, NotFittedError, OptionError, TrainingError
 from ..model import LanguageModel, Progress
-from ..options import Option
+from ..options import MAX_SEED, Option
 
 if TYPE_CHECKING:
     import torch
@@ -246,7 +246,14 @@ class NeuralLM(LanguageModel):
         ),
         Option("reg", float, 0.01, "L2 strength: reg * mean(W**2) is added to the loss", min=0),
         Option("optimizer", str, "gd", "gd (the lecture's), adam or lbfgs", choices=OPTIMIZERS),
-        Option("init_seed", int, 2147483647, "seed of W's torch.randn initialization"),
+        Option(
+            "init_seed",
+            int,
+            2147483647,
+            "seed of W's torch.randn initialization",
+            min=0,
+            max=MAX_SEED,
+        ),
         Option("device", str, "cpu", "where to train: cpu, cuda, mps or auto", choices=DEVICES),
     )
 
@@ -335,7 +342,27 @@ class NeuralLM(LanguageModel):
             out["final loss (NLL + reg)"] = f"{self.loss_curve_[-1]:.4f}"
         if self.device_:
             out["trained on"] = self.device_
+        unsettled = self.unsettled()
+        if unsettled:
+            out["warning"] = unsettled
         return out
+
+    def unsettled(self) -> str:
+        """Why training looks unfinished (the loss ended well above its lowest), or ''.
+
+        Gradient descent with a large step can end in a 2-cycle above the
+        minimum it passed; the user should hear of it, with what to try.
+        """
+        curve = self.loss_curve_
+        if len(curve) < 3:
+            return ""
+        best = min(range(len(curve)), key=curve.__getitem__)
+        if curve[-1] - curve[best] <= 1e-3 * max(abs(curve[best]), 1.0):
+            return ""
+        return (
+            f"the loss ended at {curve[-1]:.4f}, above its lowest {curve[best]:.4f} "
+            f"(step {best}): try --optimizer lbfgs or a smaller --lr"
+        )
 
     # -- persistence -------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from typing import Any
 
 import click
@@ -21,8 +22,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("sample", "Draw items from a model (the lecture's seeded procedure)."),
     "eval": ("evaluate", "Score word lists: per item and overall NLL."),
     "score": ("score", "Per-token breakdown of one or more items."),
+    "compare": ("compare", "Models side by side on one word list, with a bootstrap CI."),
+    "show": ("show", "Model card and transition heatmap."),
     "backends": ("backends", "List installed backends, their packages and status."),
     "new-backend": ("new_backend", "Scaffold a plugin package with a working backend."),
+    "export": ("export", "Write a count model as an ARPA file (KenLM, SRILM)."),
+    "import": ("import_", "Read an ARPA file as a count model."),
 }
 
 
@@ -66,4 +71,6 @@ def main() -> None:
     # someone else holds). One thread unless the user asks for more; torch reads
     # this when it is first imported.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # torch's CPU wheel warns at import when numpy is absent; ngramkit never needs numpy.
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     cli(prog_name="ngramkit")

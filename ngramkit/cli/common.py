@@ -56,6 +56,9 @@ class ProgressBar:
                 TimeRemainingColumn(),
                 console=console(stderr=True),
                 transient=True,
+                # eval streams rows to stdout under the bar: leave stdout alone
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self._progress.__enter__()
             self._task = self._progress.add_task(self.label, total=None, info="")
@@ -72,3 +75,60 @@ class ProgressBar:
             f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()
         )
         self._progress.update(self._task, completed=done, total=total, info=text)
+
+
+EXPORT_SUFFIXES = (".html", ".svg", ".txt")
+
+
+def export_option(f: Any) -> Any:
+    """The `--export FILE` option every report command takes."""
+    return click.option(
+        "--export",
+        "export",
+        default=None,
+        metavar="FILE",
+        help="Also save the report as FILE (.html, .svg or .txt).",
+    )(f)
+
+
+def check_export(path: str | None, as_json: bool = False) -> None:
+    """Refuse an --export target we cannot write, before any work is done."""
+    from pathlib import Path
+
+    from ..errors import OptionError
+
+    if path is None:
+        return
+    if as_json:
+        raise OptionError("--export saves the terminal report; it does not apply to --json")
+    p = Path(path)
+    if p.suffix.lower() not in EXPORT_SUFFIXES:
+        raise OptionError(
+            f"--export {path}: the file name must end in {', '.join(EXPORT_SUFFIXES)}"
+        )
+    if not (p.parent if str(p.parent) else Path(".")).is_dir():
+        raise OptionError(f"--export {path}: folder {p.parent} does not exist")
+
+
+def report_console(export: str | None) -> Console:
+    """The console a report is printed on; it records when the report is exported."""
+    return Console(highlight=False, record=export is not None)
+
+
+def save_export(con: Console, path: str | None) -> None:
+    """Write what `con` recorded to `path` (format from the suffix)."""
+    if path is None:
+        return
+    from ..errors import OptionError
+
+    suffix = path.lower().rsplit(".", 1)[-1]
+    try:
+        if suffix == "html":
+            con.save_html(path)
+        elif suffix == "svg":
+            con.save_svg(path, title="ngramkit")
+        else:
+            con.save_text(path)
+    except OSError as e:
+        raise OptionError(f"--export {path}: cannot write ({e.strerror or e})") from None
+    console(stderr=True).print(f"[dim]report saved to[/dim] {path}")

@@ -1,44 +1,133 @@
-"""`ngramkit eval MODEL WORDLIST...`: score word lists item by item."""
+"""`ngramkit eval MODEL WORDLIST...`: score word lists item by item.
+
+Rows stream: tsv, csv and jsonl are written as items are scored, so a list
+of millions runs in bounded memory. The table shows at most TABLE_ROWS rows;
+json holds every row in one object. --sort with neither --top nor --bottom
+keeps every row in memory (it must see them all before the first one).
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
-from .common import console, emit_json, load_model
+from .common import (
+    ProgressBar,
+    check_export,
+    emit_json,
+    export_option,
+    load_model,
+    report_console,
+    save_export,
+)
+
+FORMATS = ("table", "json", "jsonl", "tsv", "csv")
+TABLE_ROWS = 1000  # rows the table shows at most; more go to machine formats
 
 
 @click.command("eval")
 @click.argument("model_path", metavar="MODEL")
 @click.argument("wordlists", nargs=-1, required=True, metavar="WORDLIST...")
 @click.option(
+    "--sort",
+    type=click.Choice(["input", "nll", "logprob", "length"]),
+    default="input",
+    show_default=True,
+    help="Row order: input, NLL (most likely first), log-prob (most probable first), length.",
+)
+@click.option("--top", type=click.IntRange(min=1), default=None, metavar="K", help="First K rows.")
+@click.option(
+    "--bottom", type=click.IntRange(min=1), default=None, metavar="K", help="Last K rows."
+)
+@click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "tsv"]),
+    type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="Output format.",
+    help="Output format (jsonl: one object per item, then a summary line).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-def command(model_path: str, wordlists: tuple[str, ...], fmt: str, as_json: bool) -> None:
-    """Score every item of each WORDLIST ("-" reads stdin) under MODEL."""
-    from ..data import read_items
-    from ..evaluate import Summary, score_items
-    from ..report import eval_table
+@export_option
+def command(
+    model_path: str,
+    wordlists: tuple[str, ...],
+    sort: str,
+    top: int | None,
+    bottom: int | None,
+    fmt: str,
+    as_json: bool,
+    export: str | None,
+) -> None:
+    """Score every item of each WORDLIST ("-" reads stdin) under MODEL.
+
+    Per item: tokens (symbols + the end boundary), total log-probability,
+    NLL per token, perplexity, whether it was a training item, and its OOV
+    symbols. Totals per list and overall. `--sort nll --bottom 20` shows the
+    20 least likely items.
+    """
+    from ..errors import OptionError
+    from ..listeval import ListEvaluation
+    from ..ranking import select
 
     fmt = "json" if as_json else fmt
+    if top is not None and bottom is not None:
+        raise OptionError("give --top or --bottom, not both")
+    if export is not None and fmt != "table":
+        raise OptionError(f"--export saves the table report; it does not apply to --format {fmt}")
+    check_export(export)
     model = load_model(model_path).model
-    summary = Summary()
-    rows = []
-    for path in wordlists:
-        words = read_items(path)
-        for row in score_items(model, words.items, source=words.source):
-            summary.add(row)
-            rows.append(row)
-    if fmt == "json":
-        emit_json({"summary": summary.to_json(), "items": [r.to_json() for r in rows]})
-    elif fmt == "tsv":
-        click.echo("item\ttokens\tlogprob\tnll\toov\tin_train")
-        for r in rows:
-            click.echo(f"{r.item}\t{r.tokens}\t{r.logprob}\t{r.nll}\t{int(r.oov)}\t{r.in_train}")
+    with ProgressBar("eval") as bar:
+        run = ListEvaluation(model, wordlists, progress=bar if bar.enabled else None)
+        streaming = fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None
+        if streaming:
+            _stream(run, fmt)
+            run.check_scored()
+            return
+        limit = TABLE_ROWS if fmt == "table" and top is bottom is None else None
+        shown = select(run.rows(), sort, top if limit is None else limit, bottom)
+    run.check_scored()
+    selection = {"sort": sort, "top": top, "bottom": bottom, "shown": len(shown)}
+    if fmt == "table":
+        _table(run, shown, selection, export)
+    elif fmt == "json":
+        emit_json({**run.to_json(), "selection": selection, "items": [r.to_json() for r in shown]})
     else:
-        console().print(eval_table(rows, summary))
+        from .writers import writer
+
+        out = writer(fmt, sys.stdout)
+        for r in shown:
+            out.write(r, r.line)
+        out.close({**run.to_json(), "selection": selection})
+
+
+def _stream(run: Any, fmt: str) -> None:
+    from .writers import writer
+
+    out = writer(fmt, sys.stdout)
+    for chunk in run.chunks():
+        out.write_chunk(chunk)
+    out.close(run.to_json())
+
+
+def _table(run: Any, shown: list[Any], selection: dict[str, Any], export: str | None) -> None:
+    from ..report.evaluation import eval_report
+
+    total = run.overall.summary.items
+    note = ""
+    if len(shown) < total:
+        what = (
+            f"top {selection['top']}"
+            if selection["top"]
+            else f"bottom {selection['bottom']}"
+            if selection["bottom"]
+            else f"first {len(shown):,}"
+        )
+        note = f"{what} of {total:,} items by {selection['sort']}"
+        if not (selection["top"] or selection["bottom"]):
+            note += " (use --top/--bottom, or --format tsv for every row)"
+    con = report_console(export)
+    con.print(eval_report(shown, run.files, run.overall, note=note))
+    save_export(con, export)

@@ -205,6 +205,8 @@ def command(**kwargs: Any) -> None:
     words = read_items(settings["data"])
     stem = "stdin" if words.source == "<stdin>" else Path(words.source).stem
     output = settings["output"] or f"{stem}.{backend}.ngk"
+    if words.source != "<stdin>" and Path(output).resolve() == Path(words.source).resolve():
+        raise OptionError(f"-o {output} would overwrite the training data; choose another path")
     folder = Path(output).parent
     if not folder.is_dir():
         raise OptionError(f"cannot write {output}: folder {folder} does not exist")
@@ -242,9 +244,14 @@ def command(**kwargs: Any) -> None:
                 "backend": backend,
                 "order": result.model.order,
                 "data": {
-                    "items": result.data.items,
-                    "tokens": result.data.tokens,
+                    "items": result.data.items,  # non-blank lines read (train + val)
+                    "tokens": result.data.tokens,  # predicted training tokens
                     "vocab_size": result.data.vocab_size,
+                    "blank": result.data.blank,
+                    "duplicates": result.data.duplicates,
+                    "train_items": result.data.train,
+                    "val_items": result.data.val,
+                    "val_oov": result.data.val_oov,  # val items not scored: unseen symbols
                 },
                 "metrics": metrics,
                 "samples": [s for s, _ in result.samples],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..options import MAX_SEED
 from .common import console, emit_json, load_model
 
 
@@ -19,7 +20,7 @@ from .common import console, emit_json, load_model
 )
 @click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(0, MAX_SEED),
     default=2147483647,
     show_default=True,
     help="Generator seed (the lecture's by default).",

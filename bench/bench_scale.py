@@ -1,0 +1,103 @@
+"""Scale: order-5 modified Kneser-Ney on the Python standard library's source.
+
+The corpus is every .py file of this Python's standard library (site-packages
+left out), one item per printable-ASCII non-blank line with trailing
+whitespace removed (leading indentation kept), in sorted file order. Each
+size (the first 10^6 and 10^7 symbols, then the whole corpus) is fitted in a
+fresh subprocess that reports its wall time and peak resident memory
+(VmHWM), so the sizes do not share memory. Two paths are timed: "counts"
+(count_items -> fit_counts: items encoded one chunk at a time, the path a
+large corpus should take) and "fit" (CountLM.fit: the whole corpus encoded
+first, as `ngramkit fit` does).
+
+    .venv/bin/python bench/bench_scale.py            # all three sizes
+    .venv/bin/python bench/bench_scale.py --one 1e6  # one size, in this process
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+PRINTABLE = {chr(c) for c in range(0x20, 0x7F)}
+
+
+def stdlib_lines(limit: int | None = None) -> list[str]:
+    """Printable-ASCII non-blank lines of the stdlib's .py files, up to `limit` symbols."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    out: list[str] = []
+    total = 0
+    for path in sorted(root.rglob("*.py")):
+        if "site-packages" in path.parts:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="strict")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for line in text.split("\n"):
+            line = line.rstrip()
+            if line and set(line) <= PRINTABLE:
+                out.append(line)
+                total += len(line)
+                if limit is not None and total >= limit:
+                    return out
+    return out
+
+
+def peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().split("\n"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def one(limit: int | None, path: str) -> None:
+    import torch  # imported before the clock starts: import time is not fit time
+
+    from ngramkit import CountLM, NgramCounts, Vocabulary
+    from ngramkit.backends.count import CountLM as _loaded  # noqa: F401
+    from ngramkit.smoothing import fit as _fit  # noqa: F401
+
+    torch.zeros(1)
+    lines = stdlib_lines(limit)
+    symbols = sum(len(s) for s in lines)
+    start = time.perf_counter()
+    if path == "fit":  # the whole corpus encoded at once, then counted in chunks
+        model = CountLM(order=5, smooth="mkn").fit(lines)
+    else:  # count -> merge -> estimate: one chunk of items encoded at a time
+        vocab = Vocabulary.build(lines)
+        counts = NgramCounts.count_items(lines, vocab, 5)
+        model = CountLM(order=5, smooth="mkn").fit_counts(counts, vocab)
+    seconds = time.perf_counter() - start
+    sizes = model.tables_.sizes
+    print(
+        f"{path:>6}: {symbols:>10} symbols {len(lines):>7} lines  V={len(model.vocab)}  "
+        f"{seconds:6.1f} s  peak RSS {peak_rss_mib():6.0f} MiB  n-grams {sizes}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--one", default=None, help="one size (symbols, or 'all'), in-process")
+    ap.add_argument("--path", default="counts", choices=["counts", "fit"])
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (lmplz: see docs)")
+    args = ap.parse_args()
+    if args.one is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        one(None if args.one == "all" else int(float(args.one)), args.path)
+        return
+    for path in ("counts", "fit"):
+        for size in ("1e6", "1e7", "all"):
+            cmd = [sys.executable, __file__, "--one", size, "--path", path]
+            subprocess.run([*cmd, "--threads", str(args.threads)], check=True)
+
+
+if __name__ == "__main__":
+    main()

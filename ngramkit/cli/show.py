@@ -1,0 +1,109 @@
+"""`ngramkit show MODEL`: the model card and its transition heatmap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import check_export, emit_json, export_option, load_model, report_console, save_export
+
+HEATMAP_TOKENS = 40  # largest bigram vocabulary drawn as a terminal heatmap
+
+
+@click.command("show")
+@click.argument("model_path", metavar="MODEL")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Strongest transitions listed (higher orders).",
+)
+@click.option(
+    "--png",
+    default=None,
+    metavar="FILE",
+    help="Write the matrix figure as PNG (needs ngramkit[plot]).",
+)
+@click.option(
+    "--svg",
+    default=None,
+    metavar="FILE",
+    help="Write the matrix figure as SVG (needs ngramkit[plot]).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@export_option
+def command(
+    model_path: str, top: int, png: str | None, svg: str | None, as_json: bool, export: str | None
+) -> None:
+    """Describe MODEL: backend, options, data fingerprint, metrics, sizes.
+
+    A bigram model over at most 40 tokens is drawn as the lecture's matrix
+    (each cell: the bigram and its count); other models list their
+    strongest transitions.
+    """
+    from ..plot import check_figure_path, require_matplotlib, save_matrix
+    from ..transitions import strongest, transition_matrix
+
+    check_export(export, as_json)
+    for path, suffix in ((png, ".png"), (svg, ".svg")):
+        if path is not None:
+            check_figure_path(path, suffix)
+            require_matplotlib()
+    mf = load_model(model_path)
+    model = mf.model
+    vocab = model.require_fitted()
+    matrix = transition_matrix(model)
+    for path in (png, svg):
+        if path is not None:
+            if matrix is None:
+                from ..errors import NgramkitError
+
+                raise NgramkitError(
+                    f"the matrix figure is drawn for bigram models; this one is order {model.order}"
+                )
+            save_matrix(matrix, path)
+    rows = strongest(model, top)
+    if as_json:
+        emit_json(_json(mf, matrix, rows))
+        return
+    from ..report.card import model_card
+    from ..report.heatmap import heatmap, transitions_table
+
+    con = report_console(export)
+    extra: list[Any] = []
+    if matrix is not None and len(vocab) <= HEATMAP_TOKENS:
+        extra.append(heatmap(matrix, width=con.width - 10))
+    elif rows:
+        extra.append(transitions_table(rows, vocab.separator))
+    con.print(model_card(mf, Path(model_path).stat().st_size, extra))
+    for path in (png, svg):
+        if path is not None:
+            con.print(f"[dim]figure saved to[/dim] {path}")
+    save_export(con, export)
+
+
+def _json(mf: Any, matrix: Any, rows: list[Any]) -> dict[str, Any]:
+    from ..report.card import card_rows
+
+    card = {
+        title.lower().replace(" ", "_"): dict(r)
+        for title, r in card_rows(mf, Path(mf.path).stat().st_size).items()
+    }
+    return {
+        "model": mf.path,
+        "backend": mf.model.name,
+        "order": mf.model.order,
+        "hparams": mf.model.hparams,
+        "card": {k: {a: str(b) for a, b in v.items()} for k, v in card.items()},
+        "metrics": mf.metrics,
+        "matrix": None
+        if matrix is None
+        else {"kind": matrix.kind, "tokens": list(matrix.tokens), "values": matrix.values.tolist()},
+        "strongest": [
+            {"context": list(t.context), "token": t.token, "count": t.count, "prob": t.prob}
+            for t in rows
+        ],
+    }

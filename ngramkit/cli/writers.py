@@ -1,0 +1,162 @@
+"""Machine-readable row writers for `eval`: tsv, csv, jsonl. Streaming.
+
+Each writer takes rows one at a time, so a million-item list is written
+without holding the rows. Columns (tsv/csv, with a header line):
+
+    source line item tokens logprob nll perplexity oov unknown in_train
+
+Numbers are nats (logprob per item, nll per token). An OOV item has empty
+score fields and its unknown symbols space-separated; a probability-0 item
+shows -inf / inf. in_train is true/false, or empty when the model file does
+not know its training items. jsonl writes one object per item (the keys of
+`eval --format json`'s items, plus "line"), then one summary object.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..evaluate import ItemScore
+    from ..listeval import Chunk
+
+COLUMNS = (
+    "source",
+    "line",
+    "item",
+    "tokens",
+    "logprob",
+    "nll",
+    "perplexity",
+    "oov",
+    "unknown",
+    "in_train",
+)
+
+
+def _numbers(x: torch.Tensor) -> list[str]:
+    """repr of each float, "" for nan (OOV): column-wise, for speed."""
+    return [r if r != "nan" else "" for r in map(repr, x.tolist())]
+
+
+def _flag(x: bool | None) -> str:
+    return "" if x is None else ("true" if x else "false")
+
+
+class DelimitedWriter:
+    """tsv or csv rows (csv quoting rules, so tabs or commas in items survive)."""
+
+    def __init__(self, out: IO[str], delimiter: str) -> None:
+        self._out = out
+        self._delimiter = delimiter
+        self._w = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+        self._w.writerow(COLUMNS)
+        self._buffer: list[tuple[Any, ...]] = []
+
+    def write(self, row: ItemScore, line: int) -> None:
+        oov = row.oov
+        self._buffer.append(
+            (
+                row.source,
+                line,
+                row.item,
+                row.tokens,
+                "" if oov else repr(row.logprob),
+                "" if oov else repr(row.nll),
+                "" if oov else repr(row.perplexity),
+                "true" if oov else "false",
+                " ".join(row.unknown),
+                _flag(row.in_train),
+            )
+        )
+        if len(self._buffer) >= 8192:
+            self.flush()
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        """A whole chunk, column by column (the fast path of streaming).
+
+        When nothing in the chunk needs csv quoting, rows are formatted by one
+        str.format per row ({!r}: shortest round-trip floats, as repr) and
+        written in one go, about 4x faster than csv.writer; OOV rows (nan
+        scores) are then formatted apart.
+        """
+        import torch
+
+        self.flush()
+        b = chunk.batch
+        tokens = b.lengths + 1  # (N,)
+        nll = -b.logprob / tokens  # (N,) nan where OOV
+        ppl = torch.where(nll < 700, nll.exp(), math.inf)  # as ItemScore.perplexity
+        n = len(chunk.items)
+        flags = [""] * n if chunk.in_train is None else [_flag(x) for x in chunk.in_train]
+        cols = (chunk.lines, chunk.items, tokens.tolist())
+        text = "\n".join(chunk.items) + chunk.source
+        if any(c in text for c in (self._delimiter, '"', "\r")):
+            self._w.writerows(
+                zip(
+                    [chunk.source] * n,
+                    *cols,
+                    _numbers(b.logprob),
+                    _numbers(nll),
+                    _numbers(ppl.masked_fill(b.oov, math.nan)),
+                    ["true" if i in chunk.unknown else "false" for i in range(n)],
+                    [" ".join(chunk.unknown.get(i, ())) for i in range(n)],
+                    flags,
+                )
+            )
+            return
+        d = self._delimiter
+        row = d.join(["{}", "{}", "{}", "{!r}", "{!r}", "{!r}", "false", "", "{}"])
+        head = chunk.source + d
+        lines = list(
+            map(
+                (head + row + "\n").format,
+                *cols,
+                b.logprob.tolist(),
+                nll.tolist(),
+                ppl.tolist(),
+                flags,
+            )
+        )
+        for i, symbols in chunk.unknown.items():
+            oov = [chunk.source, chunk.lines[i], chunk.items[i], int(tokens[i]), "", "", ""]
+            oov += ["true", " ".join(symbols), flags[i]]
+            lines[i] = d.join(map(str, oov)) + "\n"
+        self._out.write("".join(lines))
+
+    def flush(self) -> None:
+        self._w.writerows(self._buffer)
+        self._buffer.clear()
+
+    def close(self, summary: dict[str, Any]) -> None:
+        self.flush()
+
+
+class JsonlWriter:
+    """One JSON object per item, then {"summary": ..., "files": [...]} last."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        for row in chunk.rows():
+            self.write(row, row.line)
+
+    def write(self, row: ItemScore, line: int) -> None:
+        obj = row.to_json()
+        obj["line"] = line
+        self._out.write(json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n")
+
+    def close(self, summary: dict[str, Any]) -> None:
+        self._out.write(json.dumps(summary, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def writer(fmt: str, out: IO[str]) -> DelimitedWriter | JsonlWriter:
+    if fmt == "jsonl":
+        return JsonlWriter(out)
+    return DelimitedWriter(out, "\t" if fmt == "tsv" else ",")

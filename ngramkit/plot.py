@@ -1,0 +1,69 @@
+"""The lecture's matrix figure with matplotlib (optional extra `ngramkit[plot]`).
+
+The figure is the lecture's: imshow of the matrix in "Blues", each cell
+labeled with its bigram (above) and its count or probability (below),
+axes off. Written to PNG or SVG by suffix. matplotlib is imported here only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import NgramkitError
+
+if TYPE_CHECKING:
+    from .transitions import Matrix
+
+
+def require_matplotlib() -> None:
+    """One clear line when the optional extra is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise NgramkitError(
+            "writing a figure needs matplotlib: pip install 'ngramkit[plot]'"
+        ) from None
+
+
+def save_matrix(m: Matrix, path: str) -> None:
+    """Write the matrix figure to `path` (.png or .svg)."""
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+
+    V = len(m.tokens)
+    vals = m.values.double()
+    size = max(4.0, V * 0.6)  # the lecture's 27 tokens -> 16 inches
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(vals.numpy(), cmap="Blues")
+    for i in range(V):
+        for j in range(V):
+            v = float(vals[i, j])
+            label = f"{int(v)}" if m.kind == "count" else f"{v:.2f}"
+            ax.text(
+                j,
+                i,
+                m.tokens[i] + m.separator + m.tokens[j],
+                ha="center",
+                va="bottom",
+                color="gray",
+            )
+            ax.text(j, i, label, ha="center", va="top", color="gray")
+    ax.axis("off")
+    try:
+        fig.savefig(path, bbox_inches="tight")
+    except OSError as e:
+        raise NgramkitError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        plt.close(fig)
+
+
+def check_figure_path(path: str, suffix: str) -> None:
+    p = Path(path)
+    if p.suffix.lower() != suffix:
+        raise NgramkitError(f"{path}: the file name must end in {suffix}")
+    if not (p.parent if str(p.parent) else Path(".")).is_dir():
+        raise NgramkitError(f"{path}: folder {p.parent} does not exist")

@@ -1,0 +1,101 @@
+"""The model card of `ngramkit show`: what a model file is, in one panel. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .tables import num
+
+if TYPE_CHECKING:
+    from ..persist import ModelFile
+
+
+def _kv(rows: Iterable[tuple[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(
+            key,
+            f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value),
+        )
+    return table
+
+
+def _metrics(metrics: dict[str, Any]) -> Table:
+    table = Table(
+        title="Metrics (at fit time)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    table.add_column("split")
+    table.add_column("tokens", justify="right")
+    table.add_column("NLL\nnats/tok", justify="right")
+    table.add_column("ppl", justify="right")
+    table.add_column("bits/tok", justify="right")
+    for split, m in metrics.items():
+        if isinstance(m, dict):
+            table.add_row(
+                split,
+                f"{m.get('tokens', 0):,}",
+                num(m.get("nll")),
+                num(m.get("perplexity"), 3),
+                num(m.get("bits")),
+            )
+    return table
+
+
+def card_rows(mf: ModelFile, file_bytes: int) -> dict[str, list[tuple[str, Any]]]:
+    """The card's sections as (key, value) rows (shared by the JSON output)."""
+    model, h = mf.model, mf.header
+    vocab = model.require_fitted()
+    prov = h.get("provider") or {}
+    training = h.get("training") or {}
+    data = h.get("data") or {}
+    tensors = h.get("tensors") or {}
+    sizes = [("file", f"{file_bytes:,} bytes")]
+    sizes += [
+        (f"tensor {k}", f"{'x'.join(map(str, v.get('shape', []))) or 'scalar'} {v.get('dtype')}")
+        for k, v in sorted(tensors.items())
+    ]
+    symbols = vocab.separator.join(vocab.symbols[:40]) + (" …" if len(vocab.symbols) > 40 else "")
+    return {
+        "Model": [
+            ("backend", model.name),
+            ("provided by", f"{prov.get('distribution', '?')} {prov.get('version', '')}".strip()),
+            *[(k, v) for k, v in model.hparams.items()],
+            *list(model.summary().items()),
+        ],
+        "Vocabulary": [
+            ("tokenizer", vocab.kind),
+            ("size V", len(vocab)),
+            ("boundary", vocab.boundary),
+            ("symbols", symbols),
+        ],
+        "Training data": [
+            ("source", data.get("source", "?")),
+            ("items", training.get("items", "?")),
+            ("predicted tokens", training.get("tokens", "?")),
+            ("train / val", f"{data.get('train', '?')} / {data.get('val', '?')}"),
+            ("fingerprint", f"sha256 {str(training.get('fingerprint', '?'))[:16]}…"),
+        ],
+        "Sizes": sizes,
+    }
+
+
+def model_card(
+    mf: ModelFile, file_bytes: int, extra: Iterable[RenderableType] = ()
+) -> RenderableType:
+    sections = card_rows(mf, file_bytes)
+    parts: list[RenderableType] = []
+    for title, rows in sections.items():
+        parts += [_kv(rows, title), Text("")]
+    if mf.metrics:
+        parts.append(_metrics(mf.metrics))
+    parts += list(extra)
+    return Panel(Group(*parts), title=f"ngramkit model · {mf.path}", title_align="left")

@@ -1,0 +1,137 @@
+"""The `eval` report: per-file totals and the scored items. No I/O.
+
+Items are shown as plain Text (never Rich markup, so "[red]" in a list is
+just text); Rich measures terminal cells, so accents, CJK, emoji and
+combining marks stay aligned. A very long item is cut to ITEM_CELLS cells
+with its full length noted; the machine formats always carry it whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .tables import num
+
+if TYPE_CHECKING:
+    from ..evaluate import ItemScore
+    from ..listeval import FileTotals
+
+ITEM_CELLS = 48  # widest item shown in full in the table
+
+
+def item_text(item: str, limit: int = ITEM_CELLS) -> Text:
+    """An item as table text; cut with a note past `limit` terminal cells."""
+    text = Text(item)
+    if text.cell_len <= limit:
+        return text
+    text.truncate(limit - 1, overflow="ellipsis")
+    text.append(f" ({len(item):,} chars)", style="dim")
+    return text
+
+
+def short_path(path: str, limit: int = 24) -> str:
+    """A list's name for a table cell: the path, or "…/name" when it is long."""
+    return path if len(path) <= limit else f"…/{Path(path).name}"
+
+
+def _table(title: str) -> Table:
+    return Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+def totals_table(files: Sequence[FileTotals], overall: FileTotals | None) -> Table:
+    """One row per list (and an overall row when there are several)."""
+    table = _table("Word lists")
+    table.add_column("list", overflow="fold", min_width=8)
+    for name in ("items", "OOV", "dupes", "in\ntrain", "tokens"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("NLL\nnats/tok", justify="right", no_wrap=True)
+    table.add_column("ppl", justify="right", no_wrap=True)
+    table.add_column("bits\n/tok", justify="right", no_wrap=True)
+    rows = [*files, overall] if overall is not None and len(files) > 1 else list(files)
+    for f in rows:
+        s, m = f.summary, f.summary.metrics
+        all_oov = s.items > 0 and s.scored == 0
+        table.add_row(
+            Text(short_path(f.source), style="bold" if f is overall else ""),
+            f"{s.items:,}",
+            Text(f"{s.oov:,}", style="red" if s.oov else ""),
+            f"{f.duplicates:,}",
+            f"{s.in_train:,}",
+            f"{s.tokens:,}",
+            Text("all OOV", style="red") if all_oov else num(m.nll),
+            "-" if all_oov else num(m.perplexity, 2),
+            "-" if all_oov else num(m.bits, 3),
+        )
+    return table
+
+
+def items_table(rows: Sequence[ItemScore], title: str = "", show_source: bool = False) -> Table:
+    """The scored items: line, item, tokens, log p, NLL, perplexity, marks."""
+    table = _table(title)
+    if show_source:
+        table.add_column("list", style="dim", overflow="fold", max_width=16)
+    table.add_column("line", justify="right", style="dim", no_wrap=True)
+    table.add_column("item", overflow="fold", min_width=8)
+    table.add_column("tokens", justify="right", no_wrap=True)
+    table.add_column("log p\nnats", justify="right", no_wrap=True)
+    table.add_column("NLL\nnats/tok", justify="right", no_wrap=True)
+    table.add_column("ppl", justify="right", no_wrap=True)
+    table.add_column("in\ntrain", no_wrap=True)
+    table.add_column("OOV\nsymbols", overflow="fold")
+    for r in rows:
+        cells: list[RenderableType] = [Text(Path(r.source).name)] if show_source else []
+        cells += [
+            str(r.line or r.index + 1),
+            item_text(r.item),
+            str(r.tokens),
+            "-" if r.oov else num(r.logprob, 3),
+            "-" if r.oov else num(r.nll),
+            "-" if r.oov else num(r.perplexity, 2),
+            "" if r.in_train is None else ("yes" if r.in_train else "no"),
+            Text(" ".join(r.unknown), style="red") if r.oov else "",
+        ]
+        table.add_row(*cells)
+    return table
+
+
+def unknown_line(overall: FileTotals) -> Text | None:
+    """'OOV symbols: É ×50, ü ×30, …' over the whole run, or None."""
+    if not overall.unknown:
+        return None
+    top = overall.unknown.most_common(10)
+    more = len(overall.unknown) - len(top)
+    text = Text("OOV items hold symbols the model never saw: ", style="dim")
+    text.append(", ".join(f"{s!r} ×{n:,}" for s, n in top), style="red")
+    if more:
+        text.append(f", and {more} more", style="dim")
+    return text
+
+
+def eval_report(
+    rows: Sequence[ItemScore],
+    files: Sequence[FileTotals],
+    overall: FileTotals,
+    *,
+    title: str = "",
+    note: str = "",
+) -> RenderableType:
+    """Items table, then the per-list totals, then notes."""
+    parts: list[RenderableType] = []
+    if rows:
+        parts.append(items_table(rows, title, show_source=len(files) > 1))
+    if note:
+        parts.append(Text(note, style="dim"))
+    parts.append(totals_table(files, overall))
+    oov = unknown_line(overall)
+    if oov is not None:
+        parts.append(oov)
+    if overall.blank:
+        parts.append(Text(f"{overall.blank:,} blank line(s) skipped", style="dim"))
+    return Group(*parts)

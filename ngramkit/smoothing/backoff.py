@@ -1,0 +1,180 @@
+"""A smoothed n-gram model in backoff form, as an ARPA file holds it.
+
+For every order k = 1..N the tables keep:
+
+- the k-grams seen, as sorted base-V int64 keys, with log p(w | h) (nats);
+- the contexts h of k - 1 tokens seen, with their log backoff weight.
+
+Scoring backs off, as KenLM and SRILM do:
+
+    p(w | h) = p_k(h, w)               if (h, w) is a stored k-gram
+             = bow(h) * p(w | h[1:])   otherwise (bow = 1 for a context not stored)
+
+An interpolated estimate (Kneser-Ney, Witten-Bell, ...) is exactly this form:
+the stored probability is the interpolated one, and the backoff weight is the
+interpolation weight gamma(h) (see interpolate.py).
+
+Boundaries. ngramkit pads an item with order-1 boundaries (id 0) in front;
+ARPA pads it with a single <s>. A context whose leading run of boundaries is
+longer than one holds no more information than the same context with one
+boundary, so such n-grams are never stored: a query whose context starts with
+z > 1 boundaries is answered at order N - z + 1. Keys make this free: leading
+zeros do not change a base-V key, so (., ., a) and (., a) have the same key.
+As a context, id 0 is <s>; as the predicted token, it is </s>.
+
+The unigram table is dense (all V tokens), so backing off always ends.
+`unk_logp` is the log-probability of an unknown symbol (<unk>) at the unigram
+level; it is -inf unless the model reserves mass for it (KenLM does).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ModelFileError
+
+if TYPE_CHECKING:
+    import torch
+
+
+DEDUP_MIN = 8192  # batches above this many tokens are scored per distinct n-gram
+
+
+@dataclass(frozen=True)
+class BackoffTables:
+    """Per-order n-gram log-probabilities and context backoff weights.
+
+    vocab_size: V (id 0 is the boundary).
+    keys[k-1], logp[k-1]: sorted k-gram keys (M_k,) and log p (M_k,) float64;
+        keys[0] is arange(V) (the unigram table is dense).
+    ctx_keys[k-2], log_bow[k-2]: for k = 2..N, sorted keys of the contexts of
+        k - 1 tokens and their log backoff weights (C_k,) float64.
+    unk_logp: log p(<unk>) at the unigram level (nats; -inf when not reserved).
+    """
+
+    vocab_size: int
+    keys: tuple[torch.Tensor, ...]
+    logp: tuple[torch.Tensor, ...]
+    ctx_keys: tuple[torch.Tensor, ...]
+    log_bow: tuple[torch.Tensor, ...]
+    unk_logp: float = -math.inf
+
+    @property
+    def order(self) -> int:
+        return len(self.keys)
+
+    @property
+    def sizes(self) -> list[int]:
+        """Stored n-grams per order, as an ARPA header counts them."""
+        return [len(k) for k in self.keys]
+
+    def token_logprobs(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """log p(target | context): contexts [T, N-1], targets [T] -> [T] float64.
+
+        One searchsorted per order for the n-grams and one for the contexts;
+        no Python loop over tokens. Large batches repeat n-grams (text is
+        Zipfian), so they are scored once per distinct n-gram.
+        """
+        import torch
+
+        V, N = self.vocab_size, self.order
+        if len(targets) > DEDUP_MIN and N > 1:
+            powers = V ** torch.arange(N - 1, 0, -1)  # (N-1,) place values of the context
+            full = (contexts * powers).sum(1) + targets  # (T,) the n-gram's key
+            keys, order = torch.sort(full)
+            first = torch.ones(len(keys), dtype=torch.bool)
+            first[1:] = keys[1:] != keys[:-1]  # (T,) first of each run of one n-gram
+            group = torch.cumsum(first, 0) - 1  # (T,) run of each sorted token
+            rep = order[first]  # (U,) one token holding each distinct n-gram
+            out = torch.empty(len(targets), dtype=torch.float64)
+            out[order] = self._score(contexts[rep], targets[rep])[group]
+            return out
+        return self._score(contexts, targets)
+
+    def _score(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        V, N = self.vocab_size, self.order
+        zeros = (contexts == 0).long().cumprod(1).sum(1)  # (T,) leading boundaries
+        top = N - (zeros - 1).clamp(min=0)  # (T,) highest order worth asking
+        key = targets.clone()  # (T,) the k-gram key, grown leftwards
+        out = self.logp[0][targets]  # (T,) unigram
+        scale = 1
+        for k in range(2, N + 1):
+            scale *= V
+            key = contexts[:, N - k] * scale + key  # (T,) k-gram (h, w)
+            ctx_key = key // V  # (T,) its context h, k-1 tokens
+            live = top >= k
+            lp, found = _lookup(self.keys[k - 1], self.logp[k - 1], key)
+            bow, _ = _lookup(self.ctx_keys[k - 2], self.log_bow[k - 2], ctx_key)
+            step = torch.where(found, lp, bow + out)
+            out = torch.where(live, step, out)
+        return out
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """Named tensors for a model file."""
+        out: dict[str, torch.Tensor] = {}
+        for k in range(1, self.order + 1):
+            out[f"keys{k}"] = self.keys[k - 1]
+            out[f"logp{k}"] = self.logp[k - 1]
+            if k >= 2:
+                out[f"ctx{k}"] = self.ctx_keys[k - 2]
+                out[f"bow{k}"] = self.log_bow[k - 2]
+        return out
+
+    @classmethod
+    def from_state(
+        cls, vocab_size: int, order: int, tensors: dict[str, torch.Tensor], unk_logp: float
+    ) -> BackoffTables:
+        """Rebuild from `state()`, checking what a damaged file could break."""
+        import torch
+
+        def get(name: str) -> torch.Tensor:
+            if name not in tensors:
+                raise ModelFileError(f"smoothed count model lacks tensor {name!r}")
+            return tensors[name]
+
+        keys, logp, ctx, bow = [], [], [], []
+        for k in range(1, order + 1):
+            keys.append(get(f"keys{k}"))
+            logp.append(get(f"logp{k}"))
+            if k >= 2:
+                ctx.append(get(f"ctx{k}"))
+                bow.append(get(f"bow{k}"))
+        for k, (kk, vv) in enumerate([*zip(keys, logp), *zip(ctx, bow)]):
+            ok = (
+                kk.dtype == torch.long
+                and vv.dtype == torch.float64
+                and kk.dim() == 1
+                and kk.shape == vv.shape
+                and bool((kk[1:] > kk[:-1]).all())
+                and (len(kk) == 0 or int(kk[0]) >= 0)
+            )
+            if not ok:
+                raise ModelFileError(f"smoothed count model tables are inconsistent (table {k})")
+        if len(keys[0]) != vocab_size:
+            raise ModelFileError(
+                "smoothed count model: unigram table does not cover the vocabulary"
+            )
+        return cls(vocab_size, tuple(keys), tuple(logp), tuple(ctx), tuple(bow), unk_logp)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "n-grams per order": ", ".join(str(n) for n in self.sizes),
+            "contexts per order": ", ".join(str(len(c)) for c in self.ctx_keys) or "-",
+        }
+
+
+def _lookup(
+    keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(values at query, found): 0 where a query key is absent."""
+    import torch
+
+    if len(keys) == 0:
+        return torch.zeros(len(query), dtype=values.dtype), torch.zeros_like(query, dtype=bool)
+    pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
+    found = keys[pos] == query
+    return torch.where(found, values[pos], 0.0), found

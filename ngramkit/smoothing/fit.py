@@ -1,0 +1,114 @@
+"""Fitting a smoothed model: discounts given, estimated or tuned, then tables.
+
+`fit_tables` is what the count backend calls for kn, mkn, wb and abs;
+`tune_k` picks add-k's k for `--smooth auto`. Both tune on a dev split cut
+from the training items they are given (never on anything else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NgramkitError, OptionError
+from .discounts import estimate as estimate_discounts
+from .discounts import per_order
+from .interpolate import estimate, locate
+from .levels import build_levels
+from .methods import Method
+from .tune import tune_addk, tune_discounts
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..corpus import Corpus
+    from ..counts import NgramCounts
+    from .backoff import BackoffTables
+
+DEV_SEED = 2147483647  # the split seed ngramkit uses everywhere by default
+
+
+def dev_split(corpus: Corpus, fraction: float, order: int) -> tuple[NgramCounts, torch.Tensor]:
+    """(counts of the rest, dev windows [T, order]) of a seeded dev split of `corpus`."""
+    from ..corpus import Corpus
+    from ..counts import NgramCounts
+    from ..data import split
+
+    items = [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
+    n_dev = round(len(items) * fraction)
+    if n_dev == 0 or n_dev >= len(items):
+        raise NgramkitError(
+            f"too few training items ({len(items)}) to cut a dev set of {fraction:g} "
+            "for tuning; give more data or fixed values"
+        )
+    rest, dev = split(items, fraction, DEV_SEED)
+    train = NgramCounts.count(Corpus.from_items(rest, corpus.vocab), order)
+    grams, _ = Corpus.from_items(dev, corpus.vocab).windows(order)
+    return train, grams
+
+
+def fit_tables(
+    method: Method,
+    corpus: Corpus | None,
+    counts: NgramCounts,
+    *,
+    discount: Sequence[float] | None = None,
+    tune: bool = False,
+    dev_fraction: float = 0.1,
+    unk: bool = False,
+) -> tuple[BackoffTables, dict[str, Any]]:
+    """(backoff tables, learned facts) of `method` on `counts` of `corpus`.
+
+    `corpus` (the items counted) is needed only to tune.
+    """
+    N, V = counts.order, counts.vocab_size
+    if method.min_order > N:
+        raise OptionError(
+            f"--smooth {method.name} needs order >= {method.min_order} (at order 1 "
+            "Kneser-Ney has no lower order to back off to; use abs or wb)"
+        )
+    if tune and method.n_discounts == 0:
+        raise OptionError(f"--tune: {method.name} ({method.title}) has no discount to tune")
+    if tune and discount is not None:
+        raise OptionError("--discount and --tune: give discounts or tune them, not both")
+    levels = build_levels(counts, method.continuation)
+    learned: dict[str, Any] = {"method": method.name}
+    if discount is not None:
+        D = per_order(method, discount, N)
+    else:
+        D = [estimate_discounts(method, level) for level in levels]
+    if tune:
+        if corpus is None:
+            raise NgramkitError("--tune needs the training items, not only their counts")
+        train, grams = dev_split(corpus, dev_fraction, N)
+        sub = build_levels(train, method.continuation)
+        start = [estimate_discounts(method, level) for level in sub]
+        queries = locate(sub, V, grams[:, :-1], grams[:, -1])
+        D, dev_nll = tune_discounts(method, sub, queries, V, start, unk)
+        learned["dev_nll"] = dev_nll
+    learned["discounts"] = [list(row) for row in D]
+    return estimate(method, levels, D, V, unk), learned
+
+
+def tune_k(corpus: Corpus, order: int, dev_fraction: float) -> float:
+    """add-k's k minimizing the NLL of a dev split (see tune.tune_addk)."""
+    import torch
+
+    from ..counts import gram_keys
+
+    train, grams = dev_split(corpus, dev_fraction, order)
+    V = train.vocab_size
+    keys, cnt = train.top()
+    ctx_keys, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
+    ctx_totals = torch.zeros_like(ctx_keys).index_add_(0, inverse, cnt)
+    full = gram_keys(grams, V)  # (T,)
+    pair = _lookup(keys, cnt, full).double()
+    total = _lookup(ctx_keys, ctx_totals, full // V).double()
+    return tune_addk(pair, total, V)
+
+
+def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
+    return torch.where(keys[pos] == query, values[pos], 0)

@@ -1,0 +1,90 @@
+"""The count table: chunked counting, merging, and estimating from counts alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ngramkit import CountLM, NgramCounts, NgramkitError
+from ngramkit.corpus import Corpus
+from ngramkit.counts import count_keys
+from ngramkit.tokenizer import Vocabulary
+
+NAMES = Path(__file__).resolve().parents[1] / "examples" / "names.txt"
+
+
+def same(a: NgramCounts, b: NgramCounts) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.keys + a.counts, b.keys + b.counts))
+
+
+def test_counts_by_plain_loop() -> None:
+    """Order-3 counts against a loop over padded items (k-suffixes of windows)."""
+    items = NAMES.read_text().split()[:200]
+    corpus = Corpus.from_items(items)
+    V = len(corpus.vocab)
+    table = NgramCounts.count(corpus, 3)
+    want = [Counter() for _ in range(3)]
+    for item in items:
+        seq = [0, 0, *corpus.vocab.encode(item), 0]
+        for i in range(2, len(seq)):
+            for k in range(1, 4):
+                key = 0
+                for t in seq[i - k + 1 : i + 1]:
+                    key = key * V + t
+                want[k - 1][key] += 1
+    for k in range(3):
+        got = dict(zip(table.keys[k].tolist(), table.counts[k].tolist()))
+        assert got == dict(want[k])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    items=st.lists(st.text(alphabet="abc ", min_size=1, max_size=7), min_size=1, max_size=12),
+    chunk=st.integers(1, 20),
+    order=st.integers(1, 5),
+)
+def test_chunked_counting_equals_one_pass(items: list[str], chunk: int, order: int) -> None:
+    vocab = Vocabulary.build(items)
+    corpus = Corpus.from_items(items, vocab)
+    whole = NgramCounts.from_windows(corpus.windows(order)[0], len(vocab))
+    assert same(NgramCounts.count(corpus, order, chunk_tokens=chunk), whole)
+    assert same(NgramCounts.count_items(items, vocab, order, chunk_tokens=chunk), whole)
+    half = len(items) // 2
+    a = NgramCounts.count(Corpus.from_items(items[:half], vocab), order)
+    b = NgramCounts.count(Corpus.from_items(items[half:], vocab), order)
+    assert same(a.merge(b), whole) and same(b.merge(a), whole)
+
+
+def test_count_keys_both_paths() -> None:
+    x = torch.tensor([5, 1, 5, 3, 1, 5])
+    small = count_keys(x, 8)
+    big = count_keys(x, 2**40)
+    assert small[0].tolist() == big[0].tolist() == [1, 3, 5]
+    assert small[1].tolist() == big[1].tolist() == [2, 1, 3]
+
+
+def test_fit_counts_equals_fit() -> None:
+    items = NAMES.read_text().split()[:3000]
+    vocab = Vocabulary.build(items)
+    shards = [NgramCounts.count_items(items[i::3], vocab, 4) for i in range(3)]
+    merged = shards[0].merge(shards[1]).merge(shards[2])
+    for smooth in ("mkn", "wb", 0.5):
+        a = CountLM(order=4, smooth=smooth).fit(Corpus.from_items(items, vocab))
+        b = CountLM(order=4, smooth=smooth).fit_counts(merged, vocab)
+        for item in ("emma", "zq", items[5]):
+            assert b.logprob(item) == pytest.approx(a.logprob(item), abs=1e-12)
+
+
+def test_fit_counts_refuses_tuning_and_mismatch() -> None:
+    items = ["abc", "abd"]
+    vocab = Vocabulary.build(items)
+    counts = NgramCounts.count_items(items, vocab, 3)
+    with pytest.raises(NgramkitError, match="needs the items"):
+        CountLM(order=3, smooth="kn", tune=True).fit_counts(counts, vocab)
+    with pytest.raises(NgramkitError, match="do not fit"):
+        CountLM(order=2, smooth="kn").fit_counts(counts, vocab)
