@@ -201,8 +201,6 @@ class Vocabulary:
         )
         if not ok:
             raise ModelFileError("vocabulary is malformed")
-        if not symbols:  # a fit always sees one symbol; V = 1 would hang counts.max_order
-            raise ModelFileError("vocabulary has no symbols")
         if symbols != sorted(set(symbols)) or boundary in symbols:
             raise ModelFileError("vocabulary symbols are not sorted, unique and boundary-free")
         if kind == "char" and any(len(s) != 1 for s in symbols):

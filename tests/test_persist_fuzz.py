@@ -265,5 +265,5 @@ def test_an_empty_vocabulary_is_refused(seeds: dict[str, bytes], tmp_path: Path,
     header["config"]["vocab"]["symbols"] = []
     path = tmp_path / "empty.ngk"
     path.write_bytes(join(header, payload))
-    with pytest.raises(ModelFileError, match="vocabulary has no symbols"):
+    with pytest.raises(ModelFileError, match="vocabulary is malformed"):
         load(path)
