@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .persist import DTYPES, MAGIC
+from .persist import DTYPES, MAGIC, seal
 
 if TYPE_CHECKING:
     from .model import LanguageModel
@@ -84,7 +84,7 @@ def split(data: bytes) -> tuple[dict[str, Any], bytes]:
 def join(header: dict[str, Any], payload: bytes, *, fix_checksum: bool = True) -> bytes:
     """A file with a consistent length field (and, by default, checksum)."""
     if fix_checksum:
-        header = {**header, "payload_sha256": hashlib.sha256(payload).hexdigest()}
+        header = seal({**header, "payload_sha256": hashlib.sha256(payload).hexdigest()})
     head = json.dumps(header).encode("utf-8")
     return MAGIC + struct.pack("<Q", len(head)) + head + payload
 

@@ -128,9 +128,23 @@ def encode(model: LanguageModel, extra: dict[str, Any] | None = None) -> bytes:
         "tensors": index,
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
-    text = json.dumps(header, sort_keys=True, allow_nan=False, default=_json_default)
+    text = json.dumps(seal(header), sort_keys=True, allow_nan=False, default=_json_default)
     head = text.encode("utf-8")
     return MAGIC + struct.pack("<Q", len(head)) + head + payload
+
+
+def _canonical(header: dict[str, Any]) -> bytes:
+    """The bytes the header checksum covers: the header less its checksum, compact, sorted."""
+    rest = {k: v for k, v in header.items() if k != "header_sha256"}
+    text = json.dumps(
+        rest, sort_keys=True, allow_nan=False, separators=(",", ":"), default=_json_default
+    )
+    return text.encode("utf-8")
+
+
+def seal(header: dict[str, Any]) -> dict[str, Any]:
+    """`header` with its checksum set, so that a damaged header is caught like a damaged payload."""
+    return {**header, "header_sha256": hashlib.sha256(_canonical(header)).hexdigest()}
 
 
 def tensor_bytes(t: torch.Tensor) -> bytes:
@@ -290,6 +304,9 @@ def _read_head(name: str, f: BinaryIO, size: int) -> tuple[dict[str, Any], int]:
             f"{name}: model file format {version} is newer than this ngramkit reads "
             f"({FORMAT_VERSION}); upgrade ngramkit"
         )
+    # After the version check: a newer format may checksum differently.
+    if hashlib.sha256(_canonical(header)).hexdigest() != header.get("header_sha256"):
+        raise ModelFileError(f"{name}: damaged model file (header checksum mismatch: altered)")
     return header, start
 
 

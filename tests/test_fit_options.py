@@ -20,7 +20,7 @@ from ngramkit.backends.count import CountLM
 from ngramkit.cli import cli
 from ngramkit.cli import fit as fit_cli
 from ngramkit.options import Option
-from ngramkit.persist import MAGIC, read_header
+from ngramkit.persist import MAGIC, read_header, seal
 
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "ella", "luna", "zoe"]
 
@@ -177,7 +177,7 @@ def rewrite_backend(path: Path, backend: str, distribution: str) -> None:
     header, payload = read_header(path)
     header["backend"] = backend
     header["provider"] = {"distribution": distribution, "version": "9.9"}
-    head = json.dumps(header).encode("utf-8")
+    head = json.dumps(seal(header)).encode("utf-8")
     path.write_bytes(MAGIC + struct.pack("<Q", len(head)) + head + payload)
 
 

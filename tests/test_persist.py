@@ -11,7 +11,7 @@ import torch
 
 from ngramkit import CountLM, load, save
 from ngramkit.errors import ModelFileError
-from ngramkit.persist import MAGIC
+from ngramkit.persist import MAGIC, seal
 
 
 @pytest.fixture()
@@ -25,7 +25,7 @@ def rewrite_header(path: Path, change: dict) -> None:
     (n,) = struct.unpack("<Q", raw[len(MAGIC) : len(MAGIC) + 8])
     header = json.loads(raw[len(MAGIC) + 8 : len(MAGIC) + 8 + n])
     header.update(change)
-    head = json.dumps(header).encode()
+    head = json.dumps(seal(header)).encode()  # a well-formed file written elsewhere
     path.write_bytes(MAGIC + struct.pack("<Q", len(head)) + head + raw[len(MAGIC) + 8 + n :])
 
 
@@ -117,3 +117,13 @@ def test_missing_folder_and_atomic_write(tmp_path: Path, names: list[str]) -> No
         persist.os.replace = orig  # type: ignore[assignment]
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.ngk"]  # no temp file left
+
+
+def test_an_altered_header_is_damage(saved: Path) -> None:
+    """A header edited in place (a flipped byte, a changed value) fails its checksum."""
+    raw = saved.read_bytes()
+    changed = raw.replace(b'"smooth": 0.5', b'"smooth": 7.5', 1)
+    assert changed != raw
+    saved.write_bytes(changed)
+    with pytest.raises(ModelFileError, match="header checksum mismatch"):
+        load(saved)

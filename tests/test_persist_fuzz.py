@@ -43,7 +43,7 @@ FUZZ = settings(
     derandomize=True,  # the same inputs on every run: a finding never comes and goes
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-ROWS_UNCHECKED = {"mlp"}  # its from_state does not yet refuse NaN weights (see below)
+ROWS_UNCHECKED: set[str] = set()  # backends whose from_state cannot yet vouch for their rows
 
 
 def _model(plan: str):
@@ -210,10 +210,6 @@ def test_count_refuses_crafted_tables(seeds: dict[str, bytes], tmp_path: Path, c
     _refused(_with_tensor(_with_tensor(data, "keys", keys), "counts", counts), tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="count.from_state does not bound counts: totals overflow int64 (fix in count.py)",
-)
 def test_count_refuses_counts_that_overflow(seeds: dict[str, bytes], tmp_path: Path) -> None:
     """Counts of 2^62 on one context's two continuations: its total wraps negative.
 
@@ -231,9 +227,6 @@ def test_count_refuses_counts_that_overflow(seeds: dict[str, bytes], tmp_path: P
     _refused(_with_tensor(data, "counts", counts), tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="mlp.from_state does not refuse non-finite weights (fix in the plugin)"
-)
 def test_mlp_refuses_nan_weights(seeds: dict[str, bytes], tmp_path: Path) -> None:
     if "mlp" not in seeds:
         pytest.skip("mlp not installed")

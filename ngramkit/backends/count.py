@@ -366,6 +366,8 @@ class CountLM(LanguageModel):
             and (len(keys) == 0 or (int(keys[0]) >= 0 and int(keys[-1]) < V**model.order))
             and bool((keys[1:] > keys[:-1]).all())
             and bool((counts > 0).all())
+            # totals are summed in float64 when scoring: exact only up to 2^53
+            and float(counts.double().sum()) <= 2**53
         )
         if not ok:
             raise ModelFileError("count model tensors are inconsistent (keys, counts)")

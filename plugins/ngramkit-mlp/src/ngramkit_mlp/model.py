@@ -93,5 +93,7 @@ class MLPLM(LanguageModel):
             t = tensors.get(name)
             if t is None or tuple(t.shape) != shape or t.dtype != torch.float32:
                 raise ModelFileError(f"mlp model tensor {name} is missing or not {shape} float32")
+            if not bool(torch.isfinite(t).all()):
+                raise ModelFileError(f"mlp model tensor {name} holds NaN or infinite values")
         model.params_ = {name: tensors[name] for name in network.NAMES}
         return model
