@@ -82,7 +82,7 @@ class DaskCluster:
     tree and only the merged table comes back.
     """
 
-    def __init__(self, address: str, workers: int = 2, timeout: float = CONNECT_TIMEOUT) -> None:
+    def __init__(self, address: str, workers: int = 2, timeout: float | None = None) -> None:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -100,6 +100,7 @@ class DaskCluster:
                 dashboard_address=None,
             )
             address = self.cluster.scheduler_address
+        timeout = timeout or CONNECT_TIMEOUT
         try:
             self.client = Client(address, timeout=timeout)
         except (OSError, TimeoutError, ValueError) as e:
