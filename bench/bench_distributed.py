@@ -43,7 +43,12 @@ def tree_rss_mib(pid: int) -> tuple[float, float]:
         p = pids.pop()
         try:
             status = Path(f"/proc/{p}/status").read_text()
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+            # children of every thread: Dask starts its workers from its event-loop thread
+            kids = [
+                k
+                for task in Path(f"/proc/{p}/task").iterdir()
+                for k in (task / "children").read_text().split()
+            ]
         except OSError:
             continue
         pids += [int(k) for k in kids]
