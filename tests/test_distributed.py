@@ -351,3 +351,18 @@ def test_loading_checks_the_table_itself(tmp_path: Path) -> None:
     bad = CountTable(t.vocab, 2, t.keys.flip(0), t.counts)
     with pytest.raises(CountTableError, match="inconsistent"):
         load(save(bad, tmp_path / "bad.counts"))
+
+
+def test_train_metric_from_the_table_matches_scoring_the_items(reference) -> None:
+    """sum of c(g) log p(g) over distinct n-grams == the per-token sum, in blocks or not."""
+    from ngramkit.counting import table_metrics
+    from ngramkit.evaluate import corpus_metrics
+
+    model, _, _ = reference
+    items = read_items(NAMES).items
+    table = CountTable.count(items, model.vocab, ORDER)
+    want = corpus_metrics(model, items)
+    for block in (1000, 2**18):
+        got = table_metrics(model, table, block=block)
+        assert got.tokens == want.tokens
+        assert got.logprob == pytest.approx(want.logprob, rel=1e-12)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import OptionError
 from ..evaluate import Metrics
 
+BLOCK = 2**18  # distinct n-grams scored at once by table_metrics
+
 if TYPE_CHECKING:
     from ..model import LanguageModel
     from .table import CountTable
@@ -32,15 +34,21 @@ class ShardedFit:
     seconds: float  # estimate time: smoothing, plus the train metric
 
 
-def table_metrics(model: LanguageModel, table: CountTable) -> Metrics:
-    """Metrics of the training tokens, from the count table alone (see the module docstring)."""
+def table_metrics(model: LanguageModel, table: CountTable, block: int = BLOCK) -> Metrics:
+    """Metrics of the training tokens, from the count table alone (see the module docstring).
+
+    Scored `block` distinct n-grams at a time, so memory stays bounded by the
+    block, not by the table.
+    """
     import torch
 
     V, N = len(table.vocab), table.order
-    digits = [(table.keys // V**j) % V for j in range(N - 1, -1, -1)]  # context first
-    grams = torch.stack(digits, 1) if digits else torch.zeros(0, N).long()  # (M, N)
-    lp = model.token_logprobs(grams[:, :-1], grams[:, -1]).double()  # (M,)
-    logprob = float((lp * table.counts.double()).sum()) if len(lp) else 0.0
+    logprob = 0.0
+    for start in range(0, len(table.keys), block):
+        keys = table.keys[start : start + block]
+        grams = torch.stack([(keys // V**j) % V for j in range(N - 1, -1, -1)], 1)  # (B, N)
+        lp = model.token_logprobs(grams[:, :-1], grams[:, -1]).double()  # (B,)
+        logprob += float((lp * table.counts[start : start + block].double()).sum())
     return Metrics(table.tokens, logprob, table.oov)
 
 
