@@ -366,3 +366,10 @@ def test_train_metric_from_the_table_matches_scoring_the_items(reference) -> Non
         got = table_metrics(model, table, block=block)
         assert got.tokens == want.tokens
         assert got.logprob == pytest.approx(want.logprob, rel=1e-12)
+
+
+def test_bad_bytes_in_a_shard_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"anna\nbob\n" * 50 + b"\xff\xfe\n" + b"eve\n" * 50)
+    code, out = run("fit", str(path), "--shards", "3", "-o", str(tmp_path / "m"))
+    one_line_error(code, out, "bad.txt", "not valid UTF-8", "from byte")

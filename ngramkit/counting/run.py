@@ -62,11 +62,17 @@ class LocalPool(InProcess):
 
     def map(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[Any]:
         from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         futures = [self.pool.submit(fn, *a) for a in args]
         try:
             for f in as_completed(futures):
                 yield f.result()
+        except BrokenProcessPool:
+            raise ClusterError(
+                "a local worker process died (out of memory, or killed); rerun, or count "
+                "with --dask, which re-runs the tasks of a dead worker"
+            ) from None
         finally:
             for f in futures:
                 f.cancel()
@@ -129,7 +135,7 @@ class DaskCluster:
         futures = [self.client.submit(fn, *a, pure=False) for a in args]
         for f in as_completed(futures):
             if f.status == "error":
-                f.result()  # raises the task's own error (a DataError, say)
+                _result(f)  # raises the task's own error (a DataError, say)
             yield f
 
     def merge(self, tables: list[Any]) -> CountTable:
@@ -143,7 +149,7 @@ class DaskCluster:
                 for a, b in zip(level[::2], level[1::2])
             ]
             level = pairs + ([level[-1]] if len(level) % 2 else [])
-        return level[0].result()
+        return _result(level[0])
 
     def close(self) -> None:
         if getattr(self, "_owned", True):
@@ -151,3 +157,20 @@ class DaskCluster:
                 self.client.close()
             if self.cluster is not None:
                 self.cluster.close()
+
+
+def _result(future: Any) -> Any:
+    """future.result(), with the cluster's own failures as one-line errors."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker:
+        raise ClusterError(
+            "a shard task killed its Dask worker again and again (out of memory?); "
+            "use more shards (--shards) or workers with more memory"
+        ) from None
+    except ModuleNotFoundError as e:
+        raise ClusterError(
+            f"a Dask worker cannot import {e.name}: install ngramkit on every worker"
+        ) from None
