@@ -7,7 +7,9 @@ run is a fresh `ngramkit fit FILE --json` subprocess; a sampler thread sums
 VmRSS over the whole process tree (workers, Dask nanny and scheduler
 included) every 50 ms, so "peak RSS" is the peak of that sum, and the
 largest single process is shown too. Stage seconds (symbols pass, count,
-merge, estimate) come from the command's own JSON.
+merge, estimate) come from the command's own JSON; "other" is the rest of
+the wall time: starting Python, importing torch, starting workers or the
+cluster, saving the model.
 
     .venv/bin/python bench/bench_distributed.py              # 1e6, 1e7, all
     .venv/bin/python bench/bench_distributed.py --sizes all  # the whole corpus only
@@ -99,12 +101,15 @@ def main() -> None:
                 base = base or wall
                 stages = out.get("stages", {})
                 share = {k: v / wall for k, v in stages.items()}
+                stages["other"] = wall - sum(stages.values()) if stages else 0.0
+                share = {k: v / wall for k, v in stages.items()}
                 split = "  ".join(
                     f"{k} {v:5.1f}s ({100 * share[k]:2.0f}%)" for k, v in stages.items()
                 )
                 print(
                     f"  {mode:>13}: {wall:6.1f} s ({base / wall:4.2f}x of plain fit)  "
-                    f"peak RSS {rss:6.0f} MiB (largest process {top:5.0f})  {split}",
+                    f"peak RSS {rss:6.0f} MiB (largest process {top:5.0f})  {split}"
+                    + (f"  top-order n-grams {out['ngrams']:,}" if "ngrams" in out else ""),
                     flush=True,
                 )
 

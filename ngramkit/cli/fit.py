@@ -183,7 +183,12 @@ def _backend_values(kwargs: dict[str, Any], cls: type, backend: str) -> dict[str
     "--json", "as_json", is_flag=True, help="Print one JSON object instead of the report."
 )
 def command(**kwargs: Any) -> None:
-    """Train a model on DATA (one item per line, "-" for stdin) and save it."""
+    """Train a model on DATA (one item per line, "-" for stdin) and save it.
+
+    Several files, --workers, --shards or --dask count DATA in shards; with
+    --from-counts, DATA are count tables from `ngramkit count`. Both train on
+    every item (no validation split); see docs/distributed.md.
+    """
     from .. import fitting, registry
     from ..config import GENERAL, RunConfig, check, load_config
     from ..data import read_items

@@ -171,6 +171,7 @@ def fit_sharded(
             "samples": fit.samples,
             "seconds": time.perf_counter() - start,
             "shards": n_shards,
+            "ngrams": len(table.keys),
             "stages": seconds,
         }
     )
