@@ -100,8 +100,8 @@ def main() -> None:
                 wall, rss, top, out = timed(cmd)
                 base = base or wall
                 stages = out.get("stages", {})
-                share = {k: v / wall for k, v in stages.items()}
-                stages["other"] = wall - sum(stages.values()) if stages else 0.0
+                if stages:
+                    stages["other"] = wall - sum(stages.values())
                 share = {k: v / wall for k, v in stages.items()}
                 split = "  ".join(
                     f"{k} {v:5.1f}s ({100 * share[k]:2.0f}%)" for k, v in stages.items()
