@@ -373,3 +373,14 @@ def test_bad_bytes_in_a_shard_name_the_file(tmp_path: Path) -> None:
     path.write_bytes(b"anna\nbob\n" * 50 + b"\xff\xfe\n" + b"eve\n" * 50)
     code, out = run("fit", str(path), "--shards", "3", "-o", str(tmp_path / "m"))
     one_line_error(code, out, "bad.txt", "not valid UTF-8", "from byte")
+
+
+def test_word_tokenizer_shards_give_the_single_process_model(tmp_path: Path) -> None:
+    names = read_items(NAMES).items[:3000]
+    items = [" ".join(names[i : i + 3]) for i in range(0, len(names), 3)]  # 3 words a line
+    path = tmp_path / "words.txt"
+    path.write_text("\n".join(items) + "\n")
+    ref = CountLM(order=3, smooth="kn").fit(Corpus.from_items(items, kind="word"))
+    table = count_files([str(path)], 3, InProcess(), n_shards=5, kind="word").table
+    fitted = fit_table(CountLM, table, {"order": 3, "smooth": "kn"}, n_samples=0).model
+    assert fitted.vocab == ref.vocab and arpa_text(fitted) == arpa_text(ref)
