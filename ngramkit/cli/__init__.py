@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new-backend": ("new_backend", "Scaffold a plugin package with a working backend."),
     "export": ("export", "Write a count model as an ARPA file (KenLM, SRILM)."),
     "import": ("import_", "Read an ARPA file as a count model."),
+    "count": ("count", "Count n-grams into a count table file (merge later with fit)."),
 }
 
 

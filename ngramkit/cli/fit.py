@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from .common import ProgressBar, console, emit_json
+from .sharded import ENGINE_FLAGS, engine_options
 
 RESERVED = {
     "data",
@@ -27,6 +28,10 @@ RESERVED = {
     "tokenizer",
     "samples",
     "as_json",
+    "workers",
+    "shards",
+    "dask",
+    "from_counts",
 }
 
 
@@ -132,7 +137,7 @@ def _backend_values(kwargs: dict[str, Any], cls: type, backend: str) -> dict[str
 
 
 @click.command("fit", cls=FitCommand)
-@click.argument("data", required=False, metavar="DATA")
+@click.argument("data", nargs=-1, metavar="DATA...")
 @click.option(
     "--backend", default=None, help="Backend name (see `ngramkit backends`) [default: count]."
 )
@@ -170,11 +175,20 @@ def _backend_values(kwargs: dict[str, Any], cls: type, backend: str) -> dict[str
 @click.option(
     "--samples", default=None, metavar="N", help="Samples shown in the report [default: 10]."
 )
+@engine_options
+@click.option(
+    "--from-counts", is_flag=True, help="DATA are count tables (ngramkit count): merge, fit."
+)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object instead of the report."
 )
 def command(**kwargs: Any) -> None:
-    """Train a model on DATA (one item per line, "-" for stdin) and save it."""
+    """Train a model on DATA (one item per line, "-" for stdin) and save it.
+
+    Several files, --workers, --shards or --dask count DATA in shards; with
+    --from-counts, DATA are count tables from `ngramkit count`. Both train on
+    every item (no validation split); see docs/distributed.md.
+    """
     from .. import fitting, registry
     from ..config import GENERAL, RunConfig, check, load_config
     from ..data import read_items
@@ -183,6 +197,10 @@ def command(**kwargs: Any) -> None:
     from ..report import fit_report
 
     as_json = kwargs.pop("as_json")
+    engine = {k: kwargs.pop(k) for k in ENGINE_FLAGS}
+    from_counts = kwargs.pop("from_counts")
+    data = list(kwargs.pop("data"))
+    kwargs["data"] = data[0] if len(data) == 1 else None
     config = load_config(kwargs.pop("config")) if kwargs.get("config") else RunConfig("")
     kwargs.pop("config", None)
     backend = kwargs.pop("backend") or config.values.get("backend") or "count"
@@ -199,6 +217,21 @@ def command(**kwargs: Any) -> None:
     # --order given by flag or file goes to the backend; otherwise its own default does.
     if "order" in declared and (kwargs.get("order") is not None or "order" in from_file):
         hparams["order"] = settings["order"]
+    if len(data) > 1 or from_counts or any(engine.values()):
+        from .sharded import fit_sharded
+
+        data = data or [settings["data"]] * bool(settings["data"])
+        return fit_sharded(
+            cls,
+            backend,
+            data,
+            hparams,
+            settings,
+            engine,
+            from_counts,
+            as_json,
+            kwargs["val_fraction"],
+        )
     if not settings["data"]:
         raise OptionError("no DATA: give a word list (or `data:` in the config)")
 

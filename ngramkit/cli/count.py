@@ -1,0 +1,84 @@
+"""`ngramkit count DATA... -o part.counts`: count n-grams into a count table file.
+
+Counting can run as separate jobs (one per machine or per file) and be
+merged later with `ngramkit fit --from-counts part1.counts part2.counts`.
+Parts merge only over one vocabulary: give every job the same
+`--vocab-from` (a word list holding every symbol, or an earlier table).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .common import ProgressBar, console, emit_json
+from .sharded import engine_options, open_engine, shard_count
+
+
+@click.command("count")
+@click.argument("data", nargs=-1, required=True, metavar="DATA...")
+@click.option("-o", "--output", required=True, metavar="FILE", help="Count table file to write.")
+@click.option("--order", default=2, type=click.IntRange(1, 32), help="n-gram order [default: 2].")
+@click.option(
+    "--tokenizer",
+    default="char",
+    type=click.Choice(["char", "word"]),
+    help="Symbols are characters or words [default: char].",
+)
+@click.option(
+    "--vocab-from",
+    default=None,
+    metavar="FILE",
+    help="Take the vocabulary from a word list or a count table (the same for every part) "
+    "[default: the symbols of DATA].",
+)
+@engine_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
+def command(
+    data: tuple[str, ...],
+    output: str,
+    order: int,
+    tokenizer: str,
+    vocab_from: str | None,
+    as_json: bool,
+    **engine: Any,
+) -> None:
+    """Count the n-grams of DATA (files, cut into shards) into a count table."""
+    from ..counting import count_files, save
+    from .sharded import read_vocab
+
+    vocab = read_vocab(vocab_from, tokenizer) if vocab_from else None
+    with (
+        open_engine(engine) as eng,
+        ProgressBar("count", enabled=None if not as_json else False) as bar,
+    ):
+        run = count_files(
+            list(data),
+            order,
+            eng,
+            n_shards=shard_count(engine, len(data)),
+            kind=tokenizer,
+            vocab=vocab,
+            progress=bar,
+        )
+    save(run.table, output)
+    t = run.table
+    summary = {
+        "counts": output,
+        "order": order,
+        "shards": len(run.shards),
+        "data": {"items": t.items, "tokens": t.tokens, "vocab_size": len(t.vocab), "oov": t.oov},
+        "ngrams": len(t.keys),
+        "seconds": run.seconds,
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    console().print(
+        f"counted {t.items:,} items ({t.tokens:,} tokens, {len(t.keys):,} distinct "
+        f"{order}-grams, {len(t.vocab)} tokens of vocabulary) in {len(run.shards)} shard(s) "
+        f"-> [bold]{output}[/bold]"
+    )
+    if t.oov:
+        console().print(f"[yellow]{t.oov:,} item(s) left out: symbols outside the vocabulary")

@@ -1,0 +1,84 @@
+"""Sharded counting, end to end: symbols -> count -> merge, on any engine.
+
+The vocabulary is agreed up front: a first, cheap pass lists every shard's
+symbols (a bincount of code points per shard for the char tokenizer), the
+client takes their union and builds the one Vocabulary every shard then
+counts with. So all shard tables share one key space and merge without any
+re-mapping; the price is reading the input twice (the first pass does no
+tokenizing or counting). The union is exactly what Vocabulary.build finds on
+all items at once, so the model is the single-process model, bit for bit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..tokenizer import Vocabulary, pick_boundary
+from .shards import Shard, plan
+from .work import count_shard, shard_symbols
+
+if TYPE_CHECKING:
+    from ..model import Progress
+    from .run import InProcess
+    from .table import CountTable
+
+
+@dataclass(frozen=True)
+class CountRun:
+    """A merged count table and how it was made (seconds per stage)."""
+
+    table: CountTable
+    shards: list[Shard]
+    seconds: dict[str, float] = field(default_factory=dict)  # symbols, count, merge
+
+
+def agree_vocab(engine: InProcess, shards: list[Shard], kind: str) -> Vocabulary:
+    """The vocabulary of all shards' items: the union of their symbol sets."""
+    seen: set[str] = set()
+    for symbols in engine.map(shard_symbols, [(s, kind) for s in shards]):
+        seen |= symbols
+    ordered = tuple(sorted(seen))
+    return Vocabulary(kind, ordered, pick_boundary(ordered))
+
+
+def count_files(
+    paths: list[str],
+    order: int,
+    engine: InProcess,
+    *,
+    n_shards: int | None = None,
+    kind: str = "char",
+    vocab: Vocabulary | None = None,
+    progress: Progress | None = None,
+    count: Callable[..., Any] = count_shard,
+) -> CountRun:
+    """Count `paths` cut into about `n_shards` byte-range shards (default one per file).
+
+    With no `vocab`, one is agreed from the data first (see the module
+    docstring); items with symbols outside a given `vocab` are left out and
+    counted in `table.oov`. `count` is the shard task (a test swaps in one
+    that kills its worker).
+    """
+    from ..counts import check_order
+
+    shards = plan(paths, n_shards or len(paths))
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+    if vocab is None:
+        vocab = agree_vocab(engine, shards, kind)
+        seconds["symbols"] = time.perf_counter() - clock
+    check_order(order, len(vocab))
+    clock = time.perf_counter()
+    handles = []
+    for handle in engine.count(count, [(s, vocab, order) for s in shards]):
+        handles.append(handle)
+        if progress is not None:
+            progress(len(handles), len(shards), shards="counted")
+    seconds["count"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    table = engine.merge(handles)
+    seconds["merge"] = time.perf_counter() - clock
+    return CountRun(table, shards, seconds)
