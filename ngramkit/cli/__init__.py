@@ -74,4 +74,5 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # torch's CPU wheel warns at import when numpy is absent; ngramkit never needs numpy.
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:Failed to initialize NumPy")  # workers too
     cli(prog_name="ngramkit")
