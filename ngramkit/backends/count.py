@@ -38,9 +38,13 @@ if TYPE_CHECKING:
     from ..corpus import Corpus
     from ..smoothing.backoff import BackoffTables
     from ..tokenizer import Vocabulary
+    from .context_rows import ContextRows
 
 DENSE_LIMIT = 2**22  # cells of the dense table: 4M float64 = 32 MiB at most
 TABLES_DENSE_LIMIT = 2**16  # the same for backoff tables, whose cells cost a lookup each
+ROWS_INDEX_LIMIT = 2**22  # contexts V^(N-1) given a dense row index: int32, 16 MiB at most
+ROWS_CELL_LIMIT = 2**23  # cells of the compact rows (context_rows.py): 64 MiB at most
+ROWS_MIN_BATCH = 4096  # tokens in one call before the compact rows are worth building
 
 
 class CountLM(LanguageModel):
@@ -87,6 +91,8 @@ class CountLM(LanguageModel):
         self.learned_: dict[str, Any] = {}
         self.dense_: torch.Tensor | None = None
         self._dense_done = False  # dense rows of backoff tables built (or not needed)
+        self.rows_: ContextRows | None = None
+        self._rows_done = False  # compact rows built (or too large to build)
 
     def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
         if self.hparams["smooth"] == IMPORTED:
@@ -144,6 +150,7 @@ class CountLM(LanguageModel):
         )
         self.dense_ = None
         self._dense_done = False
+        self._forget_rows()
 
     def _tune_k(self, corpus: Corpus | None) -> float:
         from ..smoothing.fit import tune_k
@@ -169,6 +176,7 @@ class CountLM(LanguageModel):
         self.ctx_keys_, inverse = torch.unique_consecutive(ctx, return_inverse=True)
         self.ctx_totals_ = torch.zeros_like(self.ctx_keys_).index_add_(0, inverse, counts)
         self.dense_ = None
+        self._forget_rows()
         if V**self.order <= DENSE_LIMIT:
             self.dense_ = self._dense_table()
 
@@ -225,12 +233,18 @@ class CountLM(LanguageModel):
         V = len(self.require_fitted())
         if self.tables_ is not None:
             dense = self._tables_dense()
-            if dense is None:
+            if dense is not None:
+                return dense[self._context_keys(contexts), targets]
+            rows = self._context_rows(build=len(targets) >= ROWS_MIN_BATCH)
+            if rows is None:
                 return self.tables_.token_logprobs(contexts, targets)
-            return dense[self._context_keys(contexts), targets]
+            return rows.token_logprobs(self._context_keys(contexts), targets)
         ctx = self._context_keys(contexts)
         if self.dense_ is not None:
             return self.dense_[ctx, targets]
+        rows = self._context_rows(build=len(targets) >= ROWS_MIN_BATCH)
+        if rows is not None:
+            return rows.token_logprobs(ctx, targets)
         k = self.k
         c = self._lookup(self.keys_, self.counts_, ctx * V + targets).double()
         total = self._lookup(self.ctx_keys_, self.ctx_totals_, ctx).double()
@@ -246,6 +260,34 @@ class CountLM(LanguageModel):
             return torch.zeros_like(query)
         pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
         return torch.where(keys[pos] == query, values[pos], 0)
+
+    # -- compact rows (context_rows.py) --------------------------------------
+
+    def _forget_rows(self) -> None:
+        self.rows_ = None
+        self._rows_done = False
+
+    def _context_rows(self, build: bool = True) -> ContextRows | None:
+        """The compact rows, built on first need when they fit the limits; else None."""
+        if self._rows_done or not build:
+            return self.rows_
+        from .context_rows import addk_rows, backoff_rows
+
+        V, N = len(self.require_fitted()), self.order
+        self._rows_done = True
+        if V ** (N - 1) > ROWS_INDEX_LIMIT:
+            return None
+        tables = self.tables_
+        if tables is None:
+            if (len(self.ctx_keys_) + 1) * V <= ROWS_CELL_LIMIT:
+                self.rows_ = addk_rows(
+                    V, N, self.keys_, self.counts_, self.ctx_keys_, self.ctx_totals_, self.k
+                )
+        elif (1 + sum(map(len, tables.ctx_keys)) + sum(map(len, tables.keys[1:]))) * V <= (
+            ROWS_CELL_LIMIT
+        ):  # a bound on the active contexts, counted before building
+            self.rows_ = backoff_rows(tables)
+        return self.rows_
 
     # -- backoff tables (interpolated methods, ARPA imports) ------------------
 
@@ -297,6 +339,7 @@ class CountLM(LanguageModel):
         self.learned_ = learned
         self.dense_ = None
         self._dense_done = False
+        self._forget_rows()
 
     def summary(self) -> dict[str, Any]:
         V = len(self.require_fitted())

@@ -94,11 +94,22 @@ class BackoffTables:
         return self._score(contexts, targets)
 
     def _score(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        N = self.order
+        zeros = (contexts == 0).long().cumprod(1).sum(1)  # (T,) leading boundaries
+        top = N - (zeros - 1).clamp(min=0)  # (T,) highest order worth asking
+        return self.score(contexts, targets, top)
+
+    def score(
+        self, contexts: torch.Tensor, targets: torch.Tensor, top: torch.Tensor
+    ) -> torch.Tensor:
+        """log p(target | context) using orders up to `top` [T] only (no dedup).
+
+        token_logprobs sets top from the leading boundaries of each context;
+        context_rows.py asks for a context's lower-order rows with a smaller top.
+        """
         import torch
 
         V, N = self.vocab_size, self.order
-        zeros = (contexts == 0).long().cumprod(1).sum(1)  # (T,) leading boundaries
-        top = N - (zeros - 1).clamp(min=0)  # (T,) highest order worth asking
         key = targets.clone()  # (T,) the k-gram key, grown leftwards
         out = self.logp[0][targets]  # (T,) unigram
         scale = 1
