@@ -116,3 +116,33 @@ def stream_grams(stream: torch.Tensor, order: int) -> torch.Tensor:
     padded = torch.repeat_interleave(stream, repeats)
     first = torch.cumsum(repeats, 0) - repeats  # where each stream position lands
     return padded.unfold(0, order, 1)[first[1:] - (order - 1)]
+
+
+def stream_context_keys(stream: torch.Tensor, order: int, vocab_size: int) -> torch.Tensor:
+    """Base-V keys of the contexts of `stream_grams(stream, order)`, [T] int64.
+
+    The same as gram_keys(grams[:, :-1]), without building the windows: the
+    context's key over the plain stream, cut to the digits after the item's
+    opening boundary (its leading boundaries are zero digits of the key).
+    """
+    import torch
+
+    if len(stream) < 2 or order == 1:
+        return torch.zeros(max(len(stream) - 1, 0), dtype=torch.long)
+    n, T = order - 1, len(stream) - 1
+    padded = torch.cat([stream.new_zeros(n - 1), stream])  # lags past the start read 0
+    key = padded[:T].clone()  # lag n (oldest) first
+    for i in range(n - 1, 0, -1):
+        key.mul_(vocab_size).add_(padded[n - i : n - i + T])  # Horner, down to lag 1
+    place = vocab_size ** torch.arange(n + 1)  # (n+1,) V^0 .. V^n; keys are < V^n
+    since = _since_boundary(stream).clamp_(max=n)  # (T,) digits of this item in the key
+    return key.remainder_(place[since])  # a context reaching into the item before is cut
+
+
+def _since_boundary(stream: torch.Tensor) -> torch.Tensor:
+    """For each target position p >= 1, p minus the last boundary before it: [T] >= 1."""
+    import torch
+
+    pos = torch.arange(len(stream))
+    last = torch.where(stream == 0, pos, 0).cummax(0).values  # (S,) last boundary at or before
+    return pos[1:].sub_(last[:-1])

@@ -24,6 +24,7 @@ a model read from an ARPA file (`smooth` = "arpa") is the same tables.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..counts import NgramCounts, check_order
@@ -231,25 +232,37 @@ class CountLM(LanguageModel):
         import torch
 
         V = len(self.require_fitted())
+        by_key = self._key_table(len(targets))
+        if by_key is not None:
+            return by_key(self._context_keys(contexts), targets)
         if self.tables_ is not None:
-            dense = self._tables_dense()
-            if dense is not None:
-                return dense[self._context_keys(contexts), targets]
-            rows = self._context_rows(build=len(targets) >= ROWS_MIN_BATCH)
-            if rows is None:
-                return self.tables_.token_logprobs(contexts, targets)
-            return rows.token_logprobs(self._context_keys(contexts), targets)
+            return self.tables_.token_logprobs(contexts, targets)
         ctx = self._context_keys(contexts)
-        if self.dense_ is not None:
-            return self.dense_[ctx, targets]
-        rows = self._context_rows(build=len(targets) >= ROWS_MIN_BATCH)
-        if rows is not None:
-            return rows.token_logprobs(ctx, targets)
         k = self.k
         c = self._lookup(self.keys_, self.counts_, ctx * V + targets).double()
         total = self._lookup(self.ctx_keys_, self.ctx_totals_, ctx).double()
         p = torch.where(total > 0, (c + k) / (total + k * V).clamp(min=1e-300), 1.0 / V)
         return p.log()
+
+    def corpus_logprobs(self, corpus: Corpus) -> torch.Tensor:
+        """As the base class's, with context keys read straight off the stream."""
+        from ..corpus import stream_context_keys
+
+        by_key = self._key_table(corpus.n_tokens)
+        if by_key is None:
+            return super().corpus_logprobs(corpus)
+        V = len(self.require_fitted())
+        ctx = stream_context_keys(corpus.stream, self.order, V)  # (T,)
+        return by_key(ctx, corpus.stream[1:])
+
+    def _key_table(self, batch: int) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+        """A scorer of (context keys [T], targets [T]) from a dense table or the
+        compact rows (built once the batch is large enough), or None."""
+        dense = self._tables_dense() if self.tables_ is not None else self.dense_
+        if dense is not None:
+            return lambda ctx, targets: dense[ctx, targets]
+        rows = self._context_rows(build=batch >= ROWS_MIN_BATCH)
+        return rows.token_logprobs if rows is not None else None
 
     @staticmethod
     def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
