@@ -108,13 +108,10 @@ def _score_suffixes(tables: BackoffTables, suffixes: list[torch.Tensor]) -> torc
     """Every token after every active suffix, scored with orders up to its length + 1."""
     import torch
 
-    V, N = tables.vocab_size, tables.order
+    V = tables.vocab_size
     out = []
     for j, keys in enumerate(suffixes):
-        digits = [(keys // V**i) % V for i in range(N - 2, -1, -1)]  # N-1 columns
-        ctx = torch.stack(digits, 1) if digits else torch.zeros(len(keys), 0, dtype=torch.long)
-        contexts = ctx.repeat_interleave(V, 0)  # (len*V, N-1), digits past j are 0
-        targets = torch.arange(V).repeat(len(keys))
-        top = torch.full((len(targets),), j + 1, dtype=torch.long)
-        out.append(tables.score(contexts, targets, top))
+        grams = (keys * V).repeat_interleave(V) + torch.arange(V).repeat(len(keys))  # (len*V,)
+        top = torch.full_like(grams, j + 1)
+        out.append(tables.score(grams, top))
     return torch.cat(out)

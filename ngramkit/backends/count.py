@@ -229,31 +229,32 @@ class CountLM(LanguageModel):
         return rows.log()
 
     def token_logprobs(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        V = len(self.require_fitted())
-        by_key = self._key_table(len(targets))
-        if by_key is not None:
-            return by_key(self._context_keys(contexts), targets)
-        if self.tables_ is not None:
-            return self.tables_.token_logprobs(contexts, targets)
-        ctx = self._context_keys(contexts)
-        k = self.k
-        c = self._lookup(self.keys_, self.counts_, ctx * V + targets).double()
-        total = self._lookup(self.ctx_keys_, self.ctx_totals_, ctx).double()
-        p = torch.where(total > 0, (c + k) / (total + k * V).clamp(min=1e-300), 1.0 / V)
-        return p.log()
+        return self._logprobs(self._context_keys(contexts), targets)
 
     def corpus_logprobs(self, corpus: Corpus) -> torch.Tensor:
         """As the base class's, with context keys read straight off the stream."""
         from ..corpus import stream_context_keys
 
-        by_key = self._key_table(corpus.n_tokens)
-        if by_key is None:
-            return super().corpus_logprobs(corpus)
         V = len(self.require_fitted())
         ctx = stream_context_keys(corpus.stream, self.order, V)  # (T,)
-        return by_key(ctx, corpus.stream[1:])
+        return self._logprobs(ctx, corpus.stream[1:])
+
+    def _logprobs(self, ctx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """log p(target | context) of context keys [T] and targets [T] -> [T] float64."""
+        import torch
+
+        V = len(self.require_fitted())
+        by_key = self._key_table(len(targets))
+        if by_key is not None:
+            return by_key(ctx, targets)
+        grams = ctx * V + targets  # (T,) n-gram keys
+        if self.tables_ is not None:
+            return self.tables_.key_logprobs(grams)
+        k = self.k
+        c = self._lookup(self.keys_, self.counts_, grams).double()
+        total = self._lookup(self.ctx_keys_, self.ctx_totals_, ctx).double()
+        p = torch.where(total > 0, (c + k) / (total + k * V).clamp(min=1e-300), 1.0 / V)
+        return p.log()
 
     def _key_table(self, batch: int) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
         """A scorer of (context keys [T], targets [T]) from a dense table or the
