@@ -46,6 +46,7 @@ TABLES_DENSE_LIMIT = 2**16  # the same for backoff tables, whose cells cost a lo
 ROWS_INDEX_LIMIT = 2**22  # contexts V^(N-1) given a dense row index: int32, 16 MiB at most
 ROWS_CELL_LIMIT = 2**23  # cells of the compact rows (context_rows.py): 64 MiB at most
 ROWS_MIN_BATCH = 4096  # tokens in one call before the compact rows are worth building
+SPARSE_SLICE = 2**20  # tokens scored at once by searchsorted lookups in backoff tables
 
 
 class CountLM(LanguageModel):
@@ -249,7 +250,9 @@ class CountLM(LanguageModel):
             return by_key(ctx, targets)
         grams = ctx * V + targets  # (T,) n-gram keys
         if self.tables_ is not None:
-            return self.tables_.key_logprobs(grams)
+            # A slice at a time: the lookups' temporaries are many times the batch.
+            slices = grams.split(SPARSE_SLICE)
+            return torch.cat([self.tables_.key_logprobs(g) for g in slices])
         k = self.k
         c = self._lookup(self.keys_, self.counts_, grams).double()
         total = self._lookup(self.ctx_keys_, self.ctx_totals_, ctx).double()
