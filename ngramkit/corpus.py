@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import torch
 
 ENCODE_CHUNK = 2**20  # characters encoded at once: bounds the encoder's temporaries (~50 MiB)
+LAZY_MIN_ITEMS = 2**16  # corpora of more items may be encoded a chunk at a time (see Corpus)
 
 
 @dataclass(frozen=True)
@@ -60,21 +61,31 @@ class Corpus:
 
     @cached_property
     def stream(self) -> torch.Tensor:
-        stream, oov = encode(self.vocab, list(self.items))
+        if self._large:
+            stream, oov = encode(self.vocab, self.items)
+        else:
+            stream, oov = self.vocab.encode_stream(self.items)
         self.__dict__.setdefault("oov", oov)  # as cached_property stores (the class is frozen)
         return stream
 
     @cached_property
     def oov(self) -> torch.Tensor:
-        if self._large:
+        if self._lazy:
             return self._scan[0]
         _ = self.stream  # encodes, storing oov alongside
         return self.__dict__["oov"]
 
-    @property
+    @cached_property
     def _large(self) -> bool:
-        """More symbols than one encoding chunk can hold (an upper bound: len(item))."""
-        return "stream" not in self.__dict__ and _bound(self.items) > 2 * ENCODE_CHUNK
+        """Many items, and more symbols than two encoding chunks hold (bounded by the
+        characters). The item count goes first: the evaluator's batches of up to
+        2^16 items skip the sum over their lengths."""
+        return len(self.items) > LAZY_MIN_ITEMS and _bound(self.items) > 2 * ENCODE_CHUNK
+
+    @property
+    def _lazy(self) -> bool:
+        """Large and not encoded yet: answer from chunk passes."""
+        return "stream" not in self.__dict__ and self._large
 
     @cached_property
     def _scan(self) -> tuple[torch.Tensor, int]:
@@ -82,7 +93,7 @@ class Corpus:
         import torch
 
         oov, tokens = [], 0
-        for part, bad in _encoded_chunks(self.vocab, list(self.items), ENCODE_CHUNK):
+        for part, bad in _encoded_chunks(self.vocab, self.items, ENCODE_CHUNK):
             oov.append(bad)
             tokens += len(part)
         return torch.cat(oov), tokens
@@ -92,10 +103,10 @@ class Corpus:
         whole items (a 0 first, a 0 after each item); at least one piece."""
         import torch
 
-        if "stream" in self.__dict__ or not self._large:
+        if not self._lazy:
             yield from _cut(self.stream, chunk_tokens)
             return
-        for part, _ in _encoded_chunks(self.vocab, list(self.items), chunk_tokens):
+        for part, _ in _encoded_chunks(self.vocab, self.items, chunk_tokens):
             yield torch.cat([part.new_zeros(1), part])
 
     def __len__(self) -> int:
@@ -104,7 +115,7 @@ class Corpus:
     @property
     def n_tokens(self) -> int:
         """Predicted tokens of the in-vocabulary items: sum of (L + 1)."""
-        return self._scan[1] if self._large else len(self.stream) - 1
+        return self._scan[1] if self._lazy else len(self.stream) - 1
 
     @cached_property
     def kept(self) -> torch.Tensor:
@@ -143,7 +154,7 @@ class Corpus:
 
 
 def encode(
-    vocab: Vocabulary, items: list[str], chunk: int = ENCODE_CHUNK
+    vocab: Vocabulary, items: Sequence[str], chunk: int = ENCODE_CHUNK
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """vocab.encode_stream(items), about `chunk` characters at a time, into one stream.
 
@@ -173,7 +184,7 @@ def _bound(items: Sequence[str]) -> int:
 
 
 def _encoded_chunks(
-    vocab: Vocabulary, items: list[str], chunk: int
+    vocab: Vocabulary, items: Sequence[str], chunk: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(stream without its opening 0, oov) of consecutive runs of about `chunk` characters."""
     start, size = 0, 0
@@ -231,6 +242,8 @@ def stream_context_keys(stream: torch.Tensor, order: int, vocab_size: int) -> to
 
     if len(stream) < 2 or order == 1:
         return torch.zeros(max(len(stream) - 1, 0), dtype=torch.long)
+    if order == 2:
+        return stream[:-1].clone()  # the previous token: in the item, or its opening 0
     n, T = order - 1, len(stream) - 1
     padded = torch.cat([stream.new_zeros(n - 1), stream])  # lags past the start read 0
     key = padded[:T].clone()  # lag n (oldest) first

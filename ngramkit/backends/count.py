@@ -19,12 +19,18 @@ counts.py); small tables (V^order <= DENSE_LIMIT) also keep a dense
 The interpolated methods keep, per order, the n-grams seen with their log p
 and the contexts seen with their log backoff weight (smoothing/backoff.py);
 a model read from an ARPA file (`smooth` = "arpa") is the same tables.
+
+Scoring large batches: when V^(order-1) is small enough for a dense int32
+index (27^4 for names at order 5), the first large batch builds compact rows
+(context_rows.py): one log-p row per distinct next-token distribution, so a
+token costs two gathers instead of a binary search per order. Otherwise
+tokens are looked up by their base-V n-gram keys. Both give the same numbers,
+bit for bit; batches are keyed straight off the corpus stream (no windows).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..counts import NgramCounts, check_order
@@ -34,6 +40,8 @@ from ..options import Option
 from ..smoothing import ADDK_AUTO, IMPORTED, SMOOTH_NAMES, parse_discounts, parse_smooth
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import torch
 
     from ..corpus import Corpus
