@@ -82,36 +82,67 @@ def backoff_rows(tables: BackoffTables) -> ContextRows:
     A context h (N-1 tokens) is answered as its longest suffix that is active
     at its order and allowed by the boundary rule (backoff.py): orders above
     it find no n-gram and no backoff weight, so they leave log p unchanged.
-    Row 0 is the unigram row (the empty context).
+    Row 0 is the unigram row (the empty context); then the active contexts
+    of 1, 2, ..., N-1 tokens, each in sorted key order.
     """
     import torch
 
     V, N = tables.vocab_size, tables.order
+    suffixes = [torch.zeros(1, dtype=torch.long)]  # active contexts of j = 0..N-1 tokens
+    for j in range(1, N):
+        suffixes.append(torch.unique(torch.cat([tables.ctx_keys[j - 1], tables.keys[j] // V])))
     h = torch.arange(V ** (N - 1))  # every context key
     zeros = sum((h < V ** (N - 1 - m)).long() for m in range(1, N))  # (H,) leading boundaries
     top = N - (zeros - 1).clamp(min=0)  # (H,) highest order the query may use
-    row = torch.zeros(len(h), dtype=torch.int32)  # the unigram row unless a suffix is active
-    suffixes = [torch.zeros(1, dtype=torch.long)]  # active contexts per length j = 0..N-1
-    offset = 1
-    for j in range(1, N):
-        active = torch.unique(torch.cat([tables.ctx_keys[j - 1], tables.keys[j] // V]))
-        suffix = h % V**j  # (H,) the last j tokens of each context
-        pos = torch.searchsorted(active, suffix).clamp_(max=max(len(active) - 1, 0))
-        hit = (active[pos] == suffix) & (top > j) if len(active) else torch.zeros_like(top > j)
-        row = torch.where(hit, (offset + pos).int(), row)  # longer suffixes win
-        suffixes.append(active)
-        offset += len(active)
-    return ContextRows(V, row, _score_suffixes(tables, suffixes))
+    row = _longest_active(h, N - 1, V, suffixes, top)
+    return ContextRows(V, row, _suffix_rows(tables, suffixes))
 
 
-def _score_suffixes(tables: BackoffTables, suffixes: list[torch.Tensor]) -> torch.Tensor:
-    """Every token after every active suffix, scored with orders up to its length + 1."""
+def _longest_active(
+    keys: torch.Tensor,
+    longest: int,
+    vocab_size: int,
+    suffixes: list[torch.Tensor],
+    top: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Row of the longest active suffix (at most `longest` tokens, of an order `top`
+    allows) of each context key [T] -> int32 [T]; 0 (the unigram row) when none is."""
     import torch
 
+    row = torch.zeros(len(keys), dtype=torch.int32)
+    offset = 1
+    for j in range(1, longest + 1):
+        act = suffixes[j]
+        if len(act):
+            suffix = keys % vocab_size**j  # (T,) the last j tokens
+            pos = torch.searchsorted(act, suffix).clamp_(max=len(act) - 1)
+            hit = act[pos] == suffix  # (T,) an active context of j tokens
+            if top is not None:
+                hit &= top > j  # the boundary rule allows order j + 1
+            row = torch.where(hit, (offset + pos).int(), row)  # longer suffixes win
+        offset += len(act)
+    return row
+
+
+def _suffix_rows(tables: BackoffTables, suffixes: list[torch.Tensor]) -> torch.Tensor:
+    """log p of every token after every active suffix, flat [R * V], one order at a time.
+
+    The row of a suffix c of j tokens is backoff.py's step at order j + 1:
+    log p(c, w) where (c, w) is stored, else log bow(c) + the row of c's own
+    longest active suffix (what the orders up to j gave), the same floats.
+    """
+    import torch
+
+    from ..smoothing.backoff import _lookup
+
     V = tables.vocab_size
-    out = []
-    for j, keys in enumerate(suffixes):
-        grams = (keys * V).repeat_interleave(V) + torch.arange(V).repeat(len(keys))  # (len*V,)
-        top = torch.full_like(grams, j + 1)
-        out.append(tables.score(grams, top))
-    return torch.cat(out)
+    rows = tables.logp[0].clone()  # (V,) row 0: the unigrams
+    for j in range(1, len(suffixes)):
+        c = suffixes[j]  # (C,)
+        parent = _longest_active(c, j - 1, V, suffixes).long()  # (C,) row of c[1:]
+        grams = (c * V).repeat_interleave(V) + torch.arange(V).repeat(len(c))  # (C*V,)
+        lp, found = _lookup(tables.keys[j], tables.logp[j], grams)
+        bow, _ = _lookup(tables.ctx_keys[j - 1], tables.log_bow[j - 1], c)  # (C,)
+        lower = rows.view(-1, V)[parent].flatten()  # (C*V,) what orders up to j gave
+        rows = torch.cat([rows, torch.where(found, lp, bow.repeat_interleave(V) + lower)])
+    return rows

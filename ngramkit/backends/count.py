@@ -54,6 +54,7 @@ TABLES_DENSE_LIMIT = 2**16  # the same for backoff tables, whose cells cost a lo
 ROWS_INDEX_LIMIT = 2**22  # contexts V^(N-1) given a dense row index: int32, 16 MiB at most
 ROWS_CELL_LIMIT = 2**23  # cells of the compact rows (context_rows.py): 64 MiB at most
 ROWS_MIN_BATCH = 4096  # tokens in one call before the compact rows are worth building
+ROWS_PAYBACK = 0.25  # ... and tokens scored so far, per cell of rows (a cell costs ~ a token)
 SPARSE_SLICE = 2**20  # tokens scored at once by searchsorted lookups in backoff tables
 
 
@@ -101,8 +102,8 @@ class CountLM(LanguageModel):
         self.learned_: dict[str, Any] = {}
         self.dense_: torch.Tensor | None = None
         self._dense_done = False  # dense rows of backoff tables built (or not needed)
-        self.rows_: ContextRows | None = None
-        self._rows_done = False  # compact rows built (or too large to build)
+        self.rows_: ContextRows | None = None  # compact rows, once built (context_rows.py)
+        self._forget_rows()
 
     def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
         if self.hparams["smooth"] == IMPORTED:
@@ -273,8 +274,18 @@ class CountLM(LanguageModel):
         dense = self._tables_dense() if self.tables_ is not None else self.dense_
         if dense is not None:
             return lambda ctx, targets: dense[ctx, targets]
-        rows = self._context_rows(build=batch >= ROWS_MIN_BATCH)
+        rows = self._context_rows(build=self._rows_pay(batch))
         return rows.token_logprobs if rows is not None else None
+
+    def _rows_pay(self, batch: int) -> bool:
+        """Whether building the rows now pays: a large batch, and enough tokens
+        scored so far (this one included) against the rows' cells."""
+        if self._rows_done or batch < ROWS_MIN_BATCH:
+            return False
+        self._scored += batch
+        V = len(self.require_fitted())
+        ctx = sum(map(len, self.tables_.ctx_keys)) if self.tables_ else len(self.ctx_keys_)
+        return self._scored >= ROWS_PAYBACK * (ctx + 1) * V
 
     @staticmethod
     def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
@@ -291,6 +302,7 @@ class CountLM(LanguageModel):
     def _forget_rows(self) -> None:
         self.rows_ = None
         self._rows_done = False
+        self._scored = 0  # tokens scored in large batches before the rows were built
 
     def _context_rows(self, build: bool = True) -> ContextRows | None:
         """The compact rows, built on first need when they fit the limits; else None."""
