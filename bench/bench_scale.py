@@ -6,11 +6,13 @@ whitespace removed (leading indentation kept), in sorted file order. Each
 size (the first 10^6 and 10^7 symbols, then the whole corpus) is fitted in a
 fresh subprocess that reports its wall time and peak resident memory
 (VmHWM), so the sizes do not share memory. Two paths are timed: "counts"
-(count_items -> fit_counts: items encoded one chunk at a time, the path a
-large corpus should take) and "fit" (CountLM.fit: the whole corpus encoded
-first, as `ngramkit fit` does).
+(count_items -> fit_counts: items encoded one chunk at a time) and "fit"
+(CountLM.fit on a Corpus, which counting reads one encoded chunk at a time).
+A third, "cli", runs the whole `ngramkit fit FILE --order 5 --smooth mkn
+--val-fraction 0` (read, fit, training NLL, samples, save) in a subprocess:
+its wall time and peak RSS, import time included.
 
-    .venv/bin/python bench/bench_scale.py            # all three sizes
+    .venv/bin/python bench/bench_scale.py            # all three sizes, three paths
     .venv/bin/python bench/bench_scale.py --one 1e6  # one size, in this process
 """
 
@@ -81,19 +83,47 @@ def one(limit: int | None, path: str) -> None:
     )
 
 
+def cli(limit: int | None) -> None:
+    """`ngramkit fit` on the corpus written to a file: wall seconds and peak RSS of the child."""
+    import resource
+    import tempfile
+
+    lines = stdlib_lines(limit)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp, "stdlib.txt")
+        data.write_text("\n".join(lines) + "\n")
+        exe = Path(sys.executable).parent / "ngramkit"
+        args = [str(exe), "fit", str(data), "--order", "5", "--smooth", "mkn"]
+        start = time.perf_counter()
+        subprocess.run(
+            [*args, "--val-fraction", "0", "-o", str(Path(tmp, "m.ngk")), "--json"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    symbols = sum(len(s) for s in lines)
+    print(
+        f"{'cli':>6}: {symbols:>10} symbols {len(lines):>7} lines  "
+        f"{seconds:6.1f} s  peak RSS {rss:6.0f} MiB  (whole `ngramkit fit` process)",
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--one", default=None, help="one size (symbols, or 'all'), in-process")
-    ap.add_argument("--path", default="counts", choices=["counts", "fit"])
+    ap.add_argument("--path", default="counts", choices=["counts", "fit", "cli"])
     ap.add_argument("--threads", type=int, default=1, help="torch threads (lmplz: see docs)")
     args = ap.parse_args()
     if args.one is not None:
         import torch
 
         torch.set_num_threads(args.threads)
-        one(None if args.one == "all" else int(float(args.one)), args.path)
+        limit = None if args.one == "all" else int(float(args.one))
+        cli(limit) if args.path == "cli" else one(limit, args.path)
         return
-    for path in ("counts", "fit"):
+    for path in ("counts", "fit", "cli"):
         for size in ("1e6", "1e7", "all"):
             cmd = [sys.executable, __file__, "--one", size, "--path", path]
             subprocess.run([*cmd, "--threads", str(args.threads)], check=True)

@@ -18,7 +18,7 @@ stream.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -27,6 +27,9 @@ from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
     import torch
+
+ENCODE_CHUNK = 2**20  # characters encoded at once: bounds the encoder's temporaries (~50 MiB)
+LAZY_MIN_ITEMS = 2**16  # corpora of more items may be encoded a chunk at a time (see Corpus)
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,15 @@ class Corpus:
     stream: LongTensor [S + K + 1]: the K in-vocabulary items' S symbol ids,
         each item closed by a boundary 0, after one opening 0.
     oov: BoolTensor [N], True where an item has an unknown symbol.
+
+    The stream is encoded on first use. A large corpus answers `oov` and
+    `n_tokens` from a pass that encodes one chunk at a time, and
+    `stream_chunks` (what counting reads) encodes chunk by chunk too, so
+    counting never holds the whole stream (8 bytes a symbol).
     """
 
     vocab: Vocabulary
     items: Sequence[str]
-    stream: torch.Tensor
-    oov: torch.Tensor
 
     @classmethod
     def from_items(
@@ -51,8 +57,57 @@ class Corpus:
         """Encode `items`; with no vocabulary, build one from them (kind "char" or "word")."""
         items = list(items)
         vocab = vocab if vocab is not None else Vocabulary.build(items, kind)
-        stream, oov = vocab.encode_stream(items)
-        return cls(vocab, items, stream, oov)
+        return cls(vocab, items)
+
+    @cached_property
+    def stream(self) -> torch.Tensor:
+        if self._large:
+            stream, oov = encode(self.vocab, self.items)
+        else:
+            stream, oov = self.vocab.encode_stream(self.items)
+        self.__dict__.setdefault("oov", oov)  # as cached_property stores (the class is frozen)
+        return stream
+
+    @cached_property
+    def oov(self) -> torch.Tensor:
+        if self._lazy:
+            return self._scan[0]
+        _ = self.stream  # encodes, storing oov alongside
+        return self.__dict__["oov"]
+
+    @cached_property
+    def _large(self) -> bool:
+        """Many items, and more symbols than two encoding chunks hold (bounded by the
+        characters). The item count goes first: the evaluator's batches of up to
+        2^16 items skip the sum over their lengths."""
+        return len(self.items) > LAZY_MIN_ITEMS and _bound(self.items) > 2 * ENCODE_CHUNK
+
+    @property
+    def _lazy(self) -> bool:
+        """Large and not encoded yet: answer from chunk passes."""
+        return "stream" not in self.__dict__ and self._large
+
+    @cached_property
+    def _scan(self) -> tuple[torch.Tensor, int]:
+        """(oov [N], n_tokens) from encoding one chunk at a time, keeping neither stream."""
+        import torch
+
+        oov, tokens = [], 0
+        for part, bad in _encoded_chunks(self.vocab, self.items, ENCODE_CHUNK):
+            oov.append(bad)
+            tokens += len(part)
+        return torch.cat(oov), tokens
+
+    def stream_chunks(self, chunk_tokens: int) -> Iterator[torch.Tensor]:
+        """The stream in pieces of about `chunk_tokens` tokens, each a bigram stream of
+        whole items (a 0 first, a 0 after each item); at least one piece."""
+        import torch
+
+        if not self._lazy:
+            yield from _cut(self.stream, chunk_tokens)
+            return
+        for part, _ in _encoded_chunks(self.vocab, self.items, chunk_tokens):
+            yield torch.cat([part.new_zeros(1), part])
 
     def __len__(self) -> int:
         return len(self.items)
@@ -60,7 +115,7 @@ class Corpus:
     @property
     def n_tokens(self) -> int:
         """Predicted tokens of the in-vocabulary items: sum of (L + 1)."""
-        return len(self.stream) - 1
+        return self._scan[1] if self._lazy else len(self.stream) - 1
 
     @cached_property
     def kept(self) -> torch.Tensor:
@@ -98,6 +153,64 @@ class Corpus:
         return self.grams(order), self.target_items()
 
 
+def encode(
+    vocab: Vocabulary, items: Sequence[str], chunk: int = ENCODE_CHUNK
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """vocab.encode_stream(items), about `chunk` characters at a time, into one stream.
+
+    The encoder's temporaries (UTF-32 text, code points, lookups) are several
+    times the stream's size; chunking keeps them small for a large corpus.
+    The stream is written into one buffer of sum(len) + N + 1 ids (no item
+    has more symbols than characters), trimmed when OOV items left room.
+    """
+    import torch
+
+    bound = _bound(items)
+    if bound <= 2 * chunk:
+        return vocab.encode_stream(items)
+    out = torch.empty(bound, dtype=torch.long)
+    out[0] = 0
+    used, oov = 1, []
+    for part, bad in _encoded_chunks(vocab, items, chunk):
+        out[used : used + len(part)] = part
+        used += len(part)
+        oov.append(bad)
+    return (out if used == bound else out[:used].clone()), torch.cat(oov)
+
+
+def _bound(items: Sequence[str]) -> int:
+    """A bound on the stream's length: sum(len) + N + 1 (a symbol is at least a character)."""
+    return sum(map(len, items)) + len(items) + 1
+
+
+def _encoded_chunks(
+    vocab: Vocabulary, items: Sequence[str], chunk: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(stream without its opening 0, oov) of consecutive runs of about `chunk` characters."""
+    start, size = 0, 0
+    for i, item in enumerate(items):
+        size += len(item) + 1
+        if size >= chunk or i == len(items) - 1:
+            part, bad = vocab.encode_stream(items[start : i + 1])  # (1 + ...,), a 0 first
+            yield part[1:], bad
+            start, size = i + 1, 0
+
+
+def _cut(stream: torch.Tensor, chunk_tokens: int) -> Iterator[torch.Tensor]:
+    """Pieces of a stream cut at boundaries, about `chunk_tokens` tokens each (views)."""
+    import torch
+
+    bounds = (stream == 0).nonzero().squeeze(1)  # (K+1,) boundary positions
+    first = 0  # index into bounds of the piece's opening boundary
+    while True:
+        stop = int(torch.searchsorted(bounds, bounds[first] + chunk_tokens, right=True)) - 1
+        stop = min(max(stop, first + 1), len(bounds) - 1)
+        yield stream[int(bounds[first]) : int(bounds[stop]) + 1]
+        first = stop
+        if first >= len(bounds) - 1:
+            return
+
+
 def stream_grams(stream: torch.Tensor, order: int) -> torch.Tensor:
     """The n-gram windows [T, order] of a bigram stream (see the module docstring).
 
@@ -116,3 +229,41 @@ def stream_grams(stream: torch.Tensor, order: int) -> torch.Tensor:
     padded = torch.repeat_interleave(stream, repeats)
     first = torch.cumsum(repeats, 0) - repeats  # where each stream position lands
     return padded.unfold(0, order, 1)[first[1:] - (order - 1)]
+
+
+def stream_context_keys(stream: torch.Tensor, order: int, vocab_size: int) -> torch.Tensor:
+    """Base-V keys of the contexts of `stream_grams(stream, order)`, [T] int64.
+
+    The same as gram_keys(grams[:, :-1]), without building the windows: the
+    context's key over the plain stream, cut to the digits after the item's
+    opening boundary (its leading boundaries are zero digits of the key).
+    """
+    import torch
+
+    if len(stream) < 2 or order == 1:
+        return torch.zeros(max(len(stream) - 1, 0), dtype=torch.long)
+    if order == 2:
+        return stream[:-1].clone()  # the previous token: in the item, or its opening 0
+    n, T = order - 1, len(stream) - 1
+    padded = torch.cat([stream.new_zeros(n - 1), stream])  # lags past the start read 0
+    key = padded[:T].clone()  # lag n (oldest) first
+    for i in range(n - 1, 0, -1):
+        key.mul_(vocab_size).add_(padded[n - i : n - i + T])  # Horner, down to lag 1
+    place = vocab_size ** torch.arange(n + 1)  # (n+1,) V^0 .. V^n; keys are < V^n
+    since = _since_boundary(stream).clamp_(max=n)  # (T,) digits of this item in the key
+    return key.remainder_(place[since])  # a context reaching into the item before is cut
+
+
+def stream_gram_keys(stream: torch.Tensor, order: int, vocab_size: int) -> torch.Tensor:
+    """Base-V keys of the windows `stream_grams(stream, order)`, [T] int64, built directly."""
+    keys = stream_context_keys(stream, order, vocab_size)
+    return keys.mul_(vocab_size).add_(stream[1:]) if order > 1 else stream[1:].clone()
+
+
+def _since_boundary(stream: torch.Tensor) -> torch.Tensor:
+    """For each target position p >= 1, p minus the last boundary before it: [T] >= 1."""
+    import torch
+
+    pos = torch.arange(len(stream))
+    last = torch.where(stream == 0, pos, 0).cummax(0).values  # (S,) last boundary at or before
+    return pos[1:].sub_(last[:-1])

@@ -250,25 +250,14 @@ class _MergeStack:
 def _push_top(stack: _MergeStack, corpus: Corpus, order: int, chunk_tokens: int) -> None:
     """Push the order-N counts of `corpus`, chunk by chunk (at least one table).
 
-    Chunks are cut at item boundaries of the corpus's bigram stream, so each
-    chunk is itself a stream holding about `chunk_tokens` tokens.
+    Each chunk is a bigram stream of whole items holding about `chunk_tokens`
+    tokens (Corpus.stream_chunks: a large corpus is encoded one chunk at a time).
     """
-    import torch
-
-    from .corpus import stream_grams
+    from .corpus import stream_gram_keys
 
     V = len(corpus.vocab)
-    stream = corpus.stream
-    bounds = (stream == 0).nonzero().squeeze(1)  # (K+1,) boundary positions
-    first = 0  # index into bounds of the chunk's opening boundary
-    while True:
-        stop = int(torch.searchsorted(bounds, bounds[first] + chunk_tokens, right=True)) - 1
-        stop = min(max(stop, first + 1), len(bounds) - 1)
-        grams = stream_grams(stream[int(bounds[first]) : int(bounds[stop]) + 1], order)
-        stack.push(*count_keys(gram_keys(grams, V), V**order))
-        first = stop
-        if first >= len(bounds) - 1:
-            return
+    for piece in corpus.stream_chunks(chunk_tokens):
+        stack.push(*count_keys(stream_gram_keys(piece, order, V), V**order))
 
 
 def sum_by_key(

@@ -112,7 +112,10 @@ def read_items(path: str | Path, *, allow_empty: bool = False) -> WordList:
 
 def fingerprint(items: Sequence[str]) -> str:
     """sha256 of the items, each followed by a newline: identifies training data."""
-    return hashlib.sha256(("\n".join(items) + "\n").encode("utf-8")).hexdigest()
+    h = hashlib.sha256(b"" if items else b"\n")  # no items: one newline, as "\n".join gives
+    for i in range(0, len(items), 65_536):  # a chunk at a time: no copy of a large corpus
+        h.update(("\n".join(items[i : i + 65_536]) + "\n").encode("utf-8"))
+    return h.hexdigest()
 
 
 def split(items: Sequence[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:

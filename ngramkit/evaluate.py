@@ -159,11 +159,10 @@ def item_logprobs(model: LanguageModel, corpus: Corpus) -> torch.Tensor:
     """Total log-probability of each item of `corpus`: float64 [N], nan where OOV."""
     import torch
 
-    grams, item = corpus.windows(model.order)  # (T, order), (T,)
     out = torch.zeros(len(corpus), dtype=torch.float64)
-    if len(grams):
-        lp = model.token_logprobs(grams[:, :-1], grams[:, -1]).to(torch.float64)  # (T,)
-        out.index_add_(0, item, lp)
+    if corpus.n_tokens:
+        lp = model.corpus_logprobs(corpus).to(torch.float64)  # (T,)
+        out.index_add_(0, corpus.target_items(), lp)
     out[corpus.oov] = math.nan
     return out
 
@@ -210,11 +209,9 @@ def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:
     tokens, total, oov = 0, 0.0, 0
     for start in range(0, len(items), CHUNK_ITEMS):
         corpus = Corpus.from_items(items[start : start + CHUNK_ITEMS], vocab)
-        grams = corpus.grams(model.order)
-        if len(grams):
-            lp = model.token_logprobs(grams[:, :-1], grams[:, -1])
-            total += float(lp.to(torch.float64).sum())
-        tokens += len(grams)
+        if corpus.n_tokens:
+            total += float(model.corpus_logprobs(corpus).to(torch.float64).sum())
+        tokens += corpus.n_tokens
         oov += int(corpus.oov.sum())
     return Metrics(tokens, total, oov)
 

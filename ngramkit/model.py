@@ -135,6 +135,15 @@ class LanguageModel(abc.ABC):
         rows = self.next_logprobs(contexts)  # (B, V)
         return rows.gather(1, targets.unsqueeze(1)).squeeze(1)
 
+    def corpus_logprobs(self, corpus: Corpus) -> torch.Tensor:
+        """log p of every predicted token of `corpus`, in stream order: [n_tokens].
+
+        The evaluator's batch path: token_logprobs over corpus.grams(order). A
+        backend may override it for speed but must give the same numbers.
+        """
+        grams = corpus.grams(self.order)  # (T, order)
+        return self.token_logprobs(grams[:, :-1], grams[:, -1])
+
     def logprob(self, item: str) -> float:
         """Total log-probability (nats) of one item, boundaries included.
 

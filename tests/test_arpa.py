@@ -225,6 +225,6 @@ def test_tables_score_batches_as_single_tokens() -> None:
     grams, _ = Corpus.from_items(NAMES.read_text().split()[:3000], model.vocab).windows(5)
     big = model.tables_.token_logprobs(grams[:, :-1], grams[:, -1])
     small = torch.cat(
-        [model.tables_._score(g[:, :-1], g[:, -1]) for g in grams.split(1000)]  # no dedup
+        [model.tables_.token_logprobs(g[:, :-1], g[:, -1]) for g in grams.split(1000)]  # no dedup
     )
     assert len(grams) > 8192 and torch.equal(big, small)

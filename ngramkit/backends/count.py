@@ -19,6 +19,13 @@ counts.py); small tables (V^order <= DENSE_LIMIT) also keep a dense
 The interpolated methods keep, per order, the n-grams seen with their log p
 and the contexts seen with their log backoff weight (smoothing/backoff.py);
 a model read from an ARPA file (`smooth` = "arpa") is the same tables.
+
+Scoring large batches: when V^(order-1) is small enough for a dense int32
+index (27^4 for names at order 5), the first large batch builds compact rows
+(context_rows.py): one log-p row per distinct next-token distribution, so a
+token costs two gathers instead of a binary search per order. Otherwise
+tokens are looked up by their base-V n-gram keys. Both give the same numbers,
+bit for bit; batches are keyed straight off the corpus stream (no windows).
 """
 
 from __future__ import annotations
@@ -33,14 +40,22 @@ from ..options import Option
 from ..smoothing import ADDK_AUTO, IMPORTED, SMOOTH_NAMES, parse_discounts, parse_smooth
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import torch
 
     from ..corpus import Corpus
     from ..smoothing.backoff import BackoffTables
     from ..tokenizer import Vocabulary
+    from .context_rows import ContextRows
 
 DENSE_LIMIT = 2**22  # cells of the dense table: 4M float64 = 32 MiB at most
 TABLES_DENSE_LIMIT = 2**16  # the same for backoff tables, whose cells cost a lookup each
+ROWS_INDEX_LIMIT = 2**22  # contexts V^(N-1) given a dense row index: int32, 16 MiB at most
+ROWS_CELL_LIMIT = 2**23  # cells of the compact rows (context_rows.py): 64 MiB at most
+ROWS_MIN_BATCH = 4096  # tokens in one call before the compact rows are worth building
+ROWS_PAYBACK = 0.25  # ... and tokens scored so far, per cell of rows (a cell costs ~ a token)
+SPARSE_SLICE = 2**20  # tokens scored at once by searchsorted lookups in backoff tables
 
 
 class CountLM(LanguageModel):
@@ -87,6 +102,8 @@ class CountLM(LanguageModel):
         self.learned_: dict[str, Any] = {}
         self.dense_: torch.Tensor | None = None
         self._dense_done = False  # dense rows of backoff tables built (or not needed)
+        self.rows_: ContextRows | None = None  # compact rows, once built (context_rows.py)
+        self._forget_rows()
 
     def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
         if self.hparams["smooth"] == IMPORTED:
@@ -144,6 +161,7 @@ class CountLM(LanguageModel):
         )
         self.dense_ = None
         self._dense_done = False
+        self._forget_rows()
 
     def _tune_k(self, corpus: Corpus | None) -> float:
         from ..smoothing.fit import tune_k
@@ -169,6 +187,7 @@ class CountLM(LanguageModel):
         self.ctx_keys_, inverse = torch.unique_consecutive(ctx, return_inverse=True)
         self.ctx_totals_ = torch.zeros_like(self.ctx_keys_).index_add_(0, inverse, counts)
         self.dense_ = None
+        self._forget_rows()
         if V**self.order <= DENSE_LIMIT:
             self.dense_ = self._dense_table()
 
@@ -220,22 +239,53 @@ class CountLM(LanguageModel):
         return rows.log()
 
     def token_logprobs(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self._logprobs(self._context_keys(contexts), targets)
+
+    def corpus_logprobs(self, corpus: Corpus) -> torch.Tensor:
+        """As the base class's, with context keys read straight off the stream."""
+        from ..corpus import stream_context_keys
+
+        V = len(self.require_fitted())
+        ctx = stream_context_keys(corpus.stream, self.order, V)  # (T,)
+        return self._logprobs(ctx, corpus.stream[1:])
+
+    def _logprobs(self, ctx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """log p(target | context) of context keys [T] and targets [T] -> [T] float64."""
         import torch
 
         V = len(self.require_fitted())
+        by_key = self._key_table(len(targets))
+        if by_key is not None:
+            return by_key(ctx, targets)
+        grams = ctx * V + targets  # (T,) n-gram keys
         if self.tables_ is not None:
-            dense = self._tables_dense()
-            if dense is None:
-                return self.tables_.token_logprobs(contexts, targets)
-            return dense[self._context_keys(contexts), targets]
-        ctx = self._context_keys(contexts)
-        if self.dense_ is not None:
-            return self.dense_[ctx, targets]
+            # A slice at a time: the lookups' temporaries are many times the batch.
+            slices = grams.split(SPARSE_SLICE)
+            return torch.cat([self.tables_.key_logprobs(g) for g in slices])
         k = self.k
-        c = self._lookup(self.keys_, self.counts_, ctx * V + targets).double()
+        c = self._lookup(self.keys_, self.counts_, grams).double()
         total = self._lookup(self.ctx_keys_, self.ctx_totals_, ctx).double()
         p = torch.where(total > 0, (c + k) / (total + k * V).clamp(min=1e-300), 1.0 / V)
         return p.log()
+
+    def _key_table(self, batch: int) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+        """A scorer of (context keys [T], targets [T]) from a dense table or the
+        compact rows (built once the batch is large enough), or None."""
+        dense = self._tables_dense() if self.tables_ is not None else self.dense_
+        if dense is not None:
+            return lambda ctx, targets: dense[ctx, targets]
+        rows = self._context_rows(build=self._rows_pay(batch))
+        return rows.token_logprobs if rows is not None else None
+
+    def _rows_pay(self, batch: int) -> bool:
+        """Whether building the rows now pays: a large batch, and enough tokens
+        scored so far (this one included) against the rows' cells."""
+        if self._rows_done or batch < ROWS_MIN_BATCH:
+            return False
+        self._scored += batch
+        V = len(self.require_fitted())
+        ctx = sum(map(len, self.tables_.ctx_keys)) if self.tables_ else len(self.ctx_keys_)
+        return self._scored >= ROWS_PAYBACK * (ctx + 1) * V
 
     @staticmethod
     def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
@@ -246,6 +296,35 @@ class CountLM(LanguageModel):
             return torch.zeros_like(query)
         pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
         return torch.where(keys[pos] == query, values[pos], 0)
+
+    # -- compact rows (context_rows.py) --------------------------------------
+
+    def _forget_rows(self) -> None:
+        self.rows_ = None
+        self._rows_done = False
+        self._scored = 0  # tokens scored in large batches before the rows were built
+
+    def _context_rows(self, build: bool = True) -> ContextRows | None:
+        """The compact rows, built on first need when they fit the limits; else None."""
+        if self._rows_done or not build:
+            return self.rows_
+        from .context_rows import addk_rows, backoff_rows
+
+        V, N = len(self.require_fitted()), self.order
+        self._rows_done = True
+        if V ** (N - 1) > ROWS_INDEX_LIMIT:
+            return None
+        tables = self.tables_
+        if tables is None:
+            if (len(self.ctx_keys_) + 1) * V <= ROWS_CELL_LIMIT:
+                self.rows_ = addk_rows(
+                    V, N, self.keys_, self.counts_, self.ctx_keys_, self.ctx_totals_, self.k
+                )
+        elif (1 + sum(map(len, tables.ctx_keys)) + sum(map(len, tables.keys[1:]))) * V <= (
+            ROWS_CELL_LIMIT
+        ):  # a bound on the active contexts, counted before building
+            self.rows_ = backoff_rows(tables)
+        return self.rows_
 
     # -- backoff tables (interpolated methods, ARPA imports) ------------------
 
@@ -297,6 +376,7 @@ class CountLM(LanguageModel):
         self.learned_ = learned
         self.dense_ = None
         self._dense_done = False
+        self._forget_rows()
 
     def summary(self) -> dict[str, Any]:
         V = len(self.require_fitted())

@@ -71,7 +71,16 @@ class BackoffTables:
         return [len(k) for k in self.keys]
 
     def token_logprobs(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """log p(target | context): contexts [T, N-1], targets [T] -> [T] float64.
+        """log p(target | context): contexts [T, N-1], targets [T] -> [T] float64."""
+        from ..counts import gram_keys
+
+        V = self.vocab_size
+        if contexts.shape[1] == 0:
+            return self.key_logprobs(targets)
+        return self.key_logprobs(gram_keys(contexts, V).mul_(V).add_(targets))
+
+    def key_logprobs(self, grams: torch.Tensor) -> torch.Tensor:
+        """log p of n-grams given as base-V keys of N tokens (context, target): [T] -> [T].
 
         One searchsorted per order for the n-grams and one for the contexts;
         no Python loop over tokens. Large batches repeat n-grams (text is
@@ -79,32 +88,39 @@ class BackoffTables:
         """
         import torch
 
-        V, N = self.vocab_size, self.order
-        if len(targets) > DEDUP_MIN and N > 1:
-            powers = V ** torch.arange(N - 1, 0, -1)  # (N-1,) place values of the context
-            full = (contexts * powers).sum(1) + targets  # (T,) the n-gram's key
-            keys, order = torch.sort(full)
-            first = torch.ones(len(keys), dtype=torch.bool)
-            first[1:] = keys[1:] != keys[:-1]  # (T,) first of each run of one n-gram
-            group = torch.cumsum(first, 0) - 1  # (T,) run of each sorted token
-            rep = order[first]  # (U,) one token holding each distinct n-gram
-            out = torch.empty(len(targets), dtype=torch.float64)
-            out[order] = self._score(contexts[rep], targets[rep])[group]
-            return out
-        return self._score(contexts, targets)
+        if len(grams) > DEDUP_MIN and self.order > 1:
+            uniq, inverse = torch.unique(grams, sorted=True, return_inverse=True)
+            return self.score(uniq, self.tops(uniq))[inverse]
+        return self.score(grams, self.tops(grams))
 
-    def _score(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def tops(self, grams: torch.Tensor) -> torch.Tensor:
+        """The highest order worth asking for each n-gram key [T] -> [T].
+
+        A context whose z leading tokens are boundaries holds no more than the
+        one with a single boundary: it is answered at order N - (z - 1).
+        Leading boundaries are leading zero digits of the context's key.
+        """
         import torch
 
         V, N = self.vocab_size, self.order
-        zeros = (contexts == 0).long().cumprod(1).sum(1)  # (T,) leading boundaries
-        top = N - (zeros - 1).clamp(min=0)  # (T,) highest order worth asking
-        key = targets.clone()  # (T,) the k-gram key, grown leftwards
-        out = self.logp[0][targets]  # (T,) unigram
-        scale = 1
+        if N == 1:
+            return torch.ones_like(grams)
+        ctx = grams // V  # (T,) the context, N-1 digits
+        zeros = sum((ctx < V ** (N - 1 - m)).long() for m in range(1, N))  # (T,)
+        return N - (zeros - 1).clamp(min=0)
+
+    def score(self, grams: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+        """log p of n-gram keys [T] using orders up to `top` [T] only (no dedup).
+
+        key_logprobs sets top from the leading boundaries of each context;
+        context_rows.py asks for a context's lower-order rows with a smaller top.
+        """
+        import torch
+
+        V, N = self.vocab_size, self.order
+        out = self.logp[0][grams % V]  # (T,) unigram
         for k in range(2, N + 1):
-            scale *= V
-            key = contexts[:, N - k] * scale + key  # (T,) k-gram (h, w)
+            key = grams % V**k  # (T,) the k-gram (h, w): the key's last k digits
             ctx_key = key // V  # (T,) its context h, k-1 tokens
             live = top >= k
             lp, found = _lookup(self.keys[k - 1], self.logp[k - 1], key)

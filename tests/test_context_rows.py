@@ -1,0 +1,107 @@
+"""Compact context rows and stream context keys give the sparse path's numbers, bit for bit."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ngramkit import CountLM
+from ngramkit.backends.context_rows import addk_rows, backoff_rows
+from ngramkit.corpus import Corpus, stream_context_keys
+from ngramkit.counts import gram_keys
+from ngramkit.evaluate import item_logprobs
+from ngramkit.model import LanguageModel
+
+TRAIN = ["ab", "abc", "ba", "c", "aab", "cab", "bbca", "acab"]
+
+
+def random_contexts(V: int, order: int, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """n contexts [n, order-1] with 0..order-1 leading boundaries (and stray inner 0s)."""
+    g = torch.Generator().manual_seed(seed)
+    ctx = torch.randint(0, V, (n, order - 1), generator=g)
+    lead = torch.randint(0, order, (n,), generator=g)
+    ctx[torch.arange(order - 1)[None, :] < lead[:, None]] = 0
+    return ctx, torch.randint(0, V, (n,), generator=g)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    items=st.lists(st.text(alphabet="abc", max_size=7), min_size=1, max_size=10),
+    order=st.integers(1, 6),
+)
+def test_stream_context_keys_are_the_window_keys(items: list[str], order: int) -> None:
+    corpus = Corpus.from_items(items, Corpus.from_items(["abc"]).vocab)
+    grams = corpus.grams(order)
+    want = gram_keys(grams[:, :-1], 4) if order > 1 else torch.zeros(len(grams)).long()
+    assert torch.equal(stream_context_keys(corpus.stream, order, 4), want)
+
+
+@pytest.mark.parametrize("smooth", ["kn", "mkn", "wb", "abs"])
+@pytest.mark.parametrize("order", [2, 3, 5])
+def test_backoff_rows_equal_the_tables(smooth: str, order: int) -> None:
+    model = CountLM(order=order, smooth=smooth).fit(TRAIN)
+    tables = model.tables_
+    assert tables is not None
+    rows = backoff_rows(tables)
+    ctx, targets = random_contexts(len(model.vocab), order, 5000, seed=order)
+    keys = gram_keys(ctx, len(model.vocab))
+    assert torch.equal(rows.token_logprobs(keys, targets), tables.token_logprobs(ctx, targets))
+    full = rows.next_logprobs(keys[:50])  # (50, V): every row a distribution
+    assert torch.allclose(full.logsumexp(1), torch.zeros(50, dtype=torch.float64), atol=1e-12)
+
+
+def plain_addk(train: list[str], context: tuple[int, ...], token: int, order: int, k: float):
+    """log p(token | context) of add-k counted in a plain loop over ids (1 = a, ...)."""
+    ids = {s: i + 1 for i, s in enumerate(sorted(set("".join(train))))}
+    V = len(ids) + 1
+    pair = total = 0
+    for s in train:
+        padded = [0] * (order - 1) + [ids[c] for c in s] + [0]
+        for i in range(order - 1, len(padded)):
+            if tuple(padded[i - order + 1 : i]) == context:
+                total += 1
+                pair += padded[i] == token
+    if not total:
+        return math.log(1 / V)  # an unseen context is uniform
+    return math.log((pair + k) / (total + k * V)) if pair + k else -math.inf
+
+
+@pytest.mark.parametrize("k", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("order", [2, 4])
+def test_addk_rows_equal_the_sparse_formula(k: float, order: int) -> None:
+    model = CountLM(order=order, smooth=k).fit(TRAIN)
+    V = len(model.vocab)
+    rows = addk_rows(V, order, model.keys_, model.counts_, model.ctx_keys_, model.ctx_totals_, k)
+    ctx, targets = random_contexts(V, order, 300, seed=7)
+    got = rows.token_logprobs(gram_keys(ctx, V), targets)
+    want = [
+        plain_addk(TRAIN, tuple(c), t, order, k) for c, t in zip(ctx.tolist(), targets.tolist())
+    ]
+    assert got.tolist() == pytest.approx(want, rel=1e-13, abs=1e-13)
+    model.dense_ = None  # the sparse lookups (a batch too small to build rows)
+    assert torch.equal(got, model.token_logprobs(ctx, targets))
+
+
+@pytest.mark.parametrize("smooth", [1.0, 0.0, "mkn"])
+def test_eval_at_order_5_keeps_its_numbers(names: list[str], smooth: float | str) -> None:
+    """Batches take the rows once they pay; the base path (windows, no rows) gives the same sums."""
+    model = CountLM(order=5, smooth=smooth).fit(names[:5000])
+    corpus = Corpus.from_items(names[5000:9000], model.vocab)
+    first = item_logprobs(model, corpus)  # before the rows pay: searchsorted lookups
+    for _ in range(20):  # rows are built once enough tokens were scored
+        if model.rows_ is not None:
+            break
+        item_logprobs(model, corpus)
+    assert model.rows_ is not None
+    fast = item_logprobs(model, corpus)
+    assert torch.equal(first.nan_to_num(), fast.nan_to_num())
+    slow = CountLM(order=5, smooth=smooth).fit(names[:5000])
+    slow._rows_done = True  # never build rows: searchsorted lookups
+    lp = LanguageModel.corpus_logprobs(slow, corpus)  # windows -> token_logprobs
+    want = torch.zeros(len(corpus), dtype=torch.float64).index_add_(0, corpus.target_items(), lp)
+    want[corpus.oov] = math.nan
+    assert torch.equal(fast.nan_to_num(), want.nan_to_num())
