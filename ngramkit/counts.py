@@ -134,6 +134,9 @@ class NgramCounts:
         n-grams, not the corpus length times the order.
         """
         check_order(order, len(corpus.vocab))
+        fast = _ascii_bigrams(corpus, chunk_tokens) if order == 2 else None
+        if fast is not None:
+            return cls.from_top(*fast, len(corpus.vocab), order)
         stack = _MergeStack()
         _push_top(stack, corpus, order, chunk_tokens)
         keys, counts = stack.result()
@@ -245,6 +248,43 @@ class _MergeStack:
             _, ka, ca = self.stack.pop()
             keys, counts = merge_sorted(ka, ca, keys, counts)
         return keys, counts
+
+
+def _ascii_bigrams(corpus: Corpus, limit: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Bigram (keys, counts) straight from the bytes of a small ASCII char corpus, or None.
+
+    The lecture's case (names, identifiers): the items joined by newlines are
+    the bigram stream already, with byte 10 as the boundary, so the pairs of
+    adjacent bytes are counted with one bincount over 128 x 128 cells and
+    only the cells seen are mapped to token ids; no per-character lookup.
+    None (use the general path) for other vocabularies, corpora over `limit`
+    characters, items holding a newline, or symbols outside the vocabulary.
+    """
+    import torch
+
+    vocab = corpus.vocab
+    if vocab.kind != "char" or "\n" in vocab.stoi or any(ord(s) >= 128 for s in vocab.symbols):
+        return None
+    text = "\n".join(corpus.items)
+    if len(text) > limit or not text.isascii():
+        return None
+    raw = torch.frombuffer(bytearray(("\n" + text + "\n").encode("ascii")), dtype=torch.uint8)
+    seen = torch.bincount(raw, minlength=128)  # (128,) bytes present
+    lut = torch.full((128,), -1, dtype=torch.long)
+    lut[10] = 0
+    lut[torch.tensor([ord(s) for s in vocab.symbols], dtype=torch.long)] = torch.arange(
+        1, len(vocab)
+    )
+    present = seen.nonzero().squeeze(1)
+    if int(seen[10]) != len(corpus.items) + 1 or bool((lut[present] < 0).any()):
+        return None  # a newline inside an item, or an unknown symbol (OOV items)
+    wide = raw.to(torch.int16)  # 127 * 128 + 127 fits: a narrow type keeps this pass cheap
+    pair = wide[:-1] * 128 + wide[1:]  # (T,) raw byte pairs
+    cells = torch.bincount(pair, minlength=128 * 128)
+    nz = cells.nonzero().squeeze(1)
+    keys = lut[nz // 128] * len(vocab) + lut[nz % 128]
+    keys, order = torch.sort(keys)
+    return keys, cells[nz][order]
 
 
 def _push_top(stack: _MergeStack, corpus: Corpus, order: int, chunk_tokens: int) -> None:

@@ -88,3 +88,23 @@ def test_fit_counts_refuses_tuning_and_mismatch() -> None:
         CountLM(order=3, smooth="kn", tune=True).fit_counts(counts, vocab)
     with pytest.raises(NgramkitError, match="do not fit"):
         CountLM(order=2, smooth="kn").fit_counts(counts, vocab)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab.\n z", max_size=5), min_size=1, max_size=8),
+    st.lists(st.text(alphabet="ab.", min_size=1, max_size=4), min_size=1, max_size=4),
+)
+def test_ascii_bigram_fast_path_equals_the_general_path(items: list[str], train: list[str]) -> None:
+    """Newlines inside items, unknown symbols and empty items fall back or agree exactly."""
+    import ngramkit.counts as counts_mod
+
+    vocab = Corpus.from_items(train).vocab
+    corpus = Corpus.from_items(items, vocab)
+    fast = NgramCounts.count(corpus, 2)
+    general = NgramCounts.count(Corpus.from_items(items, vocab), 2, chunk_tokens=3)
+    if len("\n".join(items)) > 1:  # over the limit: the general path
+        assert counts_mod._ascii_bigrams(Corpus.from_items(items, vocab), 1) is None
+    for k in range(2):
+        assert torch.equal(fast.keys[k], general.keys[k])
+        assert torch.equal(fast.counts[k], general.counts[k])
