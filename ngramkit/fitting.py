@@ -70,7 +70,7 @@ def fit(
         raise DataError(f"{words.source}: no training items")
     corpus = Corpus.from_items(train_items, kind=kind)
     model = cls(**hparams).fit(corpus, progress=progress)
-    train, _ = _metrics(model, train_items)
+    train = model.fit_metrics() or _metrics(model, train_items)[0]
     val, val_oov = _metrics(model, val_items) if val_items else (None, 0)
     seen = model.training.seen if model.training else None
     drawn = model.sample(n_samples, seed=seed) if n_samples else []

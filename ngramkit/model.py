@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import torch
     from typing_extensions import Self
 
+    from .evaluate import Metrics
+
 Progress = Callable[..., None]
 """progress(done, total, **info): called by long fits (info may hold `loss`)."""
 
@@ -179,6 +181,16 @@ class LanguageModel(abc.ABC):
         return sampling.sample(
             self, n, seed=seed, temperature=temperature, prefix=prefix, max_len=max_len
         )
+
+    def fit_metrics(self) -> Metrics | None:
+        """The training data's metrics as measured during `fit`, or None.
+
+        A backend that can measure them more cheaply than re-scoring every token
+        (the count backend: once per distinct n-gram, weighted by its count)
+        returns them; the fit report then uses them. Same numbers up to float
+        rounding.
+        """
+        return None
 
     def summary(self) -> dict[str, Any]:
         """Backend facts for reports, e.g. {"distinct n-grams": 627}. Optional."""

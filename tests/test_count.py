@@ -146,3 +146,13 @@ def test_no_in_vocabulary_items_scores_nothing() -> None:
         assert corpus.grams(3).shape == (0, 3)
         m = corpus_metrics(model, items)
         assert m.tokens == 0 and m.oov == len(items)
+
+
+@pytest.mark.parametrize("smooth", [0.0, 1.0, "kn", "mkn", "wb"])
+def test_fit_metrics_equal_rescoring_the_training_data(names: list[str], smooth: object) -> None:
+    """The count backend measures its training NLL per distinct n-gram: same figure."""
+    model = CountLM(order=3, smooth=smooth).fit(names[:4000])
+    fast = model.fit_metrics()
+    slow = corpus_metrics(model, names[:4000])
+    assert fast is not None and fast.tokens == slow.tokens
+    assert fast.logprob == pytest.approx(slow.logprob, rel=1e-12)

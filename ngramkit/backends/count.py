@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import torch
 
     from ..corpus import Corpus
+    from ..evaluate import Metrics
     from ..smoothing.backoff import BackoffTables
     from ..tokenizer import Vocabulary
     from .context_rows import ContextRows
@@ -108,7 +109,23 @@ class CountLM(LanguageModel):
     def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
         if self.hparams["smooth"] == IMPORTED:
             raise OptionError("--smooth arpa is for models read from ARPA files (ngramkit import)")
-        self._estimate(NgramCounts.count(corpus, self.order), corpus)
+        counts = NgramCounts.count(corpus, self.order)
+        self._estimate(counts, corpus)
+        self._train_metrics = self._metrics_of(counts)
+
+    def _metrics_of(self, counts: NgramCounts) -> Metrics:
+        """NLL of the counted data: each distinct n-gram scored once, times its count."""
+        import torch
+
+        from ..evaluate import Metrics
+
+        V = len(self.require_fitted())
+        keys, cnt = counts.top()
+        lp = self._logprobs(keys // V, keys % V)  # (M,) float64
+        return Metrics(int(cnt.sum()), float((lp * cnt.to(torch.float64)).sum()))
+
+    def fit_metrics(self) -> Metrics | None:
+        return getattr(self, "_train_metrics", None)
 
     def fit_counts(self, counts: NgramCounts, vocab: Vocabulary) -> CountLM:
         """Estimate from a count table alone (count -> merge -> estimate); returns self.
@@ -124,6 +141,7 @@ class CountLM(LanguageModel):
         if counts.total == 0:
             raise NgramkitError("cannot fit on an empty count table")
         self.vocab, self.training = vocab, None
+        self._train_metrics = None
         self._estimate(counts, None)
         return self
 
