@@ -81,6 +81,18 @@ def _dtype_name(t: torch.Tensor) -> str:
 
 def encode(model: LanguageModel, extra: dict[str, Any] | None = None) -> bytes:
     """The bytes of a model file for `model` (see the module docstring)."""
+    return b"".join(encode_parts(model, extra))
+
+
+def encode_parts(
+    model: LanguageModel, extra: dict[str, Any] | None = None
+) -> list[bytes | memoryview]:
+    """The model file as pieces to write in order: the head, then each tensor's bytes.
+
+    Tensor bytes are views of the tensors' memory, not copies, and the payload
+    checksum is taken piece by piece, so saving a large model needs no second
+    copy of it in memory.
+    """
     import torch
 
     from . import __version__
@@ -92,14 +104,16 @@ def encode(model: LanguageModel, extra: dict[str, Any] | None = None) -> bytes:
     if training is not None and training.seen is not None:
         seen = sorted(training.seen)
         if not any("\n" in s for s in seen):
-            blob = "\n".join(seen).encode("utf-8")
-            tensors["__seen__"] = torch.frombuffer(bytearray(blob), dtype=torch.uint8)
+            blob = bytearray("\n".join(seen), "utf-8")  # one copy of the text, not two
+            tensors["__seen__"] = torch.frombuffer(blob, dtype=torch.uint8)
     index: dict[str, Any] = {}
-    chunks: list[bytes] = []
+    chunks: list[bytes | memoryview] = []
+    digest = hashlib.sha256()
     offset = 0
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
-        data = tensor_bytes(t)
+        data = tensor_view(t)
+        digest.update(data)
         index[name] = {
             "dtype": _dtype_name(t),
             "shape": list(t.shape),
@@ -108,7 +122,6 @@ def encode(model: LanguageModel, extra: dict[str, Any] | None = None) -> bytes:
         }
         chunks.append(data)
         offset += len(data)
-    payload = b"".join(chunks)
     dist, version = provider(type(model))
     header = {
         "format": FORMAT,
@@ -126,11 +139,11 @@ def encode(model: LanguageModel, extra: dict[str, Any] | None = None) -> bytes:
         },
         **(extra or {}),
         "tensors": index,
-        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "payload_sha256": digest.hexdigest(),
     }
     text = json.dumps(seal(header), sort_keys=True, allow_nan=False, default=_json_default)
     head = text.encode("utf-8")
-    return MAGIC + struct.pack("<Q", len(head)) + head + payload
+    return [MAGIC + struct.pack("<Q", len(head)) + head, *chunks]
 
 
 def _canonical(header: dict[str, Any]) -> bytes:
@@ -145,6 +158,20 @@ def _canonical(header: dict[str, Any]) -> bytes:
 def seal(header: dict[str, Any]) -> dict[str, Any]:
     """`header` with its checksum set, so that a damaged header is caught like a damaged payload."""
     return {**header, "header_sha256": hashlib.sha256(_canonical(header)).hexdigest()}
+
+
+def tensor_view(t: torch.Tensor) -> memoryview:
+    """The raw bytes of a contiguous CPU tensor as a view, without a copy.
+
+    The view holds the ctypes array, which holds the tensor: the memory stays
+    valid for as long as the view is used.
+    """
+    nbytes = t.numel() * t.element_size()
+    if nbytes == 0:
+        return memoryview(b"")
+    array = (ctypes.c_char * nbytes).from_address(t.data_ptr())
+    array.owner = t  # type: ignore[attr-defined]
+    return memoryview(array).cast("B")
 
 
 def tensor_bytes(t: torch.Tensor) -> bytes:
@@ -175,7 +202,9 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
         raise ModelFileError(f"cannot write {path}: folder {folder} does not exist")
     if path.is_dir():
         raise ModelFileError(f"cannot write {path}: it is a directory")
-    data = encode(model, _clean(extra))
+    if path.exists() and not path.is_file():
+        raise ModelFileError(f"cannot write {path}: it exists and is not a regular file")
+    parts = encode_parts(model, _clean(extra))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
@@ -184,7 +213,8 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
         with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
             os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for part in parts:
+                f.write(part)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -78,7 +78,10 @@ class Vocabulary:
             raise ValueError(f"unknown tokenizer {kind!r} (choose {', '.join(KINDS)})")
         seen: set[str] = set()
         if kind == "char":
-            seen.update(_distinct_chars("".join(items)))
+            items = items if isinstance(items, Sequence) else list(items)
+            step = 65_536  # items per pass: the UTF-32 copy stays small on big corpora
+            for i in range(0, len(items), step):
+                seen.update(_distinct_chars("".join(items[i : i + step])))
         else:
             for item in items:
                 seen.update(item.split())
