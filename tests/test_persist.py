@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -127,3 +128,11 @@ def test_an_altered_header_is_damage(saved: Path) -> None:
     saved.write_bytes(changed)
     with pytest.raises(ModelFileError, match="header checksum mismatch"):
         load(saved)
+
+
+def test_a_target_that_is_not_a_regular_file_is_refused(tmp_path: Path, names: list[str]) -> None:
+    fifo = tmp_path / "pipe.ngk"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        save(CountLM().fit(names[:20]), fifo)
+    assert fifo.exists() and not fifo.is_file()
