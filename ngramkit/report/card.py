@@ -11,22 +11,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .tables import num
+from .tables import kv_table, num
 
 if TYPE_CHECKING:
     from ..persist import ModelFile
-
-
-def _kv(rows: Iterable[tuple[str, Any]], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
-    table.add_column(style="dim", no_wrap=True)
-    table.add_column(overflow="fold")
-    for key, value in rows:
-        table.add_row(
-            key,
-            f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value),
-        )
-    return table
 
 
 def _metrics(metrics: dict[str, Any]) -> Table:
@@ -94,7 +82,7 @@ def model_card(
     sections = card_rows(mf, file_bytes)
     parts: list[RenderableType] = []
     for title, rows in sections.items():
-        parts += [_kv(rows, title), Text("")]
+        parts += [kv_table(rows, title), Text("")]
     if mf.metrics:
         parts.append(_metrics(mf.metrics))
     parts += list(extra)

@@ -9,19 +9,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .tables import metrics_table, model_rows, samples_table
+from .tables import kv_table, metrics_table, model_rows, samples_table
 
 if TYPE_CHECKING:
     from ..counting import ShardedFit
-
-
-def _kv(rows: list[tuple[str, object]], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
-    table.add_column(style="dim")
-    table.add_column()
-    for key, value in rows:
-        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
-    return table
 
 
 def stage_table(seconds: dict[str, float]) -> Table:
@@ -40,7 +31,7 @@ def sharded_fit_report(
     fit: ShardedFit, path: str, how: str, shards: int, seconds: dict[str, float]
 ) -> RenderableType:
     t = fit.table
-    data = _kv(
+    data = kv_table(
         [
             ("counted", how),
             ("shards", shards),
@@ -53,7 +44,7 @@ def sharded_fit_report(
         ],
         "Data",
     )
-    model = _kv(model_rows(fit.model), "Model")
+    model = kv_table(model_rows(fit.model), "Model")
     metrics = metrics_table([("train", fit.train)])
     samples = samples_table([(s, None) for s in fit.samples])
     footer = Text.assemble(

@@ -33,12 +33,14 @@ def num(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
 
 
-def _kv(rows: Iterable[tuple[str, Any]], title: str) -> Table:
+def kv_table(rows: Iterable[tuple[str, Any]], title: str) -> Table:
+    """A titled two-column key/value table; integers get thousands separators."""
     table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
-    table.add_column(style="dim")
-    table.add_column()
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
     for key, value in rows:
-        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+        plain_int = isinstance(value, int) and not isinstance(value, bool)
+        table.add_row(key, f"{value:,}" if plain_int else str(value))
     return table
 
 
@@ -81,7 +83,7 @@ def model_rows(model: LanguageModel) -> list[tuple[str, Any]]:
 
 def fit_report(result: FitResult, path: str) -> RenderableType:
     d = result.data
-    data = _kv(
+    data = kv_table(
         [
             ("source", d.source),
             ("items read", d.items),
@@ -94,7 +96,7 @@ def fit_report(result: FitResult, path: str) -> RenderableType:
         ],
         "Data",
     )
-    model = _kv(model_rows(result.model), "Model")
+    model = kv_table(model_rows(result.model), "Model")
     metrics = metrics_table([("train", result.train), ("val", result.val)])
     samples = samples_table(result.samples)
     footer = Text.assemble(
