@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,11 @@ def _read_bytes(path: str | Path) -> tuple[str, bytes]:
 
 def decode_lines(name: str, raw: bytes) -> list[str]:
     """Split UTF-8 bytes into lines, naming the first line with bad bytes."""
+    return decode_text(name, raw).split("\n")
+
+
+def decode_text(name: str, raw: bytes) -> str:
+    """UTF-8 bytes as text (a BOM dropped), naming the first line with bad bytes."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if b"\x00" in raw:  # checked first: a binary file also fails to decode, misleadingly
@@ -82,7 +88,26 @@ def decode_lines(name: str, raw: bytes) -> list[str]:
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise DataError(f"{name}:{line}: contains a NUL byte; this looks like a binary file")
-    return text.split("\n")
+    return text
+
+
+def parse_text(name: str, text: str) -> WordList:
+    """parse_lines(name, text.split("\n")), walking the text one line at a time."""
+    items: list[str] = []
+    numbers = array("l")  # 8 bytes a line, not a Python int object each
+    blank, start, i, end_of_text = 0, 0, 0, len(text)
+    while start < end_of_text:
+        stop = text.find("\n", start)
+        stop = end_of_text if stop < 0 else stop
+        i += 1
+        item = text[start:stop].strip()
+        if item:
+            items.append(item)
+            numbers.append(i)
+        else:
+            blank += 1
+        start = stop + 1
+    return WordList(name, items, numbers.tolist(), blank)
 
 
 def parse_lines(name: str, lines: Sequence[str]) -> WordList:
@@ -100,9 +125,15 @@ def parse_lines(name: str, lines: Sequence[str]) -> WordList:
 
 
 def read_items(path: str | Path, *, allow_empty: bool = False) -> WordList:
-    """Read a word list: read_items("names.txt").items[:2] == ['emma', 'olivia']."""
+    """Read a word list: read_items("names.txt").items[:2] == ['emma', 'olivia'].
+
+    Memory: the bytes are dropped once decoded, and the text is walked line by
+    line (no list of every raw line), so a list costs little beyond its items.
+    """
     name, raw = _read_bytes(path)
-    words = parse_lines(name, decode_lines(name, raw))
+    text = decode_text(name, raw)
+    del raw
+    words = parse_text(name, text)
     if not words.items and not allow_empty:
         if words.blank:
             raise DataError(f"{name}: no items, only {words.blank} blank line(s)")
