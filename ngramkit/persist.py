@@ -186,7 +186,24 @@ def _json_default(x: Any) -> Any:
 
 
 def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write `model` to `path` atomically; returns the path.
+    """Write `model` to `path` atomically (see `atomic_write`); returns the path."""
+    check_target(Path(path), ModelFileError)
+    return atomic_write(Path(path), encode_parts(model, _clean(extra)), ModelFileError)
+
+
+def check_target(path: Path, error: type[NgramkitError]) -> None:
+    """Refuse a target whose folder is missing or that exists and is not a regular file."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise error(f"cannot write {path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise error(f"cannot write {path}: it is a directory")
+    if path.exists() and not path.is_file():
+        raise error(f"cannot write {path}: it exists and is not a regular file")
+
+
+def atomic_write(path: Path, parts: list[bytes | memoryview], error: type[NgramkitError]) -> Path:
+    """Write `parts` to `path` so that readers see the old file or the new one, never a mix.
 
     The bytes go to a temporary file `.<name>.<random>.tmp` next to `path`,
     are fsynced, then renamed over `path` (os.replace, atomic on POSIX and
@@ -194,21 +211,13 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
     A writer killed before the rename leaves its temporary file behind and
     `path` untouched; the next save of the same name removes such files once
     they are STALE_AFTER seconds old (younger ones may belong to a writer
-    still at work).
+    still at work). OSError becomes `error` with one line.
     """
-    path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ModelFileError(f"cannot write {path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise ModelFileError(f"cannot write {path}: it is a directory")
-    if path.exists() and not path.is_file():
-        raise ModelFileError(f"cannot write {path}: it exists and is not a regular file")
-    parts = encode_parts(model, _clean(extra))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
-        raise ModelFileError(f"cannot write {path}: {e.strerror or e}") from None
+        raise error(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
             os.fchmod(fd, _file_mode(path))
@@ -222,7 +231,7 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError):
-            raise ModelFileError(f"cannot write {path}: {e.strerror or e}") from None
+            raise error(f"cannot write {path}: {e.strerror or e}") from None
         raise
     _fsync_folder(folder)
     remove_stale_temps(path)

@@ -19,17 +19,14 @@ Writes are atomic: a temporary file, then a rename.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import struct
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import ModelFileError
-from ..persist import tensor_bytes
+from ..persist import atomic_write, check_target, tensor_bytes
 from .table import CountTable, CountTableError
 
 MAGIC = b"NGRAMKIT-COUNTS\n"
@@ -67,24 +64,10 @@ def encode(table: CountTable) -> bytes:
 
 
 def save(table: CountTable, path: str | Path) -> Path:
-    """Write `table` to `path` atomically; returns the path."""
+    """Write `table` to `path` atomically, as model files are written; returns the path."""
     path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise CountTableError(f"cannot write {path}: folder {folder} does not exist")
-    data = encode(table)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise CountTableError(f"cannot write {path}: {e.strerror or e}") from None
-        raise
-    return path
+    check_target(path, CountTableError)
+    return atomic_write(path, [encode(table)], CountTableError)
 
 
 def load(path: str | Path) -> CountTable:
