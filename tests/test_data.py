@@ -5,6 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ngramkit.data import read_items, split
 from ngramkit.errors import DataError
@@ -20,7 +22,7 @@ def test_strip_blank_crlf_bom(tmp_path: Path) -> None:
     p = write(tmp_path, b"\xef\xbb\xbf emma \r\n\r\n  \nolivia\r\nava")
     words = read_items(p)
     assert words.items == ["emma", "olivia", "ava"]
-    assert words.lines == [1, 4, 5]
+    assert list(words.lines) == [1, 4, 5]
     assert words.blank == 2
 
 
@@ -66,3 +68,24 @@ def test_split_is_seeded_and_complete() -> None:
     assert split(items, 0.0, seed=3) == (items, [])
     with pytest.raises(DataError):
         split(items, 1.0, seed=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet="ab \t\r\n\x0b\u2028é", max_size=40),
+    block=st.integers(1, 8),
+)
+def test_parse_text_is_parse_lines_of_split(text: str, block: int) -> None:
+    """Cutting the text into blocks changes nothing: same items, lines, blanks."""
+    from ngramkit.data import parse_lines, parse_text
+
+    got = parse_text("t", text, block)
+    want = parse_lines("t", text.split("\n"))
+    assert (got.items, list(got.lines), got.blank) == (want.items, want.lines, want.blank)
+
+
+def test_line_numbers_stay_compact(tmp_path: Path) -> None:
+    """No blank line: the numbers are a range; with blanks, an array (not Python ints)."""
+    assert read_items(write(tmp_path, b"a\nb\nc\n")).lines == range(1, 4)
+    lines = read_items(write(tmp_path, b"a\n\nc\n", "b.txt")).lines
+    assert list(lines) == [1, 3] and not isinstance(lines, list)
