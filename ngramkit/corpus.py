@@ -56,8 +56,17 @@ class Corpus:
     ) -> Corpus:
         """Encode `items`; with no vocabulary, build one from them (kind "char" or "word")."""
         items = list(items)
-        vocab = vocab if vocab is not None else Vocabulary.build(items, kind)
-        return cls(vocab, items)
+        if vocab is not None:
+            return cls(vocab, items)
+        corpus = cls(Vocabulary.build(items, kind), items)
+        if corpus._large:
+            # The vocabulary holds every symbol of these items: no item is OOV, and
+            # the token count is known without the encoding pass `_scan` makes.
+            import torch
+
+            symbols = _bound(items) - 1 if kind == "char" else _word_tokens(items)
+            corpus.__dict__["_scan"] = (torch.zeros(len(items), dtype=torch.bool), symbols)
+        return corpus
 
     @cached_property
     def stream(self) -> torch.Tensor:
@@ -181,6 +190,11 @@ def encode(
 def _bound(items: Sequence[str]) -> int:
     """A bound on the stream's length: sum(len) + N + 1 (a symbol is at least a character)."""
     return sum(map(len, items)) + len(items) + 1
+
+
+def _word_tokens(items: Sequence[str]) -> int:
+    """Predicted tokens of word-tokenized items: words plus one boundary each."""
+    return sum(len(item.split()) for item in items) + len(items)
 
 
 def _encoded_chunks(
