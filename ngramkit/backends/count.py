@@ -57,6 +57,7 @@ ROWS_CELL_LIMIT = 2**23  # cells of the compact rows (context_rows.py): 64 MiB a
 ROWS_MIN_BATCH = 4096  # tokens in one call before the compact rows are worth building
 ROWS_PAYBACK = 0.25  # ... and tokens scored so far, per cell of rows (a cell costs ~ a token)
 SPARSE_SLICE = 2**20  # tokens scored at once by searchsorted lookups in backoff tables
+METRICS_SLICE = 2**18  # distinct n-grams scored at once for the training metrics
 
 
 class CountLM(LanguageModel):
@@ -121,7 +122,14 @@ class CountLM(LanguageModel):
 
         V = len(self.require_fitted())
         keys, cnt = counts.top()
-        lp = self._logprobs(keys // V, keys % V)  # (M,) float64
+        tables = self.tables_
+        if tables is not None:
+            # The keys are distinct already: score them a small slice at a time
+            # (no dedup pass; the lookups' temporaries stay a few MiB).
+            parts = keys.split(METRICS_SLICE)
+            lp = torch.cat([tables.score(g, tables.tops(g)) for g in parts])  # (M,) float64
+        else:
+            lp = self._logprobs(keys // V, keys % V)  # (M,) float64
         return Metrics(int(cnt.sum()), float((lp * cnt.to(torch.float64)).sum()))
 
     def fit_metrics(self) -> Metrics | None:

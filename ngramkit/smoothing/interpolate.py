@@ -50,9 +50,12 @@ def weights(
     if method.witten_bell:
         extra = torch.bincount(level.ctx_of, minlength=C).double()  # N1+(h .)
     Z = total + extra  # (C,)
-    alpha = (a - d) / Z[level.ctx_of]
     gamma = (taken + extra) / Z
-    return alpha, gamma
+    if d.requires_grad:  # tuning: autograd needs every intermediate
+        return (a - d) / Z[level.ctx_of], gamma
+    alpha = a - d  # in place from here: each (M,) temporary is the size of the table
+    del d
+    return alpha.div_(Z[level.ctx_of]), gamma
 
 
 def estimate(
@@ -89,7 +92,10 @@ def estimate(
             unk_logp = math.log(g0 * base) if unk else -math.inf
             keys.append(torch.arange(V))
         else:
-            p = alpha + gamma[level.ctx_of] * prev[level.suffix_of]  # (M,)
+            # alpha + gamma(h) * p_lower, in place (equal to the plain expression:
+            # IEEE addition and multiplication commute).
+            p = prev[level.suffix_of].mul_(gamma[level.ctx_of]).add_(alpha)  # (M,)
+            del alpha
             keys.append(level.keys)
             ctx_keys.append(level.ctx_keys)
             log_bow.append(gamma.log())
