@@ -63,3 +63,20 @@ def test_lazy_fit_gives_the_same_model(names: list[str]) -> None:
     assert whole.training == lazy.training
     for name, tensor in whole.state()[1].items():
         assert torch.equal(tensor, lazy.state()[1][name]), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    items=st.lists(st.text(alphabet="ab é\n", max_size=9), min_size=4, max_size=30),
+    kind=st.sampled_from(["char", "word"]),
+)
+def test_own_vocabulary_counts_tokens_without_encoding(items: list[str], kind: str) -> None:
+    """A corpus whose vocabulary was built from its items knows it has no OOV item and
+    counts its tokens without an encoding pass; the figures equal the encoded stream's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(corpus_module, "ENCODE_CHUNK", 8)
+        mp.setattr(corpus_module, "LAZY_MIN_ITEMS", 3)
+        corpus = Corpus.from_items(items, kind=kind)
+        stream, oov = corpus.vocab.encode_stream(items)
+        assert torch.equal(corpus.oov, oov) and not bool(oov.any())
+        assert corpus.n_tokens == len(stream) - 1
