@@ -56,8 +56,7 @@ ROWS_INDEX_LIMIT = 2**22  # contexts V^(N-1) given a dense row index: int32, 16 
 ROWS_CELL_LIMIT = 2**23  # cells of the compact rows (context_rows.py): 64 MiB at most
 ROWS_MIN_BATCH = 4096  # tokens in one call before the compact rows are worth building
 ROWS_PAYBACK = 0.25  # ... and tokens scored so far, per cell of rows (a cell costs ~ a token)
-SPARSE_SLICE = 2**20  # tokens scored at once by searchsorted lookups in backoff tables
-METRICS_SLICE = 2**18  # distinct n-grams scored at once for the training metrics
+DEDUP_BLOCK = 2**20  # tokens deduplicated at once before backoff-table lookups
 
 
 class CountLM(LanguageModel):
@@ -123,11 +122,8 @@ class CountLM(LanguageModel):
         V = len(self.require_fitted())
         keys, cnt = counts.top()
         tables = self.tables_
-        if tables is not None:
-            # The keys are distinct already: score them a small slice at a time
-            # (no dedup pass; the lookups' temporaries stay a few MiB).
-            parts = keys.split(METRICS_SLICE)
-            lp = torch.cat([tables.score(g, tables.tops(g)) for g in parts])  # (M,) float64
+        if tables is not None:  # the keys are distinct already: no dedup pass
+            lp = tables.distinct_logprobs(keys)  # (M,) float64
         else:
             lp = self._logprobs(keys // V, keys % V)  # (M,) float64
         return Metrics(int(cnt.sum()), float((lp * cnt.to(torch.float64)).sum()))
@@ -285,9 +281,10 @@ class CountLM(LanguageModel):
             return by_key(ctx, targets)
         grams = ctx * V + targets  # (T,) n-gram keys
         if self.tables_ is not None:
-            # A slice at a time: the lookups' temporaries are many times the batch.
-            slices = grams.split(SPARSE_SLICE)
-            return torch.cat([self.tables_.key_logprobs(g) for g in slices])
+            # Deduplicated a block at a time (text is Zipfian: a large block repeats
+            # most of its n-grams); each block's distinct keys are looked up in slices.
+            blocks = grams.split(DEDUP_BLOCK)
+            return torch.cat([self.tables_.key_logprobs(g) for g in blocks])
         k = self.k
         c = self._lookup(self.keys_, self.counts_, grams).double()
         total = self._lookup(self.ctx_keys_, self.ctx_totals_, ctx).double()

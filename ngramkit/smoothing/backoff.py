@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 
 DEDUP_MIN = 8192  # batches above this many tokens are scored per distinct n-gram
+SCORE_SLICE = 2**18  # n-grams looked up at once: the lookups make ~12 temporaries this long
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,19 @@ class BackoffTables:
 
         if len(grams) > DEDUP_MIN and self.order > 1:
             uniq, inverse = torch.unique(grams, sorted=True, return_inverse=True)
-            return self.score(uniq, self.tops(uniq))[inverse]
-        return self.score(grams, self.tops(grams))
+            return self.distinct_logprobs(uniq)[inverse]
+        return self.distinct_logprobs(grams)
+
+    def distinct_logprobs(self, grams: torch.Tensor) -> torch.Tensor:
+        """key_logprobs without the dedup pass (for keys known to be distinct): [T] -> [T].
+
+        Looked up SCORE_SLICE keys at a time, which bounds the temporaries.
+        """
+        import torch
+
+        if len(grams) <= SCORE_SLICE:
+            return self.score(grams, self.tops(grams))
+        return torch.cat([self.score(g, self.tops(g)) for g in grams.split(SCORE_SLICE)])
 
     def tops(self, grams: torch.Tensor) -> torch.Tensor:
         """The highest order worth asking for each n-gram key [T] -> [T].
