@@ -5,7 +5,7 @@ Fits on makemore-split/train.txt (tuned methods cut their dev set from it,
 markdown table (nats per predicted token, L+1 tokens per name) for
 docs/smoothing.md. Takes a few minutes on 2 cores (the tuned fits).
 
-    .venv/bin/python bench/smoothing_table.py [DATA_DIR] [--orders 2,3,...]
+    .venv/bin/python bench/smoothing_table.py [DATA_DIR] [--orders 2,3,...] [--digits 4]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data", nargs="?", default="/work/shared/data/makemore-split")
     ap.add_argument("--orders", default="2,3,4,5,6,7,8")
+    ap.add_argument("--digits", type=int, default=4)
     args = ap.parse_args()
     train = Path(args.data, "train.txt").read_text().split()
     test = Path(args.data, "test.txt").read_text().split()
@@ -44,7 +45,7 @@ def main() -> None:
         cells = []
         for _, hp in METHODS:
             model = CountLM(order=order, **hp).fit(train)
-            cells.append(f"{corpus_metrics(model, test).nll:.4f}")
+            cells.append(f"{corpus_metrics(model, test).nll:.{args.digits}f}")
         print(f"| {order} | " + " | ".join(cells) + " |", flush=True)
     print(f"\n({time.perf_counter() - start:.0f} s)")
 
