@@ -115,7 +115,7 @@ def test_another_backends_option_is_refused(names: Path) -> None:
     one_line_error(
         result,
         "--lr is an option of backend plug, not of 'count' (it takes --order, --smooth, "
-        "--discount, --tune, --dev-fraction, --unk)",
+        "--discount, --tune, --folds, --dev-fraction, --unk)",
     )
 
 

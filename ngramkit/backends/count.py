@@ -2,7 +2,7 @@
 
 `--smooth` picks the estimator (see ngramkit/smoothing): a number is add-k,
 a name is an interpolated method (kn, mkn, wb, abs) kept in backoff tables,
-`auto` is add-k with k tuned on a dev split. Add-k ("fake counts", the
+`auto` is add-k with k tuned on held-out training items. Add-k ("fake counts", the
 lecture's N+1 at k=1):
 
     p(w | ctx) = (c(ctx, w) + k) / (c(ctx) + k * V)
@@ -71,7 +71,7 @@ class CountLM(LanguageModel):
             str,
             1.0,
             "add-k fake counts (a number >= 0) or a method: kn, mkn, wb, abs, "
-            "auto (add-k with k tuned on a dev split)",
+            "auto (add-k with k tuned on held-out training items)",
             parse=parse_smooth,
             metavar="K|" + "|".join(SMOOTH_NAMES),
         ),
@@ -84,12 +84,26 @@ class CountLM(LanguageModel):
             parse=parse_discounts,
             metavar="D[,D...]",
         ),
-        Option("tune", bool, False, "tune the discounts on a dev split cut from the training data"),
+        Option(
+            "tune",
+            bool,
+            False,
+            "tune the discounts on held-out training items (see --folds)",
+        ),
+        Option(
+            "folds",
+            int,
+            5,
+            "tuning (--tune, --smooth auto) cross-validates over this many folds of the "
+            "training items; 1 tunes on one dev split of --dev-fraction instead",
+            min=1,
+            max=100,
+        ),
         Option(
             "dev_fraction",
             float,
             0.1,
-            "share of training items held out to tune on (--tune, --smooth auto)",
+            "with --folds 1: share of training items held out to tune on",
             min=0,
             max=0.9,
             min_exclusive=True,
@@ -178,6 +192,7 @@ class CountLM(LanguageModel):
             counts,
             discount=self.hparams["discount"],
             tune=self.hparams["tune"],
+            folds=self.hparams["folds"],
             dev_fraction=self.hparams["dev_fraction"],
             unk=self.hparams["unk"],
         )
@@ -189,7 +204,7 @@ class CountLM(LanguageModel):
         from ..smoothing.fit import tune_k
 
         assert corpus is not None
-        return tune_k(corpus, self.order, self.hparams["dev_fraction"])
+        return tune_k(corpus, self.order, self.hparams["folds"], self.hparams["dev_fraction"])
 
     @property
     def k(self) -> float:

@@ -30,11 +30,9 @@ DEV_SEED = 2147483647  # the split seed ngramkit uses everywhere by default
 
 def dev_split(corpus: Corpus, fraction: float, order: int) -> tuple[NgramCounts, torch.Tensor]:
     """(counts of the rest, dev windows [T, order]) of a seeded dev split of `corpus`."""
-    from ..corpus import Corpus
-    from ..counts import NgramCounts
     from ..data import split
 
-    items = [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
+    items = _in_vocab(corpus)
     n_dev = round(len(items) * fraction)
     if n_dev == 0 or n_dev >= len(items):
         raise NgramkitError(
@@ -42,6 +40,53 @@ def dev_split(corpus: Corpus, fraction: float, order: int) -> tuple[NgramCounts,
             "for tuning; give more data or fixed values"
         )
     rest, dev = split(items, fraction, DEV_SEED)
+    return _held_out(corpus, rest, dev, order)
+
+
+def held_out(
+    corpus: Corpus, order: int, folds: int, dev_fraction: float
+) -> list[tuple[NgramCounts, torch.Tensor]]:
+    """(counts of the rest, dev windows [T, order]) per held-out part of `corpus`.
+
+    folds 1: one seeded dev split of `dev_fraction` (dev_split). folds K >= 2:
+    K-fold cross-validation: a seeded permutation deals the items into K
+    folds; each fold is the dev set of the counts of the other K - 1, so
+    every item is scored once, by counts that did not see it. Tuning on all
+    of them is steadier than on one split: a small dev set lets the
+    discounts of a high order drift to values that fit those few tokens.
+    """
+    import torch
+
+    if folds == 1:
+        return [dev_split(corpus, dev_fraction, order)]
+    items = _in_vocab(corpus)
+    if len(items) < folds:
+        raise NgramkitError(
+            f"too few training items ({len(items)}) for {folds}-fold tuning; "
+            "give more data, fewer --folds or fixed values"
+        )
+    perm = torch.randperm(len(items), generator=torch.Generator().manual_seed(DEV_SEED))
+    fold_of = torch.empty(len(items), dtype=torch.long)
+    fold_of[perm] = torch.arange(len(items)) % folds  # (N,) the fold of each item
+    flags = fold_of.tolist()
+    out = []
+    for f in range(folds):
+        rest = [s for s, g in zip(items, flags) if g != f]
+        dev = [s for s, g in zip(items, flags) if g == f]
+        out.append(_held_out(corpus, rest, dev, order))
+    return out
+
+
+def _in_vocab(corpus: Corpus) -> list[str]:
+    return [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
+
+
+def _held_out(
+    corpus: Corpus, rest: list[str], dev: list[str], order: int
+) -> tuple[NgramCounts, torch.Tensor]:
+    from ..corpus import Corpus
+    from ..counts import NgramCounts
+
     train = NgramCounts.count(Corpus.from_items(rest, corpus.vocab), order)
     grams, _ = Corpus.from_items(dev, corpus.vocab).windows(order)
     return train, grams
@@ -54,12 +99,13 @@ def fit_tables(
     *,
     discount: Sequence[float] | None = None,
     tune: bool = False,
+    folds: int = 1,
     dev_fraction: float = 0.1,
     unk: bool = False,
 ) -> tuple[BackoffTables, dict[str, Any]]:
     """(backoff tables, learned facts) of `method` on `counts` of `corpus`.
 
-    `corpus` (the items counted) is needed only to tune.
+    `corpus` (the items counted) is needed only to tune (see held_out).
     """
     N, V = counts.order, counts.vocab_size
     if method.min_order > N:
@@ -80,31 +126,33 @@ def fit_tables(
     if tune:
         if corpus is None:
             raise NgramkitError("--tune needs the training items, not only their counts")
-        train, grams = dev_split(corpus, dev_fraction, N)
-        sub = build_levels(train, method.continuation)
-        start = [estimate_discounts(method, level) for level in sub]
-        queries = locate(sub, V, grams[:, :-1], grams[:, -1])
-        D, dev_nll = tune_discounts(method, sub, queries, V, start, unk)
+        parts = []
+        for train, grams in held_out(corpus, N, folds, dev_fraction):
+            sub = build_levels(train, method.continuation)
+            parts.append((sub, locate(sub, V, grams[:, :-1], grams[:, -1])))
+        start = [estimate_discounts(method, level) for level in parts[0][0]]
+        D, dev_nll = tune_discounts(method, parts, V, start, unk)
         learned["dev_nll"] = dev_nll
     learned["discounts"] = [list(row) for row in D]
     return estimate(method, levels, D, V, unk), learned
 
 
-def tune_k(corpus: Corpus, order: int, dev_fraction: float) -> float:
-    """add-k's k minimizing the NLL of a dev split (see tune.tune_addk)."""
+def tune_k(corpus: Corpus, order: int, folds: int = 1, dev_fraction: float = 0.1) -> float:
+    """add-k's k minimizing the held-out NLL (see held_out, tune.tune_addk)."""
     import torch
 
     from ..counts import gram_keys
 
-    train, grams = dev_split(corpus, dev_fraction, order)
-    V = train.vocab_size
-    keys, cnt = train.top()
-    ctx_keys, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
-    ctx_totals = torch.zeros_like(ctx_keys).index_add_(0, inverse, cnt)
-    full = gram_keys(grams, V)  # (T,)
-    pair = _lookup(keys, cnt, full).double()
-    total = _lookup(ctx_keys, ctx_totals, full // V).double()
-    return tune_addk(pair, total, V)
+    pairs, totals = [], []
+    for train, grams in held_out(corpus, order, folds, dev_fraction):
+        V = train.vocab_size
+        keys, cnt = train.top()
+        ctx_keys, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
+        ctx_totals = torch.zeros_like(ctx_keys).index_add_(0, inverse, cnt)
+        full = gram_keys(grams, V)  # (T,)
+        pairs.append(_lookup(keys, cnt, full).double())
+        totals.append(_lookup(ctx_keys, ctx_totals, full // V).double())
+    return tune_addk(torch.cat(pairs), torch.cat(totals), len(corpus.vocab))
 
 
 def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> torch.Tensor:

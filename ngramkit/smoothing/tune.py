@@ -1,8 +1,9 @@
 """Held-out tuning: pick the smoothing knobs that minimize dev NLL.
 
-The dev set is cut from the training items (a seeded split, `dev_fraction`
-of them); the test set is never seen. The knobs are fitted on the counts of
-the rest, then the model is re-estimated on all training items with them.
+The held-out tokens come from the training items only (fit.held_out: K-fold
+cross-validation, or one seeded dev split); the test set is never seen. The
+knobs minimize the NLL of every held-out token under the counts that did not
+see it; the model is then re-estimated on all training items with them.
 
 - add-k (`--smooth auto`): k by golden-section search on log k (one knob,
   each evaluation a handful of vector operations);
@@ -57,14 +58,15 @@ def tune_addk(pair: torch.Tensor, total: torch.Tensor, vocab_size: int, steps: i
 
 def tune_discounts(
     method: Method,
-    levels: Sequence[Level],
-    queries: Queries,
+    parts: Sequence[tuple[Sequence[Level], Queries]],
     vocab_size: int,
     start: Sequence[Sequence[float]],
     unk: bool = False,
     max_iter: int = 60,
 ) -> tuple[list[tuple[float, ...]], float]:
-    """(discounts per order, dev NLL) minimizing the dev NLL of `queries`."""
+    """(discounts per order, held-out NLL) minimizing the NLL of every part's
+    queries under its levels (one dev split, or the folds of a cross-validation),
+    in nats per held-out token."""
     import torch
 
     hi = torch.tensor([method.discount_range(j) for j in range(1, method.n_discounts + 1)])
@@ -72,11 +74,15 @@ def tune_discounts(
     init = torch.tensor(start, dtype=torch.float64).clamp(min=0.02).minimum(0.98 * hi)
     theta = torch.logit(init / hi).requires_grad_(True)  # (N, m)
     opt = torch.optim.LBFGS([theta], lr=1, max_iter=max_iter, line_search_fn="strong_wolfe")
+    tokens = sum(len(queries.targets) for _, queries in parts)
 
     def nll() -> torch.Tensor:
-        D = hi * torch.sigmoid(theta)  # (N, m), inside (0, hi)
-        p = query_probs(method, levels, list(D), queries, vocab_size, unk)
-        return -p.log().mean()
+        D = list(hi * torch.sigmoid(theta))  # (N, m), inside (0, hi)
+        per_part = [
+            query_probs(method, levels, D, queries, vocab_size, unk).log().sum()
+            for levels, queries in parts
+        ]
+        return -torch.stack(per_part).sum() / tokens
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
