@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from ngramkit import CountLM, NgramkitError, corpus_metrics
 from ngramkit.cli import cli
 from ngramkit.corpus import Corpus
+from ngramkit.counts import NgramCounts
 from ngramkit.data import split
 from ngramkit.smoothing.fit import DEV_SEED, held_out
 
@@ -24,7 +25,7 @@ from ngramkit.smoothing.fit import DEV_SEED, held_out
 def fold_items(items: list[str], folds: int) -> list[tuple[list[str], list[str]]]:
     """(rest, dev) per fold, by the rule: item perm[j] goes to fold j % folds
     (perm: torch.randperm seeded with DEV_SEED); one fold is the 10% dev split.
-    Checked against held_out's own dev windows and counted tokens."""
+    Checked against held_out's counts of both sides (from windows, a plain path)."""
     if folds == 1:
         parts = [split(items, 0.1, DEV_SEED)]
     else:
@@ -35,9 +36,12 @@ def fold_items(items: list[str], folds: int) -> list[tuple[list[str], list[str]]
             rest = [s for i, s in enumerate(items) if i not in held]
             parts.append((rest, [s for i, s in enumerate(items) if i in held]))
     corpus = Corpus.from_items(items)
-    for (rest, dev), (counts, grams) in zip(parts, held_out(corpus, 2, folds, 0.1), strict=True):
-        assert torch.equal(grams, Corpus.from_items(dev, corpus.vocab).windows(2)[0])
-        assert counts.total == sum(len(s) + 1 for s in rest)
+    for (rest, dev), (counts, held) in zip(parts, held_out(corpus, 3, folds, 0.1), strict=True):
+        for mine, items_ in ((counts, rest), (held, dev)):
+            grams = Corpus.from_items(items_, corpus.vocab).grams(3)
+            want = NgramCounts.from_windows(grams, len(corpus.vocab))
+            assert all(torch.equal(a, b) for a, b in zip(mine.keys, want.keys, strict=True))
+            assert all(torch.equal(a, b) for a, b in zip(mine.counts, want.counts, strict=True))
     return parts
 
 

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 DEV_SEED = 2147483647  # the split seed ngramkit uses everywhere by default
 
 
-def dev_split(corpus: Corpus, fraction: float, order: int) -> tuple[NgramCounts, torch.Tensor]:
-    """(counts of the rest, dev windows [T, order]) of a seeded dev split of `corpus`."""
+def dev_split(corpus: Corpus, fraction: float, order: int) -> tuple[NgramCounts, NgramCounts]:
+    """(counts of the rest, counts of the dev items) of a seeded dev split of `corpus`."""
     from ..data import split
 
     items = _in_vocab(corpus)
@@ -40,20 +40,22 @@ def dev_split(corpus: Corpus, fraction: float, order: int) -> tuple[NgramCounts,
             "for tuning; give more data or fixed values"
         )
     rest, dev = split(items, fraction, DEV_SEED)
-    return _held_out(corpus, rest, dev, order)
+    return _count(corpus, rest, order), _count(corpus, dev, order)
 
 
 def held_out(
     corpus: Corpus, order: int, folds: int, dev_fraction: float
-) -> list[tuple[NgramCounts, torch.Tensor]]:
-    """(counts of the rest, dev windows [T, order]) per held-out part of `corpus`.
+) -> list[tuple[NgramCounts, NgramCounts]]:
+    """(counts of the rest, counts of the held-out items) per held-out part of `corpus`.
 
     folds 1: one seeded dev split of `dev_fraction` (dev_split). folds K >= 2:
     K-fold cross-validation: a seeded permutation deals the items into K
-    folds; each fold is the dev set of the counts of the other K - 1, so
-    every item is scored once, by counts that did not see it. Tuning on all
-    of them is steadier than on one split: a small dev set lets the
-    discounts of a high order drift to values that fit those few tokens.
+    folds (item perm[j] to fold j % K); each fold is held out from the counts
+    of the other K - 1, so every item is scored once, by counts that did not
+    see it. Tuning on all of them is steadier than on one split: a small dev
+    set lets the discounts of a high order drift to fit its few tokens.
+    The held-out items are kept as their order-N counts: each distinct
+    n-gram is scored once and weighted by its count.
     """
     import torch
 
@@ -73,23 +75,29 @@ def held_out(
     for f in range(folds):
         rest = [s for s, g in zip(items, flags) if g != f]
         dev = [s for s, g in zip(items, flags) if g == f]
-        out.append(_held_out(corpus, rest, dev, order))
+        out.append((_count(corpus, rest, order), _count(corpus, dev, order)))
     return out
+
+
+def held_out_grams(dev: NgramCounts) -> tuple[torch.Tensor, torch.Tensor]:
+    """(distinct order-N windows [U, N], their counts [U] float64) of held-out counts."""
+    import torch
+
+    V, N = dev.vocab_size, dev.order
+    keys, cnt = dev.top()
+    digits = [(keys // V ** (N - 1 - j)) % V for j in range(N)]  # oldest token first
+    return torch.stack(digits, 1), cnt.double()
 
 
 def _in_vocab(corpus: Corpus) -> list[str]:
     return [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
 
 
-def _held_out(
-    corpus: Corpus, rest: list[str], dev: list[str], order: int
-) -> tuple[NgramCounts, torch.Tensor]:
+def _count(corpus: Corpus, items: list[str], order: int) -> NgramCounts:
     from ..corpus import Corpus
     from ..counts import NgramCounts
 
-    train = NgramCounts.count(Corpus.from_items(rest, corpus.vocab), order)
-    grams, _ = Corpus.from_items(dev, corpus.vocab).windows(order)
-    return train, grams
+    return NgramCounts.count(Corpus.from_items(items, corpus.vocab), order)
 
 
 def fit_tables(
@@ -127,9 +135,10 @@ def fit_tables(
         if corpus is None:
             raise NgramkitError("--tune needs the training items, not only their counts")
         parts = []
-        for train, grams in held_out(corpus, N, folds, dev_fraction):
+        for train, dev in held_out(corpus, N, folds, dev_fraction):
             sub = build_levels(train, method.continuation)
-            parts.append((sub, locate(sub, V, grams[:, :-1], grams[:, -1])))
+            grams, weight = held_out_grams(dev)
+            parts.append((sub, locate(sub, V, grams[:, :-1], grams[:, -1]), weight))
         start = [estimate_discounts(method, level) for level in parts[0][0]]
         D, dev_nll = tune_discounts(method, parts, V, start, unk)
         learned["dev_nll"] = dev_nll
@@ -141,18 +150,17 @@ def tune_k(corpus: Corpus, order: int, folds: int = 1, dev_fraction: float = 0.1
     """add-k's k minimizing the held-out NLL (see held_out, tune.tune_addk)."""
     import torch
 
-    from ..counts import gram_keys
-
-    pairs, totals = [], []
-    for train, grams in held_out(corpus, order, folds, dev_fraction):
+    pairs, totals, weights = [], [], []
+    for train, dev in held_out(corpus, order, folds, dev_fraction):
         V = train.vocab_size
         keys, cnt = train.top()
         ctx_keys, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
         ctx_totals = torch.zeros_like(ctx_keys).index_add_(0, inverse, cnt)
-        full = gram_keys(grams, V)  # (T,)
-        pairs.append(_lookup(keys, cnt, full).double())
-        totals.append(_lookup(ctx_keys, ctx_totals, full // V).double())
-    return tune_addk(torch.cat(pairs), torch.cat(totals), len(corpus.vocab))
+        held, weight = dev.top()  # (U,) distinct held-out n-grams and their counts
+        pairs.append(_lookup(keys, cnt, held).double())
+        totals.append(_lookup(ctx_keys, ctx_totals, held // V).double())
+        weights.append(weight.double())
+    return tune_addk(torch.cat(pairs), torch.cat(totals), len(corpus.vocab), torch.cat(weights))
 
 
 def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> torch.Tensor:

@@ -29,36 +29,48 @@ if TYPE_CHECKING:
 K_RANGE = (1e-4, 10.0)  # add-k search interval, fake counts
 
 
-def addk_nll(k: float, pair: torch.Tensor, total: torch.Tensor, vocab_size: int) -> float:
-    """Dev NLL (nats/token) of add-k: pair = c(h, w), total = c(h) per dev token."""
+def addk_nll(
+    k: float, pair: torch.Tensor, total: torch.Tensor, vocab_size: int, weight: torch.Tensor
+) -> float:
+    """Held-out NLL (nats/token) of add-k over distinct held-out n-grams [U]:
+    pair = c(h, w), total = c(h) in the training counts, weight = held-out count."""
     import torch
 
     p = torch.where(total > 0, (pair + k) / (total + k * vocab_size), 1.0 / vocab_size)
-    return float(-p.log().mean())
+    return float(-(p.log() * weight).sum() / weight.sum())
 
 
-def tune_addk(pair: torch.Tensor, total: torch.Tensor, vocab_size: int, steps: int = 40) -> float:
+def tune_addk(
+    pair: torch.Tensor,
+    total: torch.Tensor,
+    vocab_size: int,
+    weight: torch.Tensor,
+    steps: int = 40,
+) -> float:
     """k in K_RANGE minimizing addk_nll, by golden-section search on log k."""
+
+    def f(log_k: float) -> float:
+        return addk_nll(math.exp(log_k), pair, total, vocab_size, weight)
+
     lo, hi = math.log(K_RANGE[0]), math.log(K_RANGE[1])
     phi = (math.sqrt(5) - 1) / 2
     a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
-    fa = addk_nll(math.exp(a), pair, total, vocab_size)
-    fb = addk_nll(math.exp(b), pair, total, vocab_size)
+    fa, fb = f(a), f(b)
     for _ in range(steps):
         if fa < fb:
             hi, b, fb = b, a, fa
             a = hi - phi * (hi - lo)
-            fa = addk_nll(math.exp(a), pair, total, vocab_size)
+            fa = f(a)
         else:
             lo, a, fa = a, b, fb
             b = lo + phi * (hi - lo)
-            fb = addk_nll(math.exp(b), pair, total, vocab_size)
+            fb = f(b)
     return math.exp((lo + hi) / 2)
 
 
 def tune_discounts(
     method: Method,
-    parts: Sequence[tuple[Sequence[Level], Queries]],
+    parts: Sequence[tuple[Sequence[Level], Queries, torch.Tensor]],
     vocab_size: int,
     start: Sequence[Sequence[float]],
     unk: bool = False,
@@ -66,7 +78,8 @@ def tune_discounts(
 ) -> tuple[list[tuple[float, ...]], float]:
     """(discounts per order, held-out NLL) minimizing the NLL of every part's
     queries under its levels (one dev split, or the folds of a cross-validation),
-    in nats per held-out token."""
+    each query (a distinct held-out n-gram) weighted by its count [U]; nats per
+    held-out token."""
     import torch
 
     hi = torch.tensor([method.discount_range(j) for j in range(1, method.n_discounts + 1)])
@@ -74,24 +87,26 @@ def tune_discounts(
     init = torch.tensor(start, dtype=torch.float64).clamp(min=0.02).minimum(0.98 * hi)
     theta = torch.logit(init / hi).requires_grad_(True)  # (N, m)
     opt = torch.optim.LBFGS([theta], lr=1, max_iter=max_iter, line_search_fn="strong_wolfe")
-    tokens = sum(len(queries.targets) for _, queries in parts)
+    tokens = float(sum(weight.sum() for _, _, weight in parts))
 
-    def nll() -> torch.Tensor:
+    def part_nll(levels: Sequence[Level], queries: Queries, weight: torch.Tensor) -> torch.Tensor:
         D = list(hi * torch.sigmoid(theta))  # (N, m), inside (0, hi)
-        per_part = [
-            query_probs(method, levels, D, queries, vocab_size, unk).log().sum()
-            for levels, queries in parts
-        ]
-        return -torch.stack(per_part).sum() / tokens
+        lp = query_probs(method, levels, D, queries, vocab_size, unk).log()
+        return -(lp * weight).sum() / tokens
 
     def closure() -> torch.Tensor:
+        # One part's autograd graph at a time (its gradient is added to theta's),
+        # so the folds of a cross-validation do not all hold their graphs at once.
         opt.zero_grad()
-        loss = nll()
-        loss.backward()
+        loss = torch.zeros((), dtype=torch.float64)
+        for part in parts:
+            piece = part_nll(*part)
+            piece.backward()
+            loss += piece.detach()
         return loss
 
     opt.step(closure)
     with torch.no_grad():
+        loss = sum(part_nll(*part) for part in parts)
         D = hi * torch.sigmoid(theta)
-        loss = float(nll())
-    return [tuple(float(x) for x in row) for row in D], loss
+    return [tuple(float(x) for x in row) for row in D], float(loss)
