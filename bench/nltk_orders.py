@@ -13,7 +13,9 @@ AbsoluteDiscountingInterpolated (its default 0.75, and tuned).
 StupidBackoff is left out: its scores are not a distribution (the run prints
 one row's sum to show it).
 
-Tuning is ngramkit's `--tune` protocol: dev = ngramkit.data.split(train, 0.1,
+Tuning is ngramkit's `--tune --folds 1` protocol (one dev split; ngramkit's
+default, 5-fold cross-validation, would take five times as long here):
+dev = ngramkit.data.split(train, 0.1,
 2147483647)[1]; NLTK is fitted on the rest; gamma by golden-section search on
 log gamma over ngramkit's add-k range (1e-4, 10), 40 steps, as `--smooth
 auto`; a discount by a grid 0.1, 0.2, ..., 0.9, then golden-section search

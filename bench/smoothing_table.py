@@ -1,9 +1,9 @@
 """Test NLL of every smoothing method at orders 2-8 on the makemore split.
 
-Fits on makemore-split/train.txt (tuned methods cut their dev set from it,
-10% seeded; the test set is never seen) and scores test.txt. Prints a
-markdown table (nats per predicted token, L+1 tokens per name) for
-docs/smoothing.md. Takes a few minutes on 2 cores (the tuned fits).
+Fits on makemore-split/train.txt (tuned methods cross-validate over 5 folds
+of it, the default `--folds`; the test set is never seen) and scores
+test.txt. Prints a markdown table (nats per predicted token, L+1 tokens per
+name) for docs/smoothing.md. Takes about a minute on 2 cores.
 
     .venv/bin/python bench/smoothing_table.py [DATA_DIR] [--orders 2,3,...] [--digits 4]
 """

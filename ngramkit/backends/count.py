@@ -425,7 +425,7 @@ class CountLM(LanguageModel):
                     ",".join(f"{d:.4f}" for d in row) for row in self.learned_["discounts"]
                 )
             if self.learned_.get("dev_nll") is not None:
-                out["dev NLL (tuning)"] = f"{self.learned_['dev_nll']:.4f}"
+                out["held-out NLL (tuning)"] = f"{self.learned_['dev_nll']:.4f}"
             return out
         out = {
             "distinct n-grams": len(self.keys_),

@@ -1,4 +1,4 @@
-"""Held-out tuning: pick the smoothing knobs that minimize dev NLL.
+"""Held-out tuning: pick the smoothing knobs that minimize the held-out NLL.
 
 The held-out tokens come from the training items only (fit.held_out: K-fold
 cross-validation, or one seeded dev split); the test set is never seen. The
