@@ -227,6 +227,31 @@ class NgramCounts:
         return NgramCounts(self.vocab_size, self.order, tuple(keys), tuple(counts))
 
 
+def subtract_counts(whole: NgramCounts, part: NgramCounts) -> NgramCounts:
+    """`whole` minus `part`, where `part` counts some of the items `whole` counted.
+
+    Counts add over items (an item's windows depend on that item alone), so
+    this is exactly the table of the other items: n-grams left at 0 are dropped.
+    """
+    import torch
+
+    if (whole.vocab_size, whole.order) != (part.vocab_size, part.order):
+        raise NgramkitError("cannot subtract counts of another vocabulary or order")
+    keys, counts = [], []
+    for kw, cw, kp, cp in zip(whole.keys, whole.counts, part.keys, part.counts):
+        at = torch.searchsorted(kw, kp)
+        if len(kp) and (bool((at >= len(kw)).any()) or not torch.equal(kw[at], kp)):
+            raise NgramkitError("cannot subtract counts of n-grams the table lacks")
+        left = cw.clone()
+        left[at] -= cp
+        if bool((left < 0).any()):
+            raise NgramkitError("cannot subtract more of an n-gram than the table counts")
+        keep = left > 0
+        keys.append(kw[keep])
+        counts.append(left[keep])
+    return NgramCounts(whole.vocab_size, whole.order, tuple(keys), tuple(counts))
+
+
 class _MergeStack:
     """Merges (keys, counts) chunk tables pairwise, as merge sort does, so each
     n-gram takes part in O(log chunks) merges, not one per chunk."""

@@ -108,3 +108,32 @@ def test_ascii_bigram_fast_path_equals_the_general_path(items: list[str], train:
     for k in range(2):
         assert torch.equal(fast.keys[k], general.keys[k])
         assert torch.equal(fast.counts[k], general.counts[k])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=st.lists(st.text(alphabet="abc", max_size=6), max_size=12),
+    b=st.lists(st.text(alphabet="abc", max_size=6), min_size=1, max_size=12),
+    order=st.integers(1, 4),
+)
+def test_subtracting_items_counts_the_rest(a: list[str], b: list[str], order: int) -> None:
+    """count(a + b) - count(b) == count(a): counts add over items."""
+    from ngramkit.counts import subtract_counts
+
+    vocab = Vocabulary.build(["abc"])
+    whole = NgramCounts.count(Corpus.from_items(a + b, vocab), order)
+    part = NgramCounts.count(Corpus.from_items(b, vocab), order)
+    assert same(subtract_counts(whole, part), NgramCounts.count(Corpus.from_items(a, vocab), order))
+
+
+def test_subtracting_what_was_not_counted_is_refused() -> None:
+    from ngramkit.counts import subtract_counts
+
+    vocab = Vocabulary.build(["abc"])
+    whole = NgramCounts.count(Corpus.from_items(["ab"], vocab), 2)
+    with pytest.raises(NgramkitError, match="lacks"):
+        subtract_counts(whole, NgramCounts.count(Corpus.from_items(["ca"], vocab), 2))
+    with pytest.raises(NgramkitError, match="more of an n-gram"):
+        subtract_counts(whole, NgramCounts.count(Corpus.from_items(["ab", "ab"], vocab), 2))
+    with pytest.raises(NgramkitError, match="another vocabulary or order"):
+        subtract_counts(whole, NgramCounts.count(Corpus.from_items(["ab"], vocab), 3))

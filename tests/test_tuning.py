@@ -36,7 +36,9 @@ def fold_items(items: list[str], folds: int) -> list[tuple[list[str], list[str]]
             rest = [s for i, s in enumerate(items) if i not in held]
             parts.append((rest, [s for i, s in enumerate(items) if i in held]))
     corpus = Corpus.from_items(items)
-    for (rest, dev), (counts, held) in zip(parts, held_out(corpus, 3, folds, 0.1), strict=True):
+    for (rest, dev), (counts, held) in zip(
+        parts, held_out(corpus, NgramCounts.count(corpus, 3), folds, 0.1), strict=True
+    ):
         for mine, items_ in ((counts, rest), (held, dev)):
             grams = Corpus.from_items(items_, corpus.vocab).grams(3)
             want = NgramCounts.from_windows(grams, len(corpus.vocab))

@@ -179,7 +179,7 @@ class CountLM(LanguageModel):
                 raise OptionError(
                     "--discount and --tune apply to kn, mkn, abs (add-k: --smooth auto)"
                 )
-            k = smooth if isinstance(smooth, float) else self._tune_k(corpus)
+            k = smooth if isinstance(smooth, float) else self._tune_k(corpus, counts)
             self.learned_ = {"k": k}
             keys, cnt = counts.top()
             self._set_table(keys, cnt)
@@ -200,11 +200,11 @@ class CountLM(LanguageModel):
         self._dense_done = False
         self._forget_rows()
 
-    def _tune_k(self, corpus: Corpus | None) -> float:
+    def _tune_k(self, corpus: Corpus | None, counts: NgramCounts) -> float:
         from ..smoothing.fit import tune_k
 
         assert corpus is not None
-        return tune_k(corpus, self.order, self.hparams["folds"], self.hparams["dev_fraction"])
+        return tune_k(corpus, counts, self.hparams["folds"], self.hparams["dev_fraction"])
 
     @property
     def k(self) -> float:

@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 DEV_SEED = 2147483647  # the split seed ngramkit uses everywhere by default
 
 
-def dev_split(corpus: Corpus, fraction: float, order: int) -> tuple[NgramCounts, NgramCounts]:
-    """(counts of the rest, counts of the dev items) of a seeded dev split of `corpus`."""
+def dev_split(
+    corpus: Corpus, whole: NgramCounts, fraction: float
+) -> tuple[NgramCounts, NgramCounts]:
+    """(counts of the rest, counts of the dev items) of a seeded dev split of
+    `corpus`, whose counts are `whole`."""
     from ..data import split
 
     items = _in_vocab(corpus)
@@ -39,14 +42,15 @@ def dev_split(corpus: Corpus, fraction: float, order: int) -> tuple[NgramCounts,
             f"too few training items ({len(items)}) to cut a dev set of {fraction:g} "
             "for tuning; give more data or fixed values"
         )
-    rest, dev = split(items, fraction, DEV_SEED)
-    return _count(corpus, rest, order), _count(corpus, dev, order)
+    _, dev = split(items, fraction, DEV_SEED)
+    return _rest(corpus, whole, dev)
 
 
 def held_out(
-    corpus: Corpus, order: int, folds: int, dev_fraction: float
+    corpus: Corpus, whole: NgramCounts, folds: int, dev_fraction: float
 ) -> list[tuple[NgramCounts, NgramCounts]]:
-    """(counts of the rest, counts of the held-out items) per held-out part of `corpus`.
+    """(counts of the rest, counts of the held-out items) per held-out part of
+    `corpus`, whose counts (of the order to tune) are `whole`.
 
     folds 1: one seeded dev split of `dev_fraction` (dev_split). folds K >= 2:
     K-fold cross-validation: a seeded permutation deals the items into K
@@ -55,12 +59,13 @@ def held_out(
     see it. Tuning on all of them is steadier than on one split: a small dev
     set lets the discounts of a high order drift to fit its few tokens.
     The held-out items are kept as their order-N counts: each distinct
-    n-gram is scored once and weighted by its count.
+    n-gram is scored once and weighted by its count. Only the held-out items
+    are counted: the rest is `whole` minus them (counts add over items).
     """
     import torch
 
     if folds == 1:
-        return [dev_split(corpus, dev_fraction, order)]
+        return [dev_split(corpus, whole, dev_fraction)]
     items = _in_vocab(corpus)
     if len(items) < folds:
         raise NgramkitError(
@@ -71,12 +76,7 @@ def held_out(
     fold_of = torch.empty(len(items), dtype=torch.long)
     fold_of[perm] = torch.arange(len(items)) % folds  # (N,) the fold of each item
     flags = fold_of.tolist()
-    out = []
-    for f in range(folds):
-        rest = [s for s, g in zip(items, flags) if g != f]
-        dev = [s for s, g in zip(items, flags) if g == f]
-        out.append((_count(corpus, rest, order), _count(corpus, dev, order)))
-    return out
+    return [_rest(corpus, whole, [s for s, g in zip(items, flags) if g == f]) for f in range(folds)]
 
 
 def held_out_grams(dev: NgramCounts) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,11 +93,13 @@ def _in_vocab(corpus: Corpus) -> list[str]:
     return [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
 
 
-def _count(corpus: Corpus, items: list[str], order: int) -> NgramCounts:
+def _rest(corpus: Corpus, whole: NgramCounts, dev: list[str]) -> tuple[NgramCounts, NgramCounts]:
+    """(whole minus the counts of `dev`, the counts of `dev`)."""
     from ..corpus import Corpus
-    from ..counts import NgramCounts
+    from ..counts import NgramCounts, subtract_counts
 
-    return NgramCounts.count(Corpus.from_items(items, corpus.vocab), order)
+    held = NgramCounts.count(Corpus.from_items(dev, corpus.vocab), whole.order)
+    return subtract_counts(whole, held), held
 
 
 def fit_tables(
@@ -135,7 +137,7 @@ def fit_tables(
         if corpus is None:
             raise NgramkitError("--tune needs the training items, not only their counts")
         parts = []
-        for train, dev in held_out(corpus, N, folds, dev_fraction):
+        for train, dev in held_out(corpus, counts, folds, dev_fraction):
             sub = build_levels(train, method.continuation)
             grams, weight = held_out_grams(dev)
             parts.append((sub, locate(sub, V, grams[:, :-1], grams[:, -1]), weight))
@@ -146,12 +148,13 @@ def fit_tables(
     return estimate(method, levels, D, V, unk), learned
 
 
-def tune_k(corpus: Corpus, order: int, folds: int = 1, dev_fraction: float = 0.1) -> float:
-    """add-k's k minimizing the held-out NLL (see held_out, tune.tune_addk)."""
+def tune_k(corpus: Corpus, whole: NgramCounts, folds: int = 1, dev_fraction: float = 0.1) -> float:
+    """add-k's k minimizing the held-out NLL (see held_out, tune.tune_addk);
+    `whole` counts `corpus` at the model's order."""
     import torch
 
     pairs, totals, weights = [], [], []
-    for train, dev in held_out(corpus, order, folds, dev_fraction):
+    for train, dev in held_out(corpus, whole, folds, dev_fraction):
         V = train.vocab_size
         keys, cnt = train.top()
         ctx_keys, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
