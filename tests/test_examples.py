@@ -26,3 +26,22 @@ def test_lecture_example_figures() -> None:
     assert "smooth=0: NLL 2.4540 nats over 228,146 tokens" in out.stdout
     assert "smooth=1: NLL 2.4546 nats over 228,146 tokens" in out.stdout
     assert "['cexze', 'momasurailezitynn', 'konimittain', 'llayn', 'ka']" in out.stdout
+
+
+def test_smoothing_example_figures(tmp_path: Path) -> None:
+    script = next(p for p in EXAMPLES if p.name == "smoothing.py")
+    out = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    ).stdout
+    rows = {
+        int(line.split()[0]): [float(x) for x in line.split()[1:]]
+        for line in out.split("\n")
+        if line[:5].strip().isdigit()
+    }
+    assert sorted(rows) == [2, 3, 4, 5, 6]
+    for order in range(3, 7):  # Kneser-Ney beats add-1, tuned mkn beats mkn, above bigrams
+        add1, kn, mkn, tuned = rows[order]
+        assert tuned < mkn < kn < add1
+    assert "best: order 6, smooth mkn, tune True: validation NLL 1.9579" in out
+    gap = float(out.split("on 500 names ")[1].split()[0])
+    assert gap < 1e-5 and (tmp_path / "best.arpa").exists()
