@@ -33,11 +33,8 @@ def test_smoothing_example_figures(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
     ).stdout
-    rows = {
-        int(line.split()[0]): [float(x) for x in line.split()[1:]]
-        for line in out.split("\n")
-        if line[:5].strip().isdigit()
-    }
+    table = [line.split() for line in out.split("\n")]
+    rows = {int(r[0]): [float(x) for x in r[1:]] for r in table if len(r) == 5 and r[0].isdigit()}
     assert sorted(rows) == [2, 3, 4, 5, 6]
     for order in range(3, 7):  # Kneser-Ney beats add-1, tuned mkn beats mkn, above bigrams
         add1, kn, mkn, tuned = rows[order]
