@@ -152,3 +152,25 @@ def test_folds_option_on_the_command_line(tmp_path) -> None:
         ],
     )
     assert ok.exit_code == 0, ok.output
+
+
+def test_tuning_from_shards_is_one_clear_line(tmp_path) -> None:
+    data = tmp_path / "w.txt"
+    data.write_text("\n".join(f"{a}{b}{c}" for a in "abcd" for b in "efgh" for c in "ij") + "\n")
+    out = CliRunner().invoke(
+        cli,
+        [
+            "fit",
+            str(data),
+            "--shards",
+            "2",
+            "--smooth",
+            "mkn",
+            "--tune",
+            "-o",
+            str(tmp_path / "m.ngk"),
+        ],
+    )
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert "tuning (--tune, --smooth auto) needs the items" in out.output
+    assert len(out.output.strip().splitlines()) == 1

@@ -149,7 +149,7 @@ class CountLM(LanguageModel):
         """Estimate from a count table alone (count -> merge -> estimate); returns self.
 
         `counts` may be merged from shards counted anywhere. Tuning (--tune,
-        --smooth auto) needs the items for its dev split: use `fit` for it.
+        --smooth auto) needs the items for its held-out folds: use `fit` for it.
         """
         if (counts.order, counts.vocab_size) != (self.order, len(vocab)):
             raise NgramkitError(
@@ -173,7 +173,11 @@ class CountLM(LanguageModel):
             raise OptionError("--smooth arpa is for models read from ARPA files (ngramkit import)")
         tuning = self.hparams["tune"] or smooth == ADDK_AUTO
         if tuning and corpus is None:
-            raise NgramkitError("tuning (--tune, --smooth auto) needs the items: use fit()")
+            raise NgramkitError(
+                "tuning (--tune, --smooth auto) needs the items, not only their counts: "
+                "fit on the items in one process (no --workers, --shards, --dask or "
+                "--from-counts; fit(), not fit_counts(), in Python)"
+            )
         if isinstance(smooth, float) or smooth == ADDK_AUTO:
             if self.hparams["discount"] is not None or self.hparams["tune"]:
                 raise OptionError(
