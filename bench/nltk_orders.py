@@ -201,20 +201,10 @@ def nll(lm, order: int, items: Sequence[str]) -> tuple[float, int]:
 
 
 def golden(f: Callable[[float], float], lo: float, hi: float, steps: int) -> float:
-    """Golden-section search for the minimum of f on (lo, hi), as ngramkit's tune_addk."""
-    phi = (math.sqrt(5) - 1) / 2
-    a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
-    fa, fb = f(a), f(b)
-    for _ in range(steps):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - phi * (hi - lo)
-            fa = f(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + phi * (hi - lo)
-            fb = f(b)
-    return (lo + hi) / 2
+    """Golden-section search for the minimum of f on (lo, hi): ngramkit's own (tune_addk's)."""
+    from ngramkit.smoothing.tune import golden_min
+
+    return golden_min(f, lo, hi, steps)
 
 
 def tune(spec: Spec, table: Table, dev: Sequence[str]) -> tuple[float, float, int]:

@@ -16,7 +16,7 @@ see it; the model is then re-estimated on all training items with them.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .interpolate import Queries, query_probs
@@ -52,7 +52,11 @@ def tune_addk(
     def f(log_k: float) -> float:
         return addk_nll(math.exp(log_k), pair, total, vocab_size, weight)
 
-    lo, hi = math.log(K_RANGE[0]), math.log(K_RANGE[1])
+    return math.exp(golden_min(f, math.log(K_RANGE[0]), math.log(K_RANGE[1]), steps))
+
+
+def golden_min(f: Callable[[float], float], lo: float, hi: float, steps: int) -> float:
+    """The x in (lo, hi) minimizing a unimodal f, by `steps` golden-section steps."""
     phi = (math.sqrt(5) - 1) / 2
     a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
     fa, fb = f(a), f(b)
@@ -65,7 +69,7 @@ def tune_addk(
             lo, a, fa = a, b, fb
             b = lo + phi * (hi - lo)
             fb = f(b)
-    return math.exp((lo + hi) / 2)
+    return (lo + hi) / 2
 
 
 def tune_discounts(
