@@ -109,6 +109,15 @@ def gram_keys(grams: torch.Tensor, vocab_size: int) -> torch.Tensor:
     return key
 
 
+def key_digits(keys: torch.Tensor, vocab_size: int, k: int) -> torch.Tensor:
+    """The k tokens of base-V keys [T] -> [T, k], oldest first: gram_keys undone."""
+    import torch
+
+    if k == 0:
+        return torch.zeros(len(keys), 0, dtype=torch.long)
+    return torch.stack([(keys // vocab_size ** (k - 1 - j)) % vocab_size for j in range(k)], 1)
+
+
 @dataclass(frozen=True)
 class NgramCounts:
     """Counts of every n-gram of orders 1..order.

@@ -149,12 +149,13 @@ def _all_contexts(model: LanguageModel, limit: int = 512) -> torch.Tensor:
     """Every context over the vocabulary when there are few, else a seeded sample."""
     import torch
 
+    from .counts import key_digits
+
     V, k = len(model.require_fitted()), model.order - 1
     if k == 0:
         return torch.zeros(1, 0, dtype=torch.long)  # a unigram model has one context
     if V**k <= limit:
-        key = torch.arange(V**k)
-        return torch.stack([(key // V ** (k - 1 - j)) % V for j in range(k)], 1).reshape(-1, k)
+        return key_digits(torch.arange(V**k), V, k)
     g = torch.Generator().manual_seed(0)
     return torch.randint(0, V, (limit, k), generator=g)
 

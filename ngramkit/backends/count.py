@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..counts import NgramCounts, check_order
+from ..counts import NgramCounts, check_order, key_digits
 from ..errors import ModelFileError, NgramkitError, OptionError
 from ..model import LanguageModel, Progress
 from ..options import Option
@@ -380,9 +380,7 @@ class CountLM(LanguageModel):
         self.dense_ = None
         if V**N <= TABLES_DENSE_LIMIT and self.tables_ is not None:
             ctx = torch.arange(V ** (N - 1))  # every context, as a key
-            digits = [(ctx // V**j) % V for j in range(N - 2, -1, -1)]
-            contexts = torch.stack(digits, 1) if digits else torch.zeros(len(ctx), 0).long()
-            rows = contexts.repeat_interleave(V, 0)  # (V^N, N-1)
+            rows = key_digits(ctx, V, N - 1).repeat_interleave(V, 0)  # (V^N, N-1)
             targets = torch.arange(V).repeat(len(ctx))
             lp = self.tables_.token_logprobs(rows, targets)
             self.dense_ = lp.view(-1, V)

@@ -96,7 +96,7 @@ class Events:
     def of(cls, corpus: Corpus, order: int) -> Events:
         import torch
 
-        from ..counts import gram_keys, max_order
+        from ..counts import gram_keys, key_digits, max_order
 
         V = len(corpus.vocab)
         grams, _ = corpus.windows(order)  # (T, order): context..., next
@@ -105,8 +105,7 @@ class Events:
             inverse = torch.zeros(len(grams), dtype=torch.long)
         elif order <= max_order(V):  # sort int64 keys: much faster than unique(dim=0)
             keys, inverse = torch.unique(gram_keys(grams[:, :-1], V), return_inverse=True)
-            digits = [(keys // V ** (order - 2 - j)) % V for j in range(order - 1)]
-            contexts = torch.stack(digits, 1)  # (C, order-1), decoded base-V keys
+            contexts = key_digits(keys, V, order - 1)  # (C, order-1)
         else:
             contexts, inverse = torch.unique(grams[:, :-1], dim=0, return_inverse=True)
         counts = torch.zeros(len(contexts), V, dtype=torch.float64)

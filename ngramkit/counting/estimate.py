@@ -40,13 +40,13 @@ def table_metrics(model: LanguageModel, table: CountTable, block: int = BLOCK) -
     Scored `block` distinct n-grams at a time, so memory stays bounded by the
     block, not by the table.
     """
-    import torch
+    from ..counts import key_digits
 
     V, N = len(table.vocab), table.order
     logprob = 0.0
     for start in range(0, len(table.keys), block):
         keys = table.keys[start : start + block]
-        grams = torch.stack([(keys // V**j) % V for j in range(N - 1, -1, -1)], 1)  # (B, N)
+        grams = key_digits(keys, V, N)  # (B, N)
         lp = model.token_logprobs(grams[:, :-1], grams[:, -1]).double()  # (B,)
         logprob += float((lp * table.counts[start : start + block].double()).sum())
     return Metrics(table.tokens, logprob, table.oov)

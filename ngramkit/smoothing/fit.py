@@ -81,12 +81,10 @@ def held_out(
 
 def held_out_grams(dev: NgramCounts) -> tuple[torch.Tensor, torch.Tensor]:
     """(distinct order-N windows [U, N], their counts [U] float64) of held-out counts."""
-    import torch
+    from ..counts import key_digits
 
-    V, N = dev.vocab_size, dev.order
     keys, cnt = dev.top()
-    digits = [(keys // V ** (N - 1 - j)) % V for j in range(N)]  # oldest token first
-    return torch.stack(digits, 1), cnt.double()
+    return key_digits(keys, dev.vocab_size, dev.order), cnt.double()
 
 
 def _in_vocab(corpus: Corpus) -> list[str]:
