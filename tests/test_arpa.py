@@ -196,13 +196,23 @@ def test_good_arpa_reads(tmp_path: Path) -> None:
     assert model.logprob("a") == pytest.approx(want)
 
 
-def test_cli_bad_arpa_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (GOOD.replace("-0.2\ta b", "x\ta b"), "m.arpa:13: malformed 2-gram line"),
+        (GOOD.replace("ngram 2=2", "ngram 2=5"), "declares 5 2-grams, the file holds 2"),
+        (GOOD.replace("\\end\\", "\\3-grams:\n-0.1\ta b a\n\\end\\"), "above the declared order 2"),
+    ],
+    ids=["malformed line", "inconsistent counts", "order above declared"],
+)
+def test_cli_bad_arpa_is_one_line(text: str, match: str, tmp_path: Path) -> None:
     path = tmp_path / "m.arpa"
-    path.write_text(GOOD.replace("ngram 2=2", "ngram 2=5"))
+    path.write_text(text)
     r = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "m.ngk")])
     assert r.exit_code == 1
     assert r.output.startswith("Error: ") and r.output.count("\n") == 1
-    assert "Traceback" not in r.output
+    assert match in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "m.ngk").exists()
 
 
 def test_cli_kn_order_one_and_bad_discount(tmp_path: Path) -> None:
