@@ -15,7 +15,7 @@ one row's sum to show it).
 
 Tuning is ngramkit's `--tune --folds 1` protocol (one dev split; ngramkit's
 default, 5-fold cross-validation, would take five times as long here):
-dev = ngramkit.data.split(train, 0.1,
+dev = ngramkit.data.train_val_split(train, 0.1,
 2147483647)[1]; NLTK is fitted on the rest; gamma by golden-section search on
 log gamma over ngramkit's add-k range (1e-4, 10), 40 steps, as `--smooth
 auto`; a discount by a grid 0.1, 0.2, ..., 0.9, then golden-section search
@@ -296,12 +296,12 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from ngramkit.data import split
+    from ngramkit.data import train_val_split
 
     torch.set_num_threads(1)
     train = Path(args.data, "train.txt").read_text().split()
     test = Path(args.data, "test.txt").read_text().split()
-    rest, dev = split(train, DEV_FRACTION, DEV_SEED)
+    rest, dev = train_val_split(train, DEV_FRACTION, DEV_SEED)
     orders = [int(x) for x in args.orders.split(",")]
     checks = {int(x) for x in args.check_orders.split(",") if x}
     log = sys.stderr

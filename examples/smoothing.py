@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from ngramkit import CountLM, arpa, corpus_metrics
-from ngramkit.data import read_items, split
+from ngramkit.data import train_val_split
+from ngramkit.reader import read_items
 
 torch.set_num_threads(1)  # small tensor ops: one thread is fastest
 NAMES = Path(__file__).resolve().parent / "names.txt"
@@ -29,7 +30,7 @@ METHODS = {
     "mkn --tune": {"smooth": "mkn", "tune": True},
 }
 
-train, val = split(read_items(NAMES).items, 0.1, 2147483647)
+train, val = train_val_split(read_items(NAMES).items, 0.1, 2147483647)
 print(f"{len(train)} training names, {len(val)} validation names\n")
 print("order  " + "  ".join(f"{name:>10}" for name in METHODS))
 best: tuple[float, CountLM] | None = None

@@ -24,9 +24,9 @@ _EXPORTS = {
     "Vocabulary": "tokenizer",
     "Corpus": "corpus",
     "NgramCounts": "counts",
-    "WordList": "data",
-    "read_items": "data",
-    "split": "data",
+    "WordList": "reader",
+    "read_items": "reader",
+    "train_val_split": "data",
     "score_items": "evaluate",
     "corpus_metrics": "evaluate",
     "token_breakdown": "evaluate",
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from .backends.neural import NeuralLM
     from .corpus import Corpus
     from .counts import NgramCounts
-    from .data import WordList, read_items, split
+    from .data import train_val_split
     from .errors import (
         BackendError,
         DataError,
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from .model import LanguageModel, OOVError, TrainingInfo
     from .options import Option
     from .persist import load, save
+    from .reader import WordList, read_items
     from .registry import get as get_backend
     from .sampling import sample
     from .tokenizer import Vocabulary

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .corpus import Corpus
-from .data import WordList, split
+from .data import train_val_split
 from .errors import DataError
 from .evaluate import Metrics, corpus_metrics
+from .reader import WordList
 
 if TYPE_CHECKING:
     from .model import LanguageModel, Progress
@@ -65,7 +66,7 @@ def fit(
     import torch  # noqa: F401  (imported before the clock starts: not part of the fit time)
 
     start = time.perf_counter()
-    train_items, val_items = split(words.items, val_fraction, seed)
+    train_items, val_items = train_val_split(words.items, val_fraction, seed)
     if not train_items:
         raise DataError(f"{words.source}: no training items")
     corpus = Corpus.from_items(train_items, kind=kind)

@@ -1,7 +1,7 @@
 """Evaluating word lists: rows streamed, totals per file and overall.
 
-`ListEvaluation(model, paths).rows()` streams each list in turn (stream.py,
-data.py's rules: UTF-8, blank lines skipped and counted, bad bytes named by line) and
+`ListEvaluation(model, paths).rows()` streams each list in turn (reader.py's
+rules: UTF-8, blank lines skipped and counted, bad bytes named by line) and
 yields one `ItemScore` per item, in input order, while it keeps a `FileTotals`
 per list and one overall `Summary`. Rows are not kept: a caller that writes
 them out as they come uses memory bounded by one read block, one scoring
@@ -17,13 +17,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .data import STDIN
 from .errors import DataError
 from .evaluate import CHUNK_ITEMS, Batch, ItemScore, Summary, score_batch
-from .stream import ListStream
+from .reader import STDIN, ListStream, check_paths
 
 if TYPE_CHECKING:
     from .model import LanguageModel
@@ -70,18 +68,6 @@ class FileTotals:
             "blank_lines": self.blank,
             "unknown_symbols": dict(self.unknown.most_common()),
         }
-
-
-def check_paths(paths: Sequence[str]) -> None:
-    """Fail early (before any output) on a missing file or a directory."""
-    for path in paths:
-        p = Path(path)
-        if path == STDIN:
-            continue
-        if not p.exists():
-            raise DataError(f"{path}: no such file")
-        if p.is_dir():
-            raise DataError(f"{path}: is a directory, not a word list")
 
 
 @dataclass(frozen=True)
@@ -150,7 +136,7 @@ class ListEvaluation:
     def chunks(self) -> Iterator[Chunk]:
         """Every list in scored chunks, in input order; totals grow as they come.
 
-        Lists are streamed (stream.py): memory is one block, one chunk and
+        Lists are streamed (reader.ListStream): memory is one block, one chunk and
         the distinct items of the list, however many items it has.
         """
         for path in self.paths:

@@ -11,7 +11,7 @@ boundary is shown as "." unless "." is itself a symbol, then as the first
 free marker of `BOUNDARY_MARKERS`. On names.txt the char layout is exactly
 the lecture's: ".abcdefghijklmnopqrstuvwxyz", V = 27.
 
-This module does not read files (see data.py) and does not count anything.
+This module does not read files (see reader.py) and does not count anything.
 """
 
 from __future__ import annotations

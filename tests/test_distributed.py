@@ -39,9 +39,8 @@ from ngramkit.counting import (
     plan,
     save,
 )
-from ngramkit.counting.shards import read
 from ngramkit.counting.work import count_shard
-from ngramkit.data import read_items
+from ngramkit.reader import read_items, read_shard
 from ngramkit.tokenizer import Vocabulary
 
 NAMES = Path(__file__).resolve().parents[1] / "examples" / "names.txt"
@@ -92,7 +91,7 @@ def test_shards_cover_every_line_once(
     whole = read_items(path, allow_empty=True)
     if path.stat().st_size == 0:
         return
-    parts = [read(s) for s in plan([str(path)], n)]
+    parts = [read_shard(s) for s in plan([str(path)], n)]
     assert [i for p in parts for i in p.items] == whole.items
     assert sum(p.blank for p in parts) == whole.blank
 

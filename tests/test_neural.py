@@ -23,9 +23,9 @@ from rich.console import Console
 from ngramkit import Corpus, CountLM, TrainingError, fitting, persist
 from ngramkit.backends.neural import Events, NeuralLM, Objective, default_lr
 from ngramkit.cli import cli
-from ngramkit.data import read_items
 from ngramkit.errors import ModelFileError, OptionError
 from ngramkit.evaluate import corpus_metrics
+from ngramkit.reader import read_items
 from ngramkit.report.curve import LossCurve, chart_rows, resample
 
 

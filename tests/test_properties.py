@@ -33,10 +33,11 @@ from hypothesis import strategies as st
 
 from ngramkit import load, registry, save
 from ngramkit.corpus import Corpus
-from ngramkit.data import WordList, split
+from ngramkit.data import train_val_split
 from ngramkit.evaluate import corpus_metrics
 from ngramkit.fitting import fit
 from ngramkit.model import LanguageModel
+from ngramkit.reader import WordList
 from ngramkit.testing import _all_contexts, _plain_logprob, _rows_problem
 
 SCALE = int(os.environ.get("NGRAMKIT_HYPOTHESIS_SCALE", "1"))
@@ -160,7 +161,7 @@ def test_eval_of_training_data_equals_fit_train_metrics(
     words = WordList("random", items, list(range(1, len(items) + 1)))
     val_fraction = 0.25 if len(items) >= 4 else 0.0
     result = fit(INSTALLED[backend], words, hp, val_fraction=val_fraction, seed=5, n_samples=2)
-    train, _ = split(items, val_fraction, 5)
+    train, _ = train_val_split(items, val_fraction, 5)
     again = corpus_metrics(result.model, train)
     assert again.tokens == result.train.tokens == sum(len(s) + 1 for s in train)
     assert same(again.logprob, result.train.logprob)

@@ -18,7 +18,7 @@ from ngramkit import CountLM, NgramkitError, corpus_metrics
 from ngramkit.cli import cli
 from ngramkit.corpus import Corpus
 from ngramkit.counts import NgramCounts
-from ngramkit.data import split
+from ngramkit.data import train_val_split
 from ngramkit.smoothing.fit import DEV_SEED, held_out
 
 
@@ -27,7 +27,7 @@ def fold_items(items: list[str], folds: int) -> list[tuple[list[str], list[str]]
     (perm: torch.randperm seeded with DEV_SEED); one fold is the 10% dev split.
     Checked against held_out's counts of both sides (from windows, a plain path)."""
     if folds == 1:
-        parts = [split(items, 0.1, DEV_SEED)]
+        parts = [train_val_split(items, 0.1, DEV_SEED)]
     else:
         perm = torch.randperm(len(items), generator=torch.Generator().manual_seed(DEV_SEED))
         parts = []
@@ -59,7 +59,7 @@ def test_folds_partition_the_items(folds: int) -> None:
 def test_one_fold_is_the_dev_split() -> None:
     items = [f"{a}{b}" for a in "abcdefg" for b in "hijk"]
     ((_, dev),) = fold_items(items, 1)
-    assert dev == split(items, 0.1, DEV_SEED)[1]
+    assert dev == train_val_split(items, 0.1, DEV_SEED)[1]
 
 
 def test_tuned_objective_is_the_cross_validated_nll(names: list[str]) -> None:

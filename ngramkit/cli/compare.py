@@ -60,7 +60,7 @@ def command(
     interval, and the items where the models disagree most.
     """
     from ..compare import paired_bootstrap, score_models, verdict
-    from ..data import read_items
+    from ..reader import read_items
 
     check_export(export, as_json)
     models = [load_model(p).model for p in model_paths]

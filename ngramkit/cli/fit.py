@@ -191,9 +191,9 @@ def command(**kwargs: Any) -> None:
     """
     from .. import fitting, registry
     from ..config import GENERAL, RunConfig, check, load_config
-    from ..data import read_items
     from ..errors import OptionError
     from ..persist import save
+    from ..reader import read_items
     from ..report import fit_report
 
     as_json = kwargs.pop("as_json")

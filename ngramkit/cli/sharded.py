@@ -88,7 +88,7 @@ def read_vocab(path: str, kind: str) -> Vocabulary:
     """The vocabulary of a count table file, or of a word list's items."""
     from ..counting import load
     from ..counting.tablefile import MAGIC
-    from ..data import read_items
+    from ..reader import read_items
     from ..tokenizer import Vocabulary
 
     with contextlib.suppress(OSError), open(path, "rb") as f:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..reader import Shard, read_shard
 from ..tokenizer import split_symbols
-from .shards import Shard, read
 from .table import CountTable
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ def shard_symbols(shard: Shard, kind: str) -> frozenset[str]:
     """The distinct symbols of a shard's items (the cheap first pass)."""
     from ..tokenizer import Vocabulary
 
-    items = read(shard).items
+    items = read_shard(shard).items
     if kind == "char":
         return frozenset(Vocabulary.build(items, "char").symbols)  # a bincount, no set of str
     return frozenset(s for item in items for s in split_symbols(item, kind))
@@ -29,7 +29,7 @@ def shard_symbols(shard: Shard, kind: str) -> frozenset[str]:
 
 def count_shard(shard: Shard, vocab: Vocabulary, order: int) -> CountTable:
     """The order-N count table of a shard's items over the agreed vocabulary."""
-    text = read(shard)
+    text = read_shard(shard)
     return CountTable.count(text.items, vocab, order, blank=text.blank, source=str(shard))
 
 

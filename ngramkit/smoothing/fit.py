@@ -33,7 +33,7 @@ def dev_split(
 ) -> tuple[NgramCounts, NgramCounts]:
     """(counts of the rest, counts of the dev items) of a seeded dev split of
     `corpus`, whose counts are `whole`."""
-    from ..data import split
+    from ..data import train_val_split
 
     items = _in_vocab(corpus)
     n_dev = round(len(items) * fraction)
@@ -42,7 +42,7 @@ def dev_split(
             f"too few training items ({len(items)}) to cut a dev set of {fraction:g} "
             "for tuning; give more data or fixed values"
         )
-    _, dev = split(items, fraction, DEV_SEED)
+    _, dev = train_val_split(items, fraction, DEV_SEED)
     return _rest(corpus, whole, dev)
 
 
