@@ -465,7 +465,7 @@ def check_seeded(backend: Backend) -> None:
 def check_state_round_trip(backend: Backend) -> None:
     import torch
 
-    from .persist import DTYPES
+    from .container import DTYPES
 
     model = backend.fitted()
     config, tensors = model.state()

@@ -19,8 +19,9 @@ from ngramkit import registry
 from ngramkit.backends.count import CountLM
 from ngramkit.cli import cli
 from ngramkit.cli import fit as fit_cli
+from ngramkit.container import seal
 from ngramkit.options import Option
-from ngramkit.persist import MAGIC, read_header, seal
+from ngramkit.persist import MAGIC, read_header
 
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "ella", "luna", "zoe"]
 

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from ngramkit import CountLM, load, save
+from ngramkit.container import seal
 from ngramkit.errors import ModelFileError
-from ngramkit.persist import MAGIC, seal
+from ngramkit.persist import MAGIC
 
 
 @pytest.fixture()
@@ -107,15 +108,15 @@ def test_missing_folder_and_atomic_write(tmp_path: Path, names: list[str]) -> No
     def explode(*args: object, **kwargs: object) -> None:
         raise Boom
 
-    import ngramkit.persist as persist
+    import ngramkit.container as container
 
-    orig = persist.os.replace
-    persist.os.replace = explode  # type: ignore[assignment]
+    orig = container.os.replace
+    container.os.replace = explode  # type: ignore[assignment]
     try:
         with pytest.raises(Boom):
             save(model, target)
     finally:
-        persist.os.replace = orig  # type: ignore[assignment]
+        container.os.replace = orig  # type: ignore[assignment]
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.ngk"]  # no temp file left
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ngramkit import CountLM, load, save
-from ngramkit.persist import remove_stale_temps
+from ngramkit.container import remove_stale_temps
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32" or not hasattr(os, "fork"), reason="needs fork and SIGKILL"

@@ -1,0 +1,442 @@
+"""The binary container under model files and count-table files. Never unpickles.
+
+Layout (little-endian):
+
+    magic                    the format's own bytes (b"NGRAMKIT\\n", ...)
+    header length            8 bytes, unsigned
+    header                   UTF-8 JSON, keys sorted: "format", "format_version",
+                             the format's own fields, "payload_sha256"; a sealed
+                             format adds "header_sha256", an indexed one "tensors"
+    payload                  the tensors' bytes, back to back
+
+Reading checks everything before it allocates: the magic, the header size (at
+most MAX_HEADER, and within the file), the JSON (no NaN, nesting at most
+MAX_DEPTH), the format and its version, the header checksum (sealed formats),
+each tensor's dtype (a short whitelist), shape and byte range, that the payload
+is exactly as long as its tensors, and its sha256. Anything wrong is the
+format's error class with one line: "<file>: damaged <noun> (<what>)".
+
+Saving is atomic: a temporary file `.<name>.<random>.tmp` in the target
+folder, fsync, then os.replace, so an interrupted save (Ctrl-C, SIGKILL)
+leaves the old file or none, never half a file; of two concurrent saves to
+one path the last rename wins, whole. A killed writer's temporary file stays
+behind until a later save of the same name finds it over an hour old.
+
+This module knows no backend, vocabulary or count: persist.py and
+counting/tablefile.py say what their headers and tensors mean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import hashlib
+import json
+import math
+import os
+import stat
+import struct
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import torch
+
+from .errors import NgramkitError
+
+MAX_HEADER = 64 * 2**20  # bytes; a header larger than this is not ours
+MAX_DEPTH = 32  # JSON nesting of the header; ours is at most 5 deep
+MAX_DIMS = 8  # dims of one tensor
+MAX_DIM = 2**40  # one dim: more elements than any file here holds, and no stride overflow
+DTYPES = {"int64": 8, "int32": 4, "int16": 2, "uint8": 1, "float32": 4, "float64": 8}
+STALE_AFTER = 3600.0  # seconds: a temp file this old is a killed writer's, not a live one's
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """Where one tensor lies in the payload: offset and nbytes in bytes."""
+
+    dtype: str
+    shape: list[int]
+    offset: int
+    nbytes: int
+
+
+Layout = Callable[[str, dict[str, Any]], dict[str, TensorSpec]]
+"""(file name, header) -> the tensors, for a format whose header has no index."""
+
+
+@dataclass(frozen=True)
+class Format:
+    """One kind of file in the container, and the words its errors use.
+
+    noun: "model file" -> "m.ngk: damaged model file (bad header length)".
+    sealed: the header carries its own checksum. layout: None when the header
+    lists its tensors ("tensors"), else how the format derives them.
+    foreign: the message for a file with another magic, given its first bytes.
+    size_detail, checksum_detail: the damage when the payload is not as long
+    as its tensors ({got} and {need} bytes), and when its sha256 differs.
+    """
+
+    magic: bytes
+    name: str
+    version: int
+    noun: str
+    error: type[NgramkitError]
+    size_detail: str
+    checksum_detail: str
+    sealed: bool = False
+    layout: Layout | None = None
+    foreign: Callable[[str, bytes], str] | None = None
+
+    def damaged(self, name: str, detail: str) -> NgramkitError:
+        return self.error(f"{name}: damaged {self.noun} ({detail})")
+
+
+# -- writing --------------------------------------------------------------
+
+
+def pack(
+    fmt: Format, fields: dict[str, Any], tensors: Sequence[tuple[str, torch.Tensor]]
+) -> list[bytes | memoryview]:
+    """The file as pieces to write in order: the head, then each tensor's bytes.
+
+    Tensor bytes are views of the tensors' memory, not copies, and the payload
+    checksum is taken piece by piece, so saving needs no second copy in memory.
+    """
+    index: dict[str, Any] = {}
+    chunks: list[bytes | memoryview] = []
+    digest = hashlib.sha256()
+    offset = 0
+    for name, tensor in tensors:
+        t = tensor.detach().cpu().contiguous()
+        data = tensor_view(t)
+        digest.update(data)
+        index[name] = {
+            "dtype": _dtype_name(t),
+            "shape": list(t.shape),
+            "offset": offset,
+            "nbytes": len(data),
+        }
+        chunks.append(data)
+        offset += len(data)
+    header = {"format": fmt.name, "format_version": fmt.version, **fields}
+    if fmt.layout is None:
+        header["tensors"] = index
+    header["payload_sha256"] = digest.hexdigest()
+    if fmt.sealed:
+        header = seal(header)
+    head = json.dumps(header, sort_keys=True, allow_nan=False, default=_json_default)
+    raw = head.encode("utf-8")
+    return [fmt.magic + struct.pack("<Q", len(raw)) + raw, *chunks]
+
+
+def _dtype_name(t: torch.Tensor) -> str:
+    name = str(t.dtype).removeprefix("torch.")
+    if name not in DTYPES:
+        raise NgramkitError(f"cannot save a tensor of dtype {name}")
+    return name
+
+
+def _json_default(x: Any) -> Any:
+    raise TypeError(f"not JSON-able: {type(x).__name__}")
+
+
+def _canonical(header: dict[str, Any]) -> bytes:
+    """The bytes the header checksum covers: the header less its checksum, compact, sorted."""
+    rest = {k: v for k, v in header.items() if k != "header_sha256"}
+    text = json.dumps(
+        rest, sort_keys=True, allow_nan=False, separators=(",", ":"), default=_json_default
+    )
+    return text.encode("utf-8")
+
+
+def seal(header: dict[str, Any]) -> dict[str, Any]:
+    """`header` with its checksum set, so that a damaged header is caught like a damaged payload."""
+    return {**header, "header_sha256": hashlib.sha256(_canonical(header)).hexdigest()}
+
+
+def tensor_view(t: torch.Tensor) -> memoryview:
+    """The raw bytes of a contiguous CPU tensor as a view, without a copy.
+
+    The view holds the ctypes array, which holds the tensor: the memory stays
+    valid for as long as the view is used.
+    """
+    nbytes = t.numel() * t.element_size()
+    if nbytes == 0:
+        return memoryview(b"")
+    array = (ctypes.c_char * nbytes).from_address(t.data_ptr())
+    array.owner = t  # type: ignore[attr-defined]
+    return memoryview(array).cast("B")
+
+
+def tensor_bytes(t: torch.Tensor) -> bytes:
+    """The raw bytes of a CPU tensor, without numpy (torch's CPU wheel does not need it)."""
+    t = t.detach().cpu().contiguous()
+    nbytes = t.numel() * t.element_size()
+    return ctypes.string_at(t.data_ptr(), nbytes) if nbytes else b""
+
+
+def save(
+    fmt: Format,
+    path: str | Path,
+    fields: dict[str, Any],
+    tensors: Sequence[tuple[str, torch.Tensor]],
+) -> Path:
+    """Check the target, then write the file atomically (see `atomic_write`); returns the path."""
+    path = Path(path)
+    check_target(path, fmt.error)
+    return atomic_write(path, pack(fmt, fields, tensors), fmt.error)
+
+
+def check_target(path: Path, error: type[NgramkitError]) -> None:
+    """Refuse a target whose folder is missing or that exists and is not a regular file."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise error(f"cannot write {path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise error(f"cannot write {path}: it is a directory")
+    if path.exists() and not path.is_file():
+        raise error(f"cannot write {path}: it exists and is not a regular file")
+
+
+def atomic_write(path: Path, parts: list[bytes | memoryview], error: type[NgramkitError]) -> Path:
+    """Write `parts` to `path` so that readers see the old file or the new one, never a mix.
+
+    The bytes go to a temporary file `.<name>.<random>.tmp` next to `path`,
+    are fsynced, then renamed over `path` (os.replace, atomic on POSIX and
+    Windows), and the folder is fsynced so the rename survives a power cut.
+    A writer killed before the rename leaves its temporary file behind and
+    `path` untouched; the next save of the same name removes such files once
+    they are STALE_AFTER seconds old (younger ones may belong to a writer
+    still at work). OSError becomes `error` with one line.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise error(f"cannot write {path}: {e.strerror or e}") from None
+    try:
+        with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
+            os.fchmod(fd, _file_mode(path))
+        with os.fdopen(fd, "wb") as f:
+            for part in parts:
+                f.write(part)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise error(f"cannot write {path}: {e.strerror or e}") from None
+        raise
+    _fsync_folder(folder)
+    remove_stale_temps(path)
+    return path
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a plain open() would give: the old file's, else 0o666 minus the umask.
+
+    mkstemp creates 0o600 files; without this a saved file could not be
+    read by the colleagues a normal file would be readable by.
+    """
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable; a no-op where folders cannot be opened (Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def remove_stale_temps(path: str | Path, older_than: float = STALE_AFTER) -> list[Path]:
+    """Delete `.<name>.*.tmp` files left next to `path` by killed writers; returns them.
+
+    Only files older than `older_than` seconds go: a younger one may be a
+    concurrent save still writing (its rename would then fail).
+    """
+    path = Path(path)
+    now, gone = time.time(), []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+                gone.append(tmp)
+    return gone
+
+
+# -- reading --------------------------------------------------------------
+
+
+def read(fmt: Format, path: str | Path) -> tuple[dict[str, Any], bytes]:
+    """(header, payload) of an existing file, fully checked but not yet tensors.
+
+    Order matters: the sizes the file declares (header length, tensor byte
+    ranges) are checked against the file's real size before anything of that
+    size is read, so a crafted file cannot make us allocate more than it holds.
+    A sealed header's sizes are trusted (its checksum passed), so a payload of
+    another size is damage to the payload; an unsealed header's may be the
+    damaged part, so its payload's checksum is checked first: a truncated
+    payload then reads as checksum_detail, a damaged size field as size_detail.
+    """
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            header, start = _read_head(fmt, name, f, size)
+            need = max((s.offset + s.nbytes for s in layout(fmt, name, header).values()), default=0)
+            got = size - start
+            if got != need and fmt.sealed:
+                raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+            payload = f.read(got)  # never more than the file holds
+    except OSError as e:
+        raise fmt.error(f"{name}: cannot read ({e.strerror or e})") from None
+    if len(payload) != got or hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
+        raise fmt.damaged(name, fmt.checksum_detail)
+    if got != need:  # an unsealed header's size field may be the damaged part
+        raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+    return header, payload
+
+
+def load(fmt: Format, path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(header, tensors by name) of an existing file, fully checked (see `read`)."""
+    header, payload = read(fmt, path)
+    return header, tensors(fmt, str(path), header, payload)
+
+
+def tensors(
+    fmt: Format, name: str, header: dict[str, Any], payload: bytes
+) -> dict[str, torch.Tensor]:
+    """The payload's tensors, each a copy in its own (aligned) memory."""
+    out: dict[str, torch.Tensor] = {}
+    for key, spec in layout(fmt, name, header).items():
+        dtype = getattr(torch, spec.dtype)
+        buf = bytearray(payload[spec.offset : spec.offset + spec.nbytes])
+        t = torch.frombuffer(buf, dtype=dtype) if spec.nbytes else torch.zeros(0, dtype=dtype)
+        out[key] = t.reshape(spec.shape)
+    return out
+
+
+def _read_head(fmt: Format, name: str, f: BinaryIO, size: int) -> tuple[dict[str, Any], int]:
+    """The parsed, version-checked JSON header and the payload's start offset."""
+    magic = f.read(len(fmt.magic))
+    if magic != fmt.magic:
+        raise fmt.error(fmt.foreign(name, magic) if fmt.foreign else _not_ours(fmt, name))
+    raw_len = f.read(8)
+    if len(raw_len) != 8:
+        raise fmt.damaged(name, "truncated header")
+    (head_len,) = struct.unpack("<Q", raw_len)
+    start = len(fmt.magic) + 8 + head_len
+    if head_len > MAX_HEADER or start > size:  # checked before reading head_len bytes
+        raise fmt.damaged(name, "bad header length")
+    header = _parse_json(fmt, name, f.read(head_len))
+    if header.get("format") != fmt.name:
+        raise fmt.error(_not_ours(fmt, name))
+    version = header.get("format_version")
+    if not is_int(version):
+        raise fmt.damaged(name, "no format version")
+    if version > fmt.version:
+        raise fmt.error(
+            f"{name}: {fmt.noun} format {version} is newer than this ngramkit reads "
+            f"({fmt.version}); upgrade ngramkit"
+        )
+    # After the version check: a newer format may checksum differently.
+    if fmt.sealed and hashlib.sha256(_canonical(header)).hexdigest() != header.get("header_sha256"):
+        raise fmt.damaged(name, "header checksum mismatch: altered")
+    return header, start
+
+
+def _not_ours(fmt: Format, name: str) -> str:
+    return f"{name}: not an ngramkit {fmt.noun}"
+
+
+def _refuse_constant(word: str) -> Any:
+    raise ValueError(f"{word} is not JSON")  # we write allow_nan=False: NaN/Infinity are damage
+
+
+def _parse_json(fmt: Format, name: str, head: bytes) -> dict[str, Any]:
+    """The header as a dict; the format's error for bad UTF-8, bad JSON or deep nesting.
+
+    ValueError covers json's own errors and Python's limit on huge integer
+    literals (over 4300 digits); RecursionError a nesting deeper than the stack.
+    """
+    try:
+        header = json.loads(head.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise fmt.damaged(name, "header is not valid JSON") from None
+    if not isinstance(header, dict):
+        raise fmt.error(_not_ours(fmt, name))
+    if _depth(header) > MAX_DEPTH:
+        raise fmt.damaged(name, "header nested too deeply")
+    return header
+
+
+def _depth(x: Any) -> int:
+    """Nesting depth of parsed JSON, walked without recursion: {"a": [1]} -> 2.
+
+    Only containers are pushed; `set(map(type, ...))` runs in C, so a list of
+    millions of scalars (a word vocabulary) costs a fraction of its parse.
+    """
+    deepest, stack = 0, [(x, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        children = node.values() if isinstance(node, dict) else node
+        if set(map(type, children)) & {dict, list}:
+            stack.extend((v, d + 1) for v in children if isinstance(v, (dict, list)))
+    return deepest
+
+
+def layout(fmt: Format, name: str, header: dict[str, Any]) -> dict[str, TensorSpec]:
+    """The tensors of a file, checked: the header's index, or what the format derives."""
+    if fmt.layout is not None:
+        return fmt.layout(name, header)
+    index = header.get("tensors")
+    if not isinstance(index, dict):
+        raise fmt.damaged(name, "no tensor index")
+    return {key: _spec(fmt, name, key, spec) for key, spec in index.items()}
+
+
+def _spec(fmt: Format, name: str, key: str, spec: Any) -> TensorSpec:
+    """One index entry, checked: a whitelisted dtype, at most MAX_DIMS dims each in
+    [0, MAX_DIM], offset and nbytes non-negative ints, prod(shape) * itemsize == nbytes.
+    """
+    got = (
+        [spec.get(k) for k in ("dtype", "shape", "offset", "nbytes")]
+        if isinstance(spec, dict)
+        else [None] * 4
+    )
+    dtype, shape, offset, nbytes = got
+    ok = (
+        isinstance(dtype, str)
+        and dtype in DTYPES
+        and isinstance(shape, list)
+        and len(shape) <= MAX_DIMS
+        and all(is_int(d) and 0 <= d <= MAX_DIM for d in shape)
+        and is_int(offset)
+        and is_int(nbytes)
+        and offset >= 0
+        and nbytes >= 0
+        and math.prod(shape) * DTYPES[dtype] == nbytes
+    )
+    if not ok:
+        raise fmt.damaged(name, f"tensor {key!r} is malformed")
+    return TensorSpec(dtype, shape, offset, nbytes)
+
+
+def is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
