@@ -4,8 +4,8 @@
 
 Builds valid model files for every installed backend (count at orders 1-3
 with and without smoothing, char and word vocabularies; neural; mlp if
-installed), then feeds N mutated copies (ngramkit.fuzzing.mutate) to
-ngramkit.persist.load through ngramkit.fuzzing.probe. Prints the outcome per
+installed), then feeds N mutated copies (tests/fuzzing.py's mutate) to
+ngramkit.persist.load through its probe. Prints the outcome per
 mutation, the slowest single input, peak RSS, and every crash (an exception
 other than ModelFileError, or a Hang: no answer within HANG seconds) with
 the mutation that caused it, saving the
@@ -29,8 +29,10 @@ from pathlib import Path
 import torch
 
 from ngramkit import registry
-from ngramkit.fuzzing import mutate, probe
 from ngramkit.persist import save
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fuzzing import mutate, probe
 
 TRAINED = {"neural": {"steps": 3}, "mlp": {"steps": 3, "hidden": 8, "emb": 2, "order": 3}}
 ITEMS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "ab", "b"]

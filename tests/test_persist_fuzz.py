@@ -1,6 +1,6 @@
 """Model files from strangers: every damaged or crafted file ends in one ModelFileError.
 
-The fast version of bench/fuzz_persist.py: hypothesis drives ngramkit.fuzzing's
+The fast version of bench/fuzz_persist.py: hypothesis drives tests/fuzzing.py's
 mutations (truncation, bit flips, header-length rewrites, odd header values,
 reshaped and retyped tensors, crafted payloads with a valid checksum) over a
 valid file of each installed backend, and raw bytes straight at the loader.
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from fuzzing import MUTATIONS, mutate, probe, repack, unpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ngramkit import registry
 from ngramkit.corpus import Corpus
 from ngramkit.errors import ModelFileError
-from ngramkit.fuzzing import MUTATIONS, join, mutate, probe, split
 from ngramkit.persist import MAGIC, load, save
 
 ITEMS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "ab", "b"]
@@ -122,10 +122,10 @@ def test_random_headers_are_refused(tmp_path_factory: pytest.TempPathFactory, he
 
 def test_declared_sizes_are_checked_before_reading(seeds: dict[str, bytes], tmp_path: Path) -> None:
     """A tensor declared 2^40 bytes long: refused from the header, nothing that big is read."""
-    header, payload = split(seeds["count3"])
+    header, payload = unpack(seeds["count3"])
     header["tensors"]["keys"] = {"dtype": "uint8", "shape": [2**40], "offset": 0, "nbytes": 2**40}
     path = tmp_path / "big.ngk"
-    path.write_bytes(join(header, payload))
+    path.write_bytes(repack(header, payload))
     with pytest.raises(ModelFileError, match="header declares 1099511627776"):
         load(path)
 
@@ -142,9 +142,9 @@ def test_deep_json_is_refused(tmp_path: Path, depth: int) -> None:
 
 def _with_tensor(data: bytes, name: str, t: torch.Tensor) -> bytes:
     """The file with tensor `name` replaced by `t` (dtype, shape and bytes), checksum fixed."""
-    from ngramkit.persist import tensor_bytes
+    from ngramkit.container import tensor_bytes
 
-    header, payload = split(data)
+    header, payload = unpack(data)
     raw = tensor_bytes(t)
     header["tensors"][name] = {
         "dtype": str(t.dtype).removeprefix("torch."),
@@ -152,11 +152,11 @@ def _with_tensor(data: bytes, name: str, t: torch.Tensor) -> bytes:
         "offset": len(payload),
         "nbytes": len(raw),
     }
-    return join(header, payload + raw)
+    return repack(header, payload + raw)
 
 
 def _tensor(data: bytes, name: str) -> torch.Tensor:
-    header, payload = split(data)
+    header, payload = unpack(data)
     spec = header["tensors"][name]
     buf = bytearray(payload[spec["offset"] : spec["offset"] + spec["nbytes"]])
     return torch.frombuffer(buf, dtype=getattr(torch, spec["dtype"])).reshape(spec["shape"])
@@ -240,10 +240,10 @@ def test_cli_reports_a_crafted_file_in_one_line(seeds: dict[str, bytes], tmp_pat
 
     from ngramkit.cli import cli
 
-    header, payload = split(seeds["count3"])
+    header, payload = unpack(seeds["count3"])
     header["tensors"]["keys"]["shape"] = [2**40, 0]  # 0 elements, but nbytes says more
     path = tmp_path / "crafted.ngk"
-    path.write_bytes(join(header, payload))
+    path.write_bytes(repack(header, payload))
     result = CliRunner().invoke(cli, ["sample", str(path)])
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: ")
@@ -254,9 +254,9 @@ def test_cli_reports_a_crafted_file_in_one_line(seeds: dict[str, bytes], tmp_pat
 @pytest.mark.parametrize("plan", ["count1", "count3", "neural"])
 def test_an_empty_vocabulary_is_refused(seeds: dict[str, bytes], tmp_path: Path, plan: str) -> None:
     """Found by bench/fuzz_persist.py: V = 1 looped forever in counts.max_order."""
-    header, payload = split(seeds[plan])
+    header, payload = unpack(seeds[plan])
     header["config"]["vocab"]["symbols"] = []
     path = tmp_path / "empty.ngk"
-    path.write_bytes(join(header, payload))
+    path.write_bytes(repack(header, payload))
     with pytest.raises(ModelFileError, match="vocabulary is malformed"):
         load(path)

@@ -17,8 +17,9 @@ model (scores every context it can, samples), so that damage the loader lets
 through shows up as an exception here rather than later at scoring time.
 Everything except ModelFileError propagates: that is the finding.
 
-This module uses only `random.Random`, so a long offline run (bench/fuzz_persist.py)
-needs no hypothesis; the tests drive it from hypothesis for shrinking.
+Test-only (tests/ and bench/ import it, the package does not). It uses only
+`random.Random`, so a long offline run (bench/fuzz_persist.py) needs no
+hypothesis; the tests drive it from hypothesis for shrinking.
 It does not write files: the caller does (in a temporary folder).
 """
 
@@ -33,10 +34,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .persist import DTYPES, MAGIC, seal
+import torch
+
+from ngramkit.container import DTYPES, seal
+from ngramkit.errors import ModelFileError
+from ngramkit.persist import MAGIC, load
+from ngramkit.testing import _all_contexts, _rows_problem
 
 if TYPE_CHECKING:
-    from .model import LanguageModel
+    from ngramkit.model import LanguageModel
 
 ODD: tuple[Any, ...] = (
     -1,
@@ -74,14 +80,14 @@ ODD: tuple[Any, ...] = (
 SAMPLE_CONTEXTS = 4096
 
 
-def split(data: bytes) -> tuple[dict[str, Any], bytes]:
+def unpack(data: bytes) -> tuple[dict[str, Any], bytes]:
     """(header, payload) of a well-formed model file's bytes, without validation."""
     (n,) = struct.unpack("<Q", data[len(MAGIC) : len(MAGIC) + 8])
     start = len(MAGIC) + 8
     return json.loads(data[start : start + n]), data[start + n :]
 
 
-def join(header: dict[str, Any], payload: bytes, *, fix_checksum: bool = True) -> bytes:
+def repack(header: dict[str, Any], payload: bytes, *, fix_checksum: bool = True) -> bytes:
     """A file with a consistent length field (and, by default, checksum)."""
     if fix_checksum:
         header = seal({**header, "payload_sha256": hashlib.sha256(payload).hexdigest()})
@@ -140,7 +146,7 @@ def _set(x: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 def odd_value(data: bytes, rng: random.Random) -> bytes:
     """One value anywhere in the header replaced by an ODD value (or deleted)."""
-    header, payload = split(data)
+    header, payload = unpack(data)
     path = rng.choice(_paths(header)[1:])
     if rng.random() < 0.15 and isinstance(path[-1], str):  # delete a key instead
         parent = path[:-1]
@@ -150,12 +156,12 @@ def odd_value(data: bytes, rng: random.Random) -> bytes:
         header = _set(header, parent, {k: v for k, v in node.items() if k != path[-1]})
     else:
         header = _set(header, path, rng.choice(ODD))
-    return join(header, payload, fix_checksum=rng.random() < 0.9)
+    return repack(header, payload, fix_checksum=rng.random() < 0.9)
 
 
 def tensor_spec(data: bytes, rng: random.Random) -> bytes:
     """A tensor's shape, offset, nbytes or dtype rewritten, often self-consistently."""
-    header, payload = split(data)
+    header, payload = unpack(data)
     index = header["tensors"]
     key = rng.choice(sorted(index))
     spec = dict(index[key])
@@ -172,14 +178,14 @@ def tensor_spec(data: bytes, rng: random.Random) -> bytes:
         spec["nbytes"] = rng.choice([0, -8, len(payload) + 8, 2**64, spec["nbytes"] - 1])
     else:  # drop it
         header["tensors"] = {k: v for k, v in index.items() if k != key}
-        return join(header, payload)
+        return repack(header, payload)
     header["tensors"] = {**index, key: spec}
-    return join(header, payload)
+    return repack(header, payload)
 
 
 def vocabulary(data: bytes, rng: random.Random) -> bytes:
     """The vocabulary changed so it no longer matches the tensors (or itself)."""
-    header, payload = split(data)
+    header, payload = unpack(data)
     vocab = dict(header["config"]["vocab"])
     syms = list(vocab["symbols"])
     choice = rng.randrange(6)
@@ -197,22 +203,22 @@ def vocabulary(data: bytes, rng: random.Random) -> bytes:
         vocab["kind"] = "word" if vocab["kind"] == "char" else "char"
     vocab["symbols"] = syms
     header["config"] = {**header["config"], "vocab": vocab}
-    return join(header, payload)
+    return repack(header, payload)
 
 
 def hparams(data: bytes, rng: random.Random) -> bytes:
     """An hparam set to another plausible value (order especially), or an unknown one."""
-    header, payload = split(data)
+    header, payload = unpack(data)
     hp = dict(header["config"]["hparams"])
     key = rng.choice([*hp, "no_such_option"])
     hp[key] = rng.choice([0, 1, 2, 3, 4, 5, 8, 32, 33, -1, 0.5, "auto", 10**6])
     header["config"] = {**header["config"], "hparams": hp}
-    return join(header, payload)
+    return repack(header, payload)
 
 
 def deep_nesting(data: bytes, rng: random.Random) -> bytes:
     """The header's metrics replaced by lists nested 40 to 100,000 deep."""
-    header, payload = split(data)
+    header, payload = unpack(data)
     depth = rng.choice([40, 1000, 100_000])
     head = json.dumps(header)[:-1] + ', "metrics": ' + "[" * depth + "]" * depth + "}"
     raw = head.encode()
@@ -221,7 +227,7 @@ def deep_nesting(data: bytes, rng: random.Random) -> bytes:
 
 def bad_text(data: bytes, rng: random.Random) -> bytes:
     """A header that is not UTF-8, holds a 5000-digit integer, NaN, or is not an object."""
-    header, payload = split(data)
+    header, payload = unpack(data)
     head = json.dumps(header).encode()
     raw = rng.choice(
         [
@@ -244,13 +250,13 @@ def payload_values(data: bytes, rng: random.Random) -> bytes:
     """One tensor's bytes replaced by extreme or random values of its own dtype."""
     import torch
 
-    header, payload = split(data)
+    header, payload = unpack(data)
     index = header["tensors"]
     key = rng.choice(sorted(index))
     spec = index[key]
     n = math.prod(spec["shape"])
     if n == 0:
-        return join(header, payload)
+        return repack(header, payload)
     dtype = getattr(torch, spec["dtype"])
     if dtype.is_floating_point:
         pool = [math.nan, math.inf, -math.inf, 0.0, 1e300, -1e300, 1e-310]
@@ -267,7 +273,7 @@ def payload_values(data: bytes, rng: random.Random) -> bytes:
         raw = rng.randbytes(spec["nbytes"])
     start = spec["offset"]
     payload = payload[:start] + raw + payload[start + spec["nbytes"] :]
-    return join(header, payload)
+    return repack(header, payload)
 
 
 MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
@@ -314,10 +320,6 @@ def exercise(model: LanguageModel, *, check_rows: bool = True) -> None:
     one costs ~0.2 s, which would dominate a long fuzz run).
     check_rows=False only asks that nothing raises (NaN rows pass).
     """
-    import torch
-
-    from .testing import _all_contexts, _rows_problem
-
     vocab = model.require_fitted()
     V = len(vocab)
     ctx = _all_contexts(model, limit=256)
@@ -336,9 +338,6 @@ def exercise(model: LanguageModel, *, check_rows: bool = True) -> None:
 
 def probe(path: str | Path, *, check_rows: bool = True) -> str:
     """'refused' (ModelFileError) or 'loaded' (and exercised); anything else raises."""
-    from .errors import ModelFileError
-    from .persist import load
-
     try:
         loaded = load(path)
     except ModelFileError as e:
