@@ -174,13 +174,6 @@ def tensor_view(t: torch.Tensor) -> memoryview:
     return memoryview(array).cast("B")
 
 
-def tensor_bytes(t: torch.Tensor) -> bytes:
-    """The raw bytes of a CPU tensor, without numpy (torch's CPU wheel does not need it)."""
-    t = t.detach().cpu().contiguous()
-    nbytes = t.numel() * t.element_size()
-    return ctypes.string_at(t.data_ptr(), nbytes) if nbytes else b""
-
-
 def save(
     fmt: Format,
     path: str | Path,

@@ -15,16 +15,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-from . import container
-from .container import Format, is_int, tensor_bytes
-from .errors import ModelFileError, NgramkitError
-
-if TYPE_CHECKING:
-    from .model import LanguageModel, TrainingInfo
+from . import __version__, container, registry
+from .container import Format, is_int, tensor_view
+from .errors import BackendError, ModelFileError, NgramkitError
+from .model import LanguageModel, TrainingInfo
 
 MAGIC = b"NGRAMKIT\n"
 MODEL = Format(
@@ -64,9 +62,6 @@ def _contents(
     model: LanguageModel, extra: dict[str, Any]
 ) -> tuple[dict[str, Any], list[tuple[str, torch.Tensor]]]:
     """The header's fields and the tensors (by name, sorted) of `model`'s file."""
-    from . import __version__
-    from .registry import provider
-
     config, tensors = model.state()
     tensors = dict(tensors)
     training = model.training
@@ -75,7 +70,7 @@ def _contents(
         if not any("\n" in s for s in seen):
             blob = bytearray("\n".join(seen), "utf-8")  # one copy of the text, not two
             tensors["__seen__"] = torch.frombuffer(blob, dtype=torch.uint8)
-    dist, version = provider(type(model))
+    dist, version = registry.provider(type(model))
     fields = {
         "backend": model.name,
         "provider": {"distribution": dist, "version": version},
@@ -130,9 +125,6 @@ def load(path: str | Path) -> ModelFile:
 
 def _backend_class(name: str, header: dict[str, Any]) -> type[LanguageModel]:
     """The installed class for the header's backend; a clear line when it is missing."""
-    from . import registry
-    from .errors import BackendError
-
     backend = header.get("backend")
     if not isinstance(backend, str):
         raise ModelFileError(f"{name}: damaged model file (no backend name)")
@@ -178,8 +170,6 @@ def _rebuild(
 
 def _training(name: str, training: Any, seen_blob: torch.Tensor | None) -> TrainingInfo | None:
     """TrainingInfo from the header's "training" entry and the __seen__ blob."""
-    from .model import TrainingInfo
-
     if not isinstance(training, dict):
         return None
     items, tokens, fp = (training.get(k) for k in ("items", "tokens", "fingerprint"))
@@ -190,7 +180,7 @@ def _training(name: str, training: Any, seen_blob: torch.Tensor | None) -> Train
     seen = None
     if seen_blob is not None:
         try:
-            text = tensor_bytes(seen_blob).decode("utf-8") if seen_blob.numel() else ""
+            text = bytes(tensor_view(seen_blob)).decode("utf-8")
         except UnicodeDecodeError:
             raise ModelFileError(f"{name}: damaged model file (seen items)") from None
         seen = frozenset(text.split("\n")) if text else frozenset()

@@ -148,7 +148,7 @@ def decode(name: str, raw: bytes, first_line: int = 1, *, at_start: bool = True)
         ) from None
 
 
-def parse_text(name: str, text: str, block: int = PARSE_BLOCK) -> WordList:
+def parse_text(name: str, text: str, block: int = PARSE_BLOCK, first_line: int = 1) -> WordList:
     """The items of `text`: its lines stripped, blank ones skipped and counted.
 
     parse_text("t", " a \\r\\n\\nb\\n") -> items ['a', 'b'], lines [1, 3], blank 1
@@ -156,11 +156,12 @@ def parse_text(name: str, text: str, block: int = PARSE_BLOCK) -> WordList:
 
     The text is split and stripped in C, about `block` characters at a time,
     so the raw lines of one block are freed (and their memory reused) before
-    the next block is cut. Line numbers are a `range` when no line is blank
-    (the usual word list), else an 8-byte-a-line array, not a Python int each.
+    the next block is cut. Line numbers (from `first_line`) are a `range` when
+    no line is blank (the usual word list), else an 8-byte-a-line array, not a
+    Python int each.
     """
     if not text:
-        return WordList(name, [], range(1, 1), 0)
+        return WordList(name, [], range(first_line, first_line), 0)
     stripped: list[str] = []
     start, end = 0, len(text) - text.endswith("\n")  # a final newline ends the last line
     while start <= end:
@@ -169,8 +170,8 @@ def parse_text(name: str, text: str, block: int = PARSE_BLOCK) -> WordList:
         stripped.extend(map(str.strip, text[start:stop].split("\n")))
         start = stop + 1
     if "" not in stripped:
-        return WordList(name, stripped, range(1, len(stripped) + 1), 0)
-    numbers = array("l", [i for i, item in enumerate(stripped, 1) if item])
+        return WordList(name, stripped, range(first_line, first_line + len(stripped)), 0)
+    numbers = array("l", [i for i, item in enumerate(stripped, first_line) if item])
     items = list(filter(None, stripped))
     return WordList(name, items, numbers, len(stripped) - len(items))
 
@@ -246,33 +247,29 @@ class ListStream:
         with _open(self.path, self.source) as f:
             carry = b""
             done = 0  # lines fully read so far
-            while block := f.read(READ_BLOCK):
+            while True:
+                block = f.read(READ_BLOCK)
                 self.bytes_read += len(block)
                 data = carry + block
                 refuse_nul(self.source, data, done + 1)  # before a UTF-8 error further on
-                cut = data.rfind(b"\n") + 1
+                cut = data.rfind(b"\n") + 1 if block else len(data)  # the last line may lack one
                 body, carry = data[:cut], data[cut:]  # no newline yet: all carried over
                 if body:
                     # a body starts where the last one ended: at the file's start iff none came
                     yield self._parse(decode(self.source, body, done + 1, at_start=done == 0), done)
                     done += body.count(b"\n")
-            if carry:  # the last line has no newline
-                yield self._parse(decode(self.source, carry, done + 1, at_start=done == 0), done)
+                if not block:
+                    return
 
     def _parse(self, text: str, done: int) -> WordList:
         """parse_text of whole lines, numbered after `done`; updates the counters."""
-        words = parse_text(self.source, text)
-        seen, before = self._seen, len(self._seen)
-        seen.update(words.items)
+        words = parse_text(self.source, text, first_line=done + 1)
+        before = len(self._seen)
+        self._seen.update(words.items)
         self.items += len(words.items)
         self.blank += words.blank
-        self.duplicates += len(words.items) - (len(seen) - before)
-        lines = words.lines
-        if isinstance(lines, range):  # no blank line: still no Python int per line
-            numbers: Sequence[int] = range(lines.start + done, lines.stop + done)
-        else:
-            numbers = [done + i for i in lines]
-        return WordList(self.source, words.items, numbers, words.blank)
+        self.duplicates += len(words.items) - (len(self._seen) - before)
+        return words
 
 
 def read_shard(shard: Shard) -> WordList:

@@ -142,10 +142,10 @@ def test_deep_json_is_refused(tmp_path: Path, depth: int) -> None:
 
 def _with_tensor(data: bytes, name: str, t: torch.Tensor) -> bytes:
     """The file with tensor `name` replaced by `t` (dtype, shape and bytes), checksum fixed."""
-    from ngramkit.container import tensor_bytes
+    from ngramkit.container import tensor_view
 
     header, payload = unpack(data)
-    raw = tensor_bytes(t)
+    raw = bytes(tensor_view(t.contiguous()))
     header["tensors"][name] = {
         "dtype": str(t.dtype).removeprefix("torch."),
         "shape": list(t.shape),

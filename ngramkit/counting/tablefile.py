@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from .. import container
+from .. import __version__, container
 from ..container import Format, TensorSpec
 from ..counts import check_order
 from ..errors import ModelFileError
@@ -66,8 +66,6 @@ COUNTS = Format(
 
 def save(table: CountTable, path: str | Path) -> Path:
     """Write `table` to `path` atomically, as model files are written; returns the path."""
-    from .. import __version__
-
     fields = {
         "ngramkit_version": __version__,
         "order": table.order,
