@@ -16,6 +16,8 @@ parser (`parse_text`), so a new input rule lands in one of those three:
   a time, reading READ_BLOCK bytes at a time, for lists too long to hold;
 - `read_shard(Shard(path, start, end))`: the lines whose first byte lies in a
   byte range, for counting a file in independent pieces.
+
+It knows nothing of symbols, vocabularies, counts or models.
 """
 
 from __future__ import annotations
