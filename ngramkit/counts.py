@@ -1,8 +1,7 @@
 """The count table: how often each n-gram of orders 1..N occurs. Mergeable.
 
-An n-gram of k tokens (t1..tk) is stored as one int64 key, its tokens read as
-base-V digits, context first: key = t1*V^(k-1) + ... + tk. Keys of each order
-are sorted and unique, with their counts alongside, so the table grows with
+An n-gram of k tokens is stored as one base-V int64 key (keys.py). Keys of
+each order are sorted and unique, with their counts alongside, so the table grows with
 the distinct n-grams seen, never with V^N.
 
 Counts of ["ab", "b"] at order 2 (V=3: . a b): (.,a)=1 (a,b)=1 (b,.)=2 (.,b)=1.
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import NgramkitError
+from .keys import check_order
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -26,27 +26,8 @@ if TYPE_CHECKING:
     from .corpus import Corpus
     from .tokenizer import Vocabulary
 
-MAX_KEY = 2**63 - 1
 CHUNK_TOKENS = 2**20  # symbols counted per chunk before merging
 BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
-
-
-def max_order(vocab_size: int) -> int:
-    """Highest order whose keys fit in int64: 13 for V=27, 9 for V=96."""
-    if vocab_size <= 1:
-        return 64  # a boundary-only vocabulary: every key is 0
-    n = 1
-    while vocab_size ** (n + 1) <= MAX_KEY:
-        n += 1
-    return n
-
-
-def check_order(order: int, vocab_size: int) -> None:
-    if order > max_order(vocab_size):
-        raise NgramkitError(
-            f"order {order} is too high for a vocabulary of {vocab_size} tokens "
-            f"(n-gram keys must fit in 64 bits; at most order {max_order(vocab_size)})"
-        )
 
 
 def count_keys(keys: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -99,23 +80,6 @@ def sum_runs(keys: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, to
     ends = torch.cat([starts[1:], torch.tensor([n])]) - 1
     total = csum[ends] - torch.cat([torch.zeros(1, dtype=torch.long), csum[ends[:-1]]])
     return keys[starts], total
-
-
-def gram_keys(grams: torch.Tensor, vocab_size: int) -> torch.Tensor:
-    """Base-V keys of the rows of `grams` [T, k] -> [T] int64."""
-    key = grams[:, 0].clone()
-    for j in range(1, grams.shape[1]):
-        key.mul_(vocab_size).add_(grams[:, j])
-    return key
-
-
-def key_digits(keys: torch.Tensor, vocab_size: int, k: int) -> torch.Tensor:
-    """The k tokens of base-V keys [T] -> [T, k], oldest first: gram_keys undone."""
-    import torch
-
-    if k == 0:
-        return torch.zeros(len(keys), 0, dtype=torch.long)
-    return torch.stack([(keys // vocab_size ** (k - 1 - j)) % vocab_size for j in range(k)], 1)
 
 
 @dataclass(frozen=True)
@@ -327,7 +291,7 @@ def _push_top(stack: _MergeStack, corpus: Corpus, order: int, chunk_tokens: int)
     Each chunk is a bigram stream of whole items holding about `chunk_tokens`
     tokens (Corpus.stream_chunks: a large corpus is encoded one chunk at a time).
     """
-    from .corpus import stream_gram_keys
+    from .keys import stream_gram_keys
 
     V = len(corpus.vocab)
     for piece in corpus.stream_chunks(chunk_tokens):

@@ -45,7 +45,6 @@ DEFAULT_MAX_LEN = 256
 """Symbols after which a sampled item is cut (a model may never end an item)."""
 
 _SEGMENT = 256  # rows per speculative segment
-_MAX_KEY = 2**63 - 1  # context keys are int64
 _TABLE_CELLS = 2**20  # contexts * V of a precomputed probability table
 
 
@@ -82,12 +81,9 @@ class _Rows:
 
     def digits(self, key: torch.Tensor) -> torch.Tensor:
         """Keys [A] -> contexts [A, k] of token ids."""
-        import torch
+        from .keys import key_digits
 
-        if self.k == 0:
-            return torch.zeros(len(key), 0, dtype=torch.long)
-        cols = [(key // self.V ** (self.k - 1 - j)) % self.V for j in range(self.k)]
-        return torch.stack(cols, 1)
+        return key_digits(key, self.V, self.k)
 
     def __call__(self, key: torch.Tensor) -> torch.Tensor:
         if self.table is not None:
@@ -214,8 +210,10 @@ def sample(
         raise NgramkitError(f"prefix {prefix!r} has symbols outside the vocabulary: {unknown}")
     if n == 0:
         return []
+    from .keys import max_order
+
     k = model.order - 1
-    if len(vocab) ** model.order > _MAX_KEY:
+    if model.order > max_order(len(vocab)):
         # Context keys would overflow int64: draw one token at a time instead.
         return _sample_one_by_one(model, n, seed, temperature, prefix, max_len)
     padded = [0] * k + vocab.encode(prefix)

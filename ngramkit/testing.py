@@ -149,7 +149,7 @@ def _all_contexts(model: LanguageModel, limit: int = 512) -> torch.Tensor:
     """Every context over the vocabulary when there are few, else a seeded sample."""
     import torch
 
-    from .counts import key_digits
+    from .keys import key_digits
 
     V, k = len(model.require_fitted()), model.order - 1
     if k == 0:

@@ -137,15 +137,3 @@ def test_subtracting_what_was_not_counted_is_refused() -> None:
         subtract_counts(whole, NgramCounts.count(Corpus.from_items(["ab", "ab"], vocab), 2))
     with pytest.raises(NgramkitError, match="another vocabulary or order"):
         subtract_counts(whole, NgramCounts.count(Corpus.from_items(["ab"], vocab), 3))
-
-
-@settings(max_examples=50, deadline=None)
-@given(
-    vocab=st.integers(2, 40), k=st.integers(0, 6), rows=st.integers(0, 20), seed=st.integers(0, 99)
-)
-def test_key_digits_undo_gram_keys(vocab: int, k: int, rows: int, seed: int) -> None:
-    from ngramkit.counts import gram_keys, key_digits
-
-    grams = torch.randint(0, vocab, (rows, k), generator=torch.Generator().manual_seed(seed))
-    keys = gram_keys(grams, vocab) if k else torch.zeros(rows, dtype=torch.long)
-    assert torch.equal(key_digits(keys, vocab, k), grams)

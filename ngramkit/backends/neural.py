@@ -96,7 +96,7 @@ class Events:
     def of(cls, corpus: Corpus, order: int) -> Events:
         import torch
 
-        from ..counts import gram_keys, key_digits, max_order
+        from ..keys import gram_keys, key_digits, max_order
 
         V = len(corpus.vocab)
         grams, _ = corpus.windows(order)  # (T, order): context..., next

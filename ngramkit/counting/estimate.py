@@ -40,7 +40,7 @@ def table_metrics(model: LanguageModel, table: CountTable, block: int = BLOCK) -
     Scored `block` distinct n-grams at a time, so memory stays bounded by the
     block, not by the table.
     """
-    from ..counts import key_digits
+    from ..keys import key_digits
 
     V, N = len(table.vocab), table.order
     logprob = 0.0

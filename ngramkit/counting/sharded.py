@@ -62,7 +62,7 @@ def count_files(
     counted in `table.oov`. `count` is the shard task (a test swaps in one
     that kills its worker).
     """
-    from ..counts import check_order
+    from ..keys import check_order
 
     shards = plan(paths, n_shards or len(paths))
     clock = time.perf_counter()

@@ -25,8 +25,8 @@ import torch
 
 from .. import __version__, container
 from ..container import Format, TensorSpec
-from ..counts import check_order
 from ..errors import ModelFileError
+from ..keys import check_order
 from ..persist import MAGIC as MODEL_MAGIC
 from ..tokenizer import Vocabulary
 from .table import CountTable, CountTableError
