@@ -78,7 +78,7 @@ def one(limit: int | None, path: str) -> None:
         counts = NgramCounts.count_items(lines, vocab, 5)
         model = CountLM(order=5, smooth="mkn").fit_counts(counts, vocab)
     seconds = time.perf_counter() - start
-    sizes = model.tables_.sizes
+    sizes = model.estimate_.sizes
     print(
         f"{path:>6}: {symbols:>10} symbols {len(lines):>7} lines  V={len(model.vocab)}  "
         f"{seconds:6.1f} s  peak RSS {peak_rss_mib():6.0f} MiB  n-grams {sizes}",

@@ -2,7 +2,7 @@
 
 For a bigram (order 2) the lecture's 27x27 picture is `transition_matrix`:
 the count matrix N[i, j] = count of (token i, token j) when the backend keeps
-counts (CountLM's public keys_ / counts_), else the probability matrix
+counts (a `top_counts()` method, as CountLM's), else the probability matrix
 P[i, j] = p(j | i) from next_logprobs over every context. Rows are
 contexts, columns next tokens, both in vocabulary order (boundary first).
 
@@ -46,11 +46,9 @@ class Transition:
 
 
 def _counts(model: LanguageModel) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """(keys, counts) of the top-order n-grams, when the backend exposes them."""
-    keys, counts = getattr(model, "keys_", None), getattr(model, "counts_", None)
-    if keys is None or counts is None or keys.shape != counts.shape:
-        return None
-    return keys, counts
+    """(keys, counts) of the top-order n-grams, when the backend keeps counts."""
+    top_counts = getattr(model, "top_counts", None)  # an optional capability
+    return top_counts() if top_counts is not None else None
 
 
 def transition_matrix(model: LanguageModel) -> Matrix | None:
@@ -77,6 +75,8 @@ def strongest(model: LanguageModel, k: int = 20) -> list[Transition]:
     """
     import torch
 
+    from .keys import key_digits
+
     vocab = model.require_fitted()
     V, n = len(vocab), model.order
     tokens = vocab.tokens
@@ -85,7 +85,7 @@ def strongest(model: LanguageModel, k: int = 20) -> list[Transition]:
         keys, counts = found
         top = counts.topk(min(k, len(counts)))
         chosen = keys[top.indices]  # (k,)
-        digits = torch.stack([(chosen // V**p) % V for p in range(n - 1, -1, -1)], 1)  # (k, n)
+        digits = key_digits(chosen, V, n)  # (k, n)
         lp = model.token_logprobs(digits[:, :-1], digits[:, -1]).tolist()
         return [
             Transition(tuple(tokens[t] for t in row[:-1]), tokens[row[-1]], c, math.exp(p))
@@ -93,8 +93,7 @@ def strongest(model: LanguageModel, k: int = 20) -> list[Transition]:
         ]
     if V ** (n - 1) > CONTEXT_LIMIT:
         return []
-    ctx_ids = torch.arange(V ** (n - 1))
-    contexts = torch.stack([(ctx_ids // V**p) % V for p in range(n - 2, -1, -1)], 1)  # (C, n-1)
+    contexts = key_digits(torch.arange(V ** (n - 1)), V, n - 1)  # (C, n-1): every context
     P = model.next_logprobs(contexts).exp()  # (C, V)
     top = P.flatten().topk(min(k, P.numel()))
     out = []

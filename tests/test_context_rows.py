@@ -1,4 +1,4 @@
-"""Compact context rows and stream context keys give the sparse path's numbers, bit for bit."""
+"""Compact context rows give the sparse path's numbers, bit for bit."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ngramkit import CountLM
 from ngramkit.backends.context_rows import addk_rows, backoff_rows
-from ngramkit.corpus import Corpus, stream_context_keys
-from ngramkit.counts import gram_keys
+from ngramkit.corpus import Corpus
 from ngramkit.evaluate import item_logprobs
+from ngramkit.keys import gram_keys
 from ngramkit.model import LanguageModel
 
 TRAIN = ["ab", "abc", "ba", "c", "aab", "cab", "bbca", "acab"]
@@ -28,23 +26,11 @@ def random_contexts(V: int, order: int, n: int, seed: int) -> tuple[torch.Tensor
     return ctx, torch.randint(0, V, (n,), generator=g)
 
 
-@settings(max_examples=80, deadline=None)
-@given(
-    items=st.lists(st.text(alphabet="abc", max_size=7), min_size=1, max_size=10),
-    order=st.integers(1, 6),
-)
-def test_stream_context_keys_are_the_window_keys(items: list[str], order: int) -> None:
-    corpus = Corpus.from_items(items, Corpus.from_items(["abc"]).vocab)
-    grams = corpus.grams(order)
-    want = gram_keys(grams[:, :-1], 4) if order > 1 else torch.zeros(len(grams)).long()
-    assert torch.equal(stream_context_keys(corpus.stream, order, 4), want)
-
-
 @pytest.mark.parametrize("smooth", ["kn", "mkn", "wb", "abs"])
 @pytest.mark.parametrize("order", [2, 3, 5])
 def test_backoff_rows_equal_the_tables(smooth: str, order: int) -> None:
     model = CountLM(order=order, smooth=smooth).fit(TRAIN)
-    tables = model.tables_
+    tables = model.estimate_
     assert tables is not None
     rows = backoff_rows(tables)
     ctx, targets = random_contexts(len(model.vocab), order, 5000, seed=order)
@@ -75,14 +61,14 @@ def plain_addk(train: list[str], context: tuple[int, ...], token: int, order: in
 def test_addk_rows_equal_the_sparse_formula(k: float, order: int) -> None:
     model = CountLM(order=order, smooth=k).fit(TRAIN)
     V = len(model.vocab)
-    rows = addk_rows(V, order, model.keys_, model.counts_, model.ctx_keys_, model.ctx_totals_, k)
+    rows = addk_rows(model.estimate_)
     ctx, targets = random_contexts(V, order, 300, seed=7)
     got = rows.token_logprobs(gram_keys(ctx, V), targets)
     want = [
         plain_addk(TRAIN, tuple(c), t, order, k) for c, t in zip(ctx.tolist(), targets.tolist())
     ]
     assert got.tolist() == pytest.approx(want, rel=1e-13, abs=1e-13)
-    model.dense_ = None  # the sparse lookups (a batch too small to build rows)
+    model.scorer_.dense = None  # the sparse lookups (a batch too small to build rows)
     assert torch.equal(got, model.token_logprobs(ctx, targets))
 
 
@@ -93,14 +79,14 @@ def test_eval_at_order_5_keeps_its_numbers(names: list[str], smooth: float | str
     corpus = Corpus.from_items(names[5000:9000], model.vocab)
     first = item_logprobs(model, corpus)  # before the rows pay: searchsorted lookups
     for _ in range(20):  # rows are built once enough tokens were scored
-        if model.rows_ is not None:
+        if model.scorer_.rows is not None:
             break
         item_logprobs(model, corpus)
-    assert model.rows_ is not None
+    assert model.scorer_.rows is not None
     fast = item_logprobs(model, corpus)
     assert torch.equal(first.nan_to_num(), fast.nan_to_num())
     slow = CountLM(order=5, smooth=smooth).fit(names[:5000])
-    slow._rows_done = True  # never build rows: searchsorted lookups
+    slow.scorer_.can_build_rows = False  # never build rows: searchsorted lookups
     lp = LanguageModel.corpus_logprobs(slow, corpus)  # windows -> token_logprobs
     want = torch.zeros(len(corpus), dtype=torch.float64).index_add_(0, corpus.target_items(), lp)
     want[corpus.oov] = math.nan

@@ -49,8 +49,8 @@ def test_higher_orders_match_reference(names: list[str], order: int) -> None:
 
 def test_order6_stores_only_seen_ngrams(names: list[str]) -> None:
     model = CountLM(order=6, smooth=1).fit(names)
-    assert model.dense_ is None  # 27^6 cells would not be dense
-    assert len(model.keys_) < 250_000  # distinct 6-grams, not 27^6 = 387M
+    assert model.scorer_.dense is None  # 27^6 cells would not be dense
+    assert len(model.estimate_.keys) < 250_000  # distinct 6-grams, not 27^6 = 387M
     assert model.summary()["table"] == "sparse"
 
 
@@ -95,11 +95,11 @@ def test_sparse_and_dense_agree(
     names: list[str], order: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dense = CountLM(order=order, smooth=0.3).fit(names[:500])
-    import ngramkit.backends.count as count_mod
+    from ngramkit.smoothing.addk import AddK
 
-    monkeypatch.setattr(count_mod, "DENSE_LIMIT", 0)
+    monkeypatch.setattr(AddK, "dense_cells", 0)
     sparse = CountLM(order=order, smooth=0.3).fit(names[:500])
-    assert sparse.dense_ is None
+    assert sparse.scorer_.dense is None
     grams, _ = Corpus.from_items(names[:800], dense.vocab).windows(order)
     ctx, tgt = grams[:, :-1], grams[:, -1]
     assert torch.allclose(dense.token_logprobs(ctx, tgt), sparse.token_logprobs(ctx, tgt))

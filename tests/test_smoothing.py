@@ -88,7 +88,7 @@ def test_unk_reserve_leaves_mass_for_unknown() -> None:
     model = CountLM(order=3, smooth="mkn", unk=True).fit(CORPORA["names300"])
     rows = model.next_logprobs(probe_contexts(model, CORPORA["names300"])).exp().sum(1)
     assert bool((rows < 1).all()) and bool((rows > 0.99).all())
-    assert math.isfinite(model.tables_.unk_logp)
+    assert math.isfinite(model.estimate_.unk_logp)
 
 
 # -- an independent plain-loop Kneser-Ney ------------------------------------

@@ -11,25 +11,25 @@ suffix (one stored as a context, or as the context of a stored n-gram) does.
 - `logp`: float64 [R * V], the rows themselves, flattened.
 
 Scoring a token is then `logp[row[ctx] * V + w]`. The rows are computed by the
-very code that scores a query (`BackoffTables.score_rows`, add-k's formula),
-so the numbers are identical to the sparse path's, bit for bit.
+very code that scores a query (the backoff step of `BackoffTables.score`,
+add-k's formula), so the numbers are identical to the sparse path's, bit for bit.
 
 On names.txt at order 5 (V = 27): 531,441 index entries (2 MiB) and about
 28k rows (6 MiB), against 14M cells for a full [V^4, V] table.
 
-This module does not decide when the rows are worth building: the count
-backend does (see ROWS_INDEX_LIMIT and ROWS_CELL_LIMIT there).
+This module does not decide when the rows are worth building: the scorer
+does (see ROWS_INDEX_LIMIT and ROWS_CELL_LIMIT in scorer.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import torch
+import torch
 
-    from ..smoothing.backoff import BackoffTables
+from ..keys import find, lookup, top_order
+from ..smoothing.addk import AddK
+from ..smoothing.backoff import BackoffTables
 
 
 @dataclass(frozen=True)
@@ -49,29 +49,31 @@ class ContextRows:
         return self.logp.view(-1, self.vocab_size)[self.row[ctx_keys].long()]
 
 
-def addk_rows(
-    vocab_size: int,
-    order: int,
-    keys: torch.Tensor,
-    counts: torch.Tensor,
-    ctx_keys: torch.Tensor,
-    ctx_totals: torch.Tensor,
-    k: float,
-) -> ContextRows:
+def sizes(estimate: AddK | BackoffTables) -> tuple[int, int]:
+    """(contexts stored, a bound on the rows `build` makes), counted before building."""
+    if isinstance(estimate, AddK):
+        return len(estimate.ctx_keys), len(estimate.ctx_keys) + 1
+    contexts = sum(map(len, estimate.ctx_keys))
+    return contexts, 1 + contexts + sum(map(len, estimate.keys[1:]))
+
+
+def build(estimate: AddK | BackoffTables) -> ContextRows:
+    """The rows of either estimate."""
+    if isinstance(estimate, AddK):
+        return addk_rows(estimate)
+    return backoff_rows(estimate)
+
+
+def addk_rows(addk: AddK) -> ContextRows:
     """Rows of an add-k model: one per seen context, then one uniform row.
 
-    p(w | ctx) = (c(ctx, w) + k) / (c(ctx) + k * V) for a seen context (the
-    sparse path's formula, term for term), 1/V for every unseen one.
+    The seen contexts' rows are add-k's formula at every token (AddK.next_logprobs),
+    the last row is 1/V for every unseen context.
     """
-    import torch
-
-    V, C = vocab_size, len(ctx_keys)
-    row = torch.full((V ** (order - 1),), C, dtype=torch.int32)  # unseen: the last row
-    row[ctx_keys] = torch.arange(C, dtype=torch.int32)
-    c = torch.zeros(C * V, dtype=torch.float64)
-    c[row[keys // V].long() * V + keys % V] = counts.double()  # (C*V,) pair counts
-    total = ctx_totals.double().repeat_interleave(V)  # (C*V,)
-    seen = ((c + k) / (total + k * V).clamp(min=1e-300)).log()
+    V, C = addk.vocab_size, len(addk.ctx_keys)
+    row = torch.full((V ** (addk.order - 1),), C, dtype=torch.int32)  # unseen: the last row
+    row[addk.ctx_keys] = torch.arange(C, dtype=torch.int32)
+    seen = addk.next_logprobs(addk.ctx_keys).flatten()  # (C*V,)
     uniform = torch.full((V,), 1.0 / V, dtype=torch.float64).log()
     return ContextRows(V, row, torch.cat([seen, uniform]))
 
@@ -85,16 +87,12 @@ def backoff_rows(tables: BackoffTables) -> ContextRows:
     Row 0 is the unigram row (the empty context); then the active contexts
     of 1, 2, ..., N-1 tokens, each in sorted key order.
     """
-    import torch
-
     V, N = tables.vocab_size, tables.order
     suffixes = [torch.zeros(1, dtype=torch.long)]  # active contexts of j = 0..N-1 tokens
     for j in range(1, N):
         suffixes.append(torch.unique(torch.cat([tables.ctx_keys[j - 1], tables.keys[j] // V])))
     h = torch.arange(V ** (N - 1))  # every context key
-    zeros = sum((h < V ** (N - 1 - m)).long() for m in range(1, N))  # (H,) leading boundaries
-    top = N - (zeros - 1).clamp(min=0)  # (H,) highest order the query may use
-    row = _longest_active(h, N - 1, V, suffixes, top)
+    row = _longest_active(h, N - 1, V, suffixes, top_order(h, V, N))
     return ContextRows(V, row, _suffix_rows(tables, suffixes))
 
 
@@ -107,16 +105,12 @@ def _longest_active(
 ) -> torch.Tensor:
     """Row of the longest active suffix (at most `longest` tokens, of an order `top`
     allows) of each context key [T] -> int32 [T]; 0 (the unigram row) when none is."""
-    import torch
-
     row = torch.zeros(len(keys), dtype=torch.int32)
     offset = 1
     for j in range(1, longest + 1):
         act = suffixes[j]
         if len(act):
-            suffix = keys % vocab_size**j  # (T,) the last j tokens
-            pos = torch.searchsorted(act, suffix).clamp_(max=len(act) - 1)
-            hit = act[pos] == suffix  # (T,) an active context of j tokens
+            pos, hit = find(act, keys % vocab_size**j)  # (T,) an active context of j tokens?
             if top is not None:
                 hit &= top > j  # the boundary rule allows order j + 1
             row = torch.where(hit, (offset + pos).int(), row)  # longer suffixes win
@@ -131,18 +125,14 @@ def _suffix_rows(tables: BackoffTables, suffixes: list[torch.Tensor]) -> torch.T
     log p(c, w) where (c, w) is stored, else log bow(c) + the row of c's own
     longest active suffix (what the orders up to j gave), the same floats.
     """
-    import torch
-
-    from ..smoothing.backoff import _lookup
-
     V = tables.vocab_size
     rows = tables.logp[0].clone()  # (V,) row 0: the unigrams
     for j in range(1, len(suffixes)):
         c = suffixes[j]  # (C,)
         parent = _longest_active(c, j - 1, V, suffixes).long()  # (C,) row of c[1:]
         grams = (c * V).repeat_interleave(V) + torch.arange(V).repeat(len(c))  # (C*V,)
-        lp, found = _lookup(tables.keys[j], tables.logp[j], grams)
-        bow, _ = _lookup(tables.ctx_keys[j - 1], tables.log_bow[j - 1], c)  # (C,)
+        lp, found = lookup(tables.keys[j], tables.logp[j], grams)
+        bow, _ = lookup(tables.ctx_keys[j - 1], tables.log_bow[j - 1], c)  # (C,)
         lower = rows.view(-1, V)[parent].flatten()  # (C*V,) what orders up to j gave
         rows = torch.cat([rows, torch.where(found, lp, bow.repeat_interleave(V) + lower)])
     return rows

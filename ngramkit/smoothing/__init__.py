@@ -8,17 +8,27 @@
 - abs: interpolated absolute discounting;
 - auto: add-k with k tuned on a dev split cut from the training items.
 
-The interpolated methods (methods.py) estimate from a `NgramCounts` table
+Add-k (addk.py) keeps the top-order counts and scores by its formula. The
+interpolated methods (methods.py) estimate from a `NgramCounts` table
 (levels.py), with discounts estimated from count-of-counts, given, or tuned
 (discounts.py, tune.py), into backoff tables (backoff.py) that score with a
-few searchsorted calls per batch and write straight to ARPA (arpa.py).
+few searchsorted calls per batch. Both write to ARPA files (arpa.py).
+`estimate` turns counts into either, as `--smooth` says.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..errors import NgramkitError, OptionError
+from ..options import Option
 from .methods import METHODS, Method
+
+if TYPE_CHECKING:
+    from ..corpus import Corpus
+    from ..counts import NgramCounts
+    from .addk import AddK
+    from .backoff import BackoffTables
 
 ADDK_AUTO = "auto"
 IMPORTED = "arpa"
@@ -64,3 +74,84 @@ def parse_discounts(value: Any) -> list[float] | None:
 
 def method(name: str) -> Method:
     return METHODS[name]
+
+
+OPTIONS = (
+    Option(
+        "smooth",
+        str,
+        1.0,
+        "add-k fake counts (a number >= 0) or a method: kn, mkn, wb, abs, "
+        "auto (add-k with k tuned on held-out training items)",
+        parse=parse_smooth,
+        metavar="K|" + "|".join(SMOOTH_NAMES),
+    ),
+    Option(
+        "discount",
+        str,
+        None,
+        "discounts of kn/abs (D, or one per order) or mkn (D1,D2,D3+, or three per "
+        "order); estimated from count-of-counts when not given",
+        parse=parse_discounts,
+        metavar="D[,D...]",
+    ),
+    Option(
+        "tune",
+        bool,
+        False,
+        "tune the discounts on held-out training items (see --folds)",
+    ),
+    Option(
+        "folds",
+        int,
+        5,
+        "tuning (--tune, --smooth auto) cross-validates over this many folds of the "
+        "training items; 1 tunes on one dev split of --dev-fraction instead",
+        min=1,
+        max=100,
+    ),
+    Option(
+        "dev_fraction",
+        float,
+        0.1,
+        "with --folds 1: share of training items held out to tune on",
+        min=0,
+        max=0.9,
+        min_exclusive=True,
+    ),
+    Option("unk", bool, False, "reserve probability for an unknown symbol, as KenLM does"),
+)
+"""The count backend's options: which estimator, and how it is fitted (see `estimate`)."""
+
+
+def is_addk(smooth: float | str) -> bool:
+    """Whether `smooth` names add-k (a number, or auto) rather than backoff tables."""
+    return isinstance(smooth, float) or smooth == ADDK_AUTO
+
+
+def estimate(
+    hparams: dict[str, Any], counts: NgramCounts, corpus: Corpus | None
+) -> tuple[AddK | BackoffTables, dict[str, Any]]:
+    """(estimate, learned facts) from `counts` of `corpus`, as the OPTIONS in
+    `hparams` say; `corpus` (the items counted) is needed only to tune."""
+    from .addk import AddK, tune_k
+    from .fit import fit_tables
+
+    smooth = hparams["smooth"]
+    options = {key: hparams[key] for key in ("discount", "tune", "folds", "dev_fraction", "unk")}
+    if smooth == IMPORTED:
+        raise OptionError("--smooth arpa is for models read from ARPA files (ngramkit import)")
+    if (options["tune"] or smooth == ADDK_AUTO) and corpus is None:
+        raise NgramkitError(
+            "tuning (--tune, --smooth auto) needs the items, not only their counts: "
+            "fit on the items in one process (no --workers, --shards, --dask or "
+            "--from-counts; fit(), not fit_counts(), in Python)"
+        )
+    if not is_addk(smooth):
+        return fit_tables(method(smooth), corpus, counts, **options)
+    if options["discount"] is not None or options["tune"]:
+        raise OptionError("--discount and --tune apply to kn, mkn, abs (add-k: --smooth auto)")
+    if isinstance(smooth, str):
+        assert corpus is not None
+        smooth = tune_k(corpus, counts, options["folds"], options["dev_fraction"])
+    return AddK.fit(*counts.top(), counts.vocab_size, counts.order, smooth), {"k": smooth}

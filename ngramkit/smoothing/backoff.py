@@ -14,13 +14,9 @@ An interpolated estimate (Kneser-Ney, Witten-Bell, ...) is exactly this form:
 the stored probability is the interpolated one, and the backoff weight is the
 interpolation weight gamma(h) (see interpolate.py).
 
-Boundaries. ngramkit pads an item with order-1 boundaries (id 0) in front;
-ARPA pads it with a single <s>. A context whose leading run of boundaries is
-longer than one holds no more information than the same context with one
-boundary, so such n-grams are never stored: a query whose context starts with
-z > 1 boundaries is answered at order N - z + 1. Keys make this free: leading
-zeros do not change a base-V key, so (., ., a) and (., a) have the same key.
-As a context, id 0 is <s>; as the predicted token, it is </s>.
+Boundaries: a query whose context starts with z > 1 boundaries is answered
+at order N - z + 1 (keys.top_order), and such n-grams are never stored above
+it. As a context, id 0 is <s>; as the predicted token, it is </s>.
 
 The unigram table is dense (all V tokens), so backing off always ends.
 `unk_logp` is the log-probability of an unknown symbol (<unk>) at the unigram
@@ -31,13 +27,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
+
+import torch
 
 from ..errors import ModelFileError
-
-if TYPE_CHECKING:
-    import torch
-
+from ..keys import gram_keys, is_table, lookup, top_order
 
 DEDUP_MIN = 8192  # batches above this many tokens are scored per distinct n-gram
 SCORE_SLICE = 2**18  # n-grams looked up at once: the lookups make ~12 temporaries this long
@@ -61,6 +56,7 @@ class BackoffTables:
     ctx_keys: tuple[torch.Tensor, ...]
     log_bow: tuple[torch.Tensor, ...]
     unk_logp: float = -math.inf
+    dense_cells: ClassVar[int] = 2**16  # a dense table worth building: a cell costs N lookups
 
     @property
     def order(self) -> int:
@@ -73,12 +69,14 @@ class BackoffTables:
 
     def token_logprobs(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """log p(target | context): contexts [T, N-1], targets [T] -> [T] float64."""
-        from ..counts import gram_keys
-
         V = self.vocab_size
-        if contexts.shape[1] == 0:
-            return self.key_logprobs(targets)
         return self.key_logprobs(gram_keys(contexts, V).mul_(V).add_(targets))
+
+    def next_logprobs(self, ctx: torch.Tensor) -> torch.Tensor:
+        """Whole rows of context keys [B] -> [B, V] float64: every (context, token) scored."""
+        V = self.vocab_size
+        grams = (ctx * V).repeat_interleave(V) + torch.arange(V).repeat(len(ctx))  # (B*V,)
+        return self.key_logprobs(grams).view(-1, V)
 
     def key_logprobs(self, grams: torch.Tensor) -> torch.Tensor:
         """log p of n-grams given as base-V keys of N tokens (context, target): [T] -> [T].
@@ -87,8 +85,6 @@ class BackoffTables:
         no Python loop over tokens. Large batches repeat n-grams (text is
         Zipfian), so they are scored once per distinct n-gram.
         """
-        import torch
-
         if len(grams) > DEDUP_MIN and self.order > 1:
             uniq, inverse = torch.unique(grams, sorted=True, return_inverse=True)
             return self.distinct_logprobs(uniq)[inverse]
@@ -99,47 +95,32 @@ class BackoffTables:
 
         Looked up SCORE_SLICE keys at a time, which bounds the temporaries.
         """
-        import torch
-
-        if len(grams) <= SCORE_SLICE:
-            return self.score(grams, self.tops(grams))
-        return torch.cat([self.score(g, self.tops(g)) for g in grams.split(SCORE_SLICE)])
-
-    def tops(self, grams: torch.Tensor) -> torch.Tensor:
-        """The highest order worth asking for each n-gram key [T] -> [T].
-
-        A context whose z leading tokens are boundaries holds no more than the
-        one with a single boundary: it is answered at order N - (z - 1).
-        Leading boundaries are leading zero digits of the context's key.
-        """
-        import torch
-
         V, N = self.vocab_size, self.order
-        if N == 1:
-            return torch.ones_like(grams)
-        ctx = grams // V  # (T,) the context, N-1 digits
-        zeros = sum((ctx < V ** (N - 1 - m)).long() for m in range(1, N))  # (T,)
-        return N - (zeros - 1).clamp(min=0)
+        if len(grams) <= SCORE_SLICE:
+            return self.score(grams, top_order(grams // V, V, N))
+        return torch.cat([self.distinct_logprobs(g) for g in grams.split(SCORE_SLICE)])
 
     def score(self, grams: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
         """log p of n-gram keys [T] using orders up to `top` [T] only (no dedup).
 
-        key_logprobs sets top from the leading boundaries of each context;
-        context_rows.py asks for a context's lower-order rows with a smaller top.
+        key_logprobs sets top from the leading boundaries of each context
+        (keys.top_order).
         """
-        import torch
-
         V, N = self.vocab_size, self.order
         out = self.logp[0][grams % V]  # (T,) unigram
         for k in range(2, N + 1):
             key = grams % V**k  # (T,) the k-gram (h, w): the key's last k digits
             ctx_key = key // V  # (T,) its context h, k-1 tokens
             live = top >= k
-            lp, found = _lookup(self.keys[k - 1], self.logp[k - 1], key)
-            bow, _ = _lookup(self.ctx_keys[k - 2], self.log_bow[k - 2], ctx_key)
+            lp, found = lookup(self.keys[k - 1], self.logp[k - 1], key)
+            bow, _ = lookup(self.ctx_keys[k - 2], self.log_bow[k - 2], ctx_key)
             step = torch.where(found, lp, bow + out)
             out = torch.where(live, step, out)
         return out
+
+    def as_tables(self) -> BackoffTables:
+        """These tables (an add-k estimate converts itself: addk.AddK.as_tables)."""
+        return self
 
     def state(self) -> dict[str, torch.Tensor]:
         """Named tensors for a model file."""
@@ -157,7 +138,6 @@ class BackoffTables:
         cls, vocab_size: int, order: int, tensors: dict[str, torch.Tensor], unk_logp: float
     ) -> BackoffTables:
         """Rebuild from `state()`, checking what a damaged file could break."""
-        import torch
 
         def get(name: str) -> torch.Tensor:
             if name not in tensors:
@@ -172,15 +152,7 @@ class BackoffTables:
                 ctx.append(get(f"ctx{k}"))
                 bow.append(get(f"bow{k}"))
         for k, (kk, vv) in enumerate([*zip(keys, logp), *zip(ctx, bow)]):
-            ok = (
-                kk.dtype == torch.long
-                and vv.dtype == torch.float64
-                and kk.dim() == 1
-                and kk.shape == vv.shape
-                and bool((kk[1:] > kk[:-1]).all())
-                and (len(kk) == 0 or int(kk[0]) >= 0)
-            )
-            if not ok:
+            if not is_table(kk, vv, torch.float64):
                 raise ModelFileError(f"smoothed count model tables are inconsistent (table {k})")
         if len(keys[0]) != vocab_size:
             raise ModelFileError(
@@ -193,16 +165,3 @@ class BackoffTables:
             "n-grams per order": ", ".join(str(n) for n in self.sizes),
             "contexts per order": ", ".join(str(len(c)) for c in self.ctx_keys) or "-",
         }
-
-
-def _lookup(
-    keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(values at query, found): 0 where a query key is absent."""
-    import torch
-
-    if len(keys) == 0:
-        return torch.zeros(len(query), dtype=values.dtype), torch.zeros_like(query, dtype=bool)
-    pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
-    found = keys[pos] == query
-    return torch.where(found, values[pos], 0.0), found

@@ -1,8 +1,8 @@
 """Fitting a smoothed model: discounts given, estimated or tuned, then tables.
 
 `fit_tables` is what the count backend calls for kn, mkn, wb and abs;
-`tune_k` picks add-k's k for `--smooth auto`. Both tune on a dev split cut
-from the training items they are given (never on anything else).
+`held_out` cuts the dev parts that it and addk.tune_k tune on, from the
+training items they are given (never from anything else).
 """
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import torch
+
 from ..errors import NgramkitError, OptionError
 from .discounts import estimate as estimate_discounts
 from .discounts import per_order
 from .interpolate import estimate, locate
 from .levels import build_levels
 from .methods import Method
-from .tune import tune_addk, tune_discounts
+from .tune import tune_discounts
 
 if TYPE_CHECKING:
-    import torch
-
     from ..corpus import Corpus
     from ..counts import NgramCounts
     from .backoff import BackoffTables
@@ -62,8 +62,6 @@ def held_out(
     n-gram is scored once and weighted by its count. Only the held-out items
     are counted: the rest is `whole` minus them (counts add over items).
     """
-    import torch
-
     if folds == 1:
         return [dev_split(corpus, whole, dev_fraction)]
     items = _in_vocab(corpus)
@@ -81,7 +79,7 @@ def held_out(
 
 def held_out_grams(dev: NgramCounts) -> tuple[torch.Tensor, torch.Tensor]:
     """(distinct order-N windows [U, N], their counts [U] float64) of held-out counts."""
-    from ..counts import key_digits
+    from ..keys import key_digits
 
     keys, cnt = dev.top()
     return key_digits(keys, dev.vocab_size, dev.order), cnt.double()
@@ -144,28 +142,3 @@ def fit_tables(
         learned["dev_nll"] = dev_nll
     learned["discounts"] = [list(row) for row in D]
     return estimate(method, levels, D, V, unk), learned
-
-
-def tune_k(corpus: Corpus, whole: NgramCounts, folds: int = 1, dev_fraction: float = 0.1) -> float:
-    """add-k's k minimizing the held-out NLL (see held_out, tune.tune_addk);
-    `whole` counts `corpus` at the model's order."""
-    import torch
-
-    pairs, totals, weights = [], [], []
-    for train, dev in held_out(corpus, whole, folds, dev_fraction):
-        V = train.vocab_size
-        keys, cnt = train.top()
-        ctx_keys, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
-        ctx_totals = torch.zeros_like(ctx_keys).index_add_(0, inverse, cnt)
-        held, weight = dev.top()  # (U,) distinct held-out n-grams and their counts
-        pairs.append(_lookup(keys, cnt, held).double())
-        totals.append(_lookup(ctx_keys, ctx_totals, held // V).double())
-        weights.append(weight.double())
-    return tune_addk(torch.cat(pairs), torch.cat(totals), len(corpus.vocab), torch.cat(weights))
-
-
-def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-    import torch
-
-    pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
-    return torch.where(keys[pos] == query, values[pos], 0)

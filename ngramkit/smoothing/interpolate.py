@@ -14,14 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+import torch
+
+from ..keys import find, gram_keys, top_order
 from .backoff import BackoffTables
 from .levels import Level
 from .methods import Method
-
-if TYPE_CHECKING:
-    import torch
 
 
 def weights(
@@ -32,8 +31,6 @@ def weights(
     alpha = (a - d(a)) / Z(h) is the k-gram's own (discounted) probability,
     gamma = (sum d + t(h)) / Z(h) the weight of the lower order.
     """
-    import torch
-
     a = level.counts  # (M,)
     C = len(level.ctx_keys)
     D = torch.as_tensor(discounts, dtype=torch.float64)
@@ -74,8 +71,6 @@ def estimate(
     nltk.lm does (the tests compare with it); a token never counted then
     has probability 0.
     """
-    import torch
-
     V = vocab_size
     base = 1.0 / (V + 1 if unk else V)
     keys, logp, ctx_keys, log_bow = [], [], [], []
@@ -124,16 +119,15 @@ def locate(
 ) -> Queries:
     """Queries for contexts [T, N-1] and targets [T]."""
     V, N = vocab_size, len(levels)
-    zeros = (contexts == 0).long().cumprod(1).sum(1)  # (T,) leading boundaries
-    top = N - (zeros - 1).clamp(min=0)
+    top = top_order(gram_keys(contexts, V), V, N)  # (T,)
     key = targets.clone()
     gram, ctx, live = [], [], []
     scale = 1
     for level in levels[1:]:
         scale *= V
         key = contexts[:, N - level.k] * scale + key  # (T,)
-        gram.append(_find(level.keys, key))
-        ctx.append(_find(level.ctx_keys, key // V))
+        gram.append(_index(level.keys, key))
+        ctx.append(_index(level.ctx_keys, key // V))
         live.append(top >= level.k)
     return Queries(targets, gram, ctx, live)
 
@@ -147,8 +141,6 @@ def query_probs(
     unk: bool = False,
 ) -> torch.Tensor:
     """p(w | h) of every query (T,), float64; differentiable in the discounts."""
-    import torch
-
     V = vocab_size
     base = 1.0 / (V + 1 if unk else V)
     alpha, gamma = weights(method, levels[0], discounts[0])
@@ -163,11 +155,7 @@ def query_probs(
     return p
 
 
-def _find(keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+def _index(keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
     """Index of each query key in sorted `keys`, -1 where absent."""
-    import torch
-
-    if len(keys) == 0:
-        return torch.full_like(query, -1)
-    pos = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
-    return torch.where(keys[pos] == query, pos, -1)
+    pos, found = find(keys, query)
+    return torch.where(found, pos, -1)

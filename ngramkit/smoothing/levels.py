@@ -7,7 +7,7 @@ k-gram's (k-1)-suffix sits in the level below.
 Two rules make the levels match what KenLM's lmplz estimates:
 
 - k-grams with two or more leading boundaries are dropped (k >= 3): (., ., a)
-  says no more than (., a), which the level below holds (see backoff.py);
+  says no more than (., a), which the level below holds (keys.top_order);
 - continuation counts (Kneser-Ney, k < N) count the distinct tokens seen
   before the k-gram; a k-gram that starts with the boundary (<s>) cannot be
   extended to the left and keeps its raw count, as does the top order.
@@ -22,9 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import torch
+import torch
 
+from ..keys import stored_at_own_order
+
+if TYPE_CHECKING:
     from ..counts import NgramCounts
 
 
@@ -48,8 +50,6 @@ class Level:
 
 def continuation_counts(counts: NgramCounts, k: int) -> torch.Tensor:
     """N1+(. g) for every k-gram g of the table (k < N), aligned with its keys."""
-    import torch
-
     V = counts.vocab_size
     suffix = counts.keys[k] % V**k  # (M_{k+1},) each (k+1)-gram's k-suffix
     keys = counts.keys[k - 1]
@@ -59,8 +59,6 @@ def continuation_counts(counts: NgramCounts, k: int) -> torch.Tensor:
 
 def build_levels(counts: NgramCounts, continuation: bool) -> list[Level]:
     """One Level per order 1..N of `counts` (see the module docstring)."""
-    import torch
-
     V, N = counts.vocab_size, counts.order
     out: list[Level] = []
     for k in range(1, N + 1):
@@ -70,9 +68,8 @@ def build_levels(counts: NgramCounts, continuation: bool) -> list[Level]:
             a = continuation_counts(counts, k)
             if k >= 2:
                 a = torch.where(keys < V ** (k - 1), raw, a)  # starts with <s>: raw
-        if k >= 3:
-            keep = keys >= V ** (k - 2)  # at most one leading boundary
-            keys, a = keys[keep], a[keep]
+        keep = stored_at_own_order(keys, V, k)  # at most one leading boundary
+        keys, a = keys[keep], a[keep]
         ctx_keys, ctx_of = torch.unique_consecutive(keys // V, return_inverse=True)
         if k == 1:
             suffix_of = keys.clone()
@@ -86,8 +83,6 @@ def build_levels(counts: NgramCounts, continuation: bool) -> list[Level]:
 
 def count_of_counts(level: Level, upto: int = 4) -> list[int]:
     """[n_1, ..., n_upto]: how many k-grams have count exactly j."""
-    import torch
-
     c = level.counts.long()
     hist = torch.bincount(c.clamp(max=upto + 1), minlength=upto + 2)
     return [int(hist[j]) for j in range(1, upto + 1)]

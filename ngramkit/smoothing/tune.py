@@ -5,8 +5,8 @@ cross-validation, or one seeded dev split); the test set is never seen. The
 knobs minimize the NLL of every held-out token under the counts that did not
 see it; the model is then re-estimated on all training items with them.
 
-- add-k (`--smooth auto`): k by golden-section search on log k (one knob,
-  each evaluation a handful of vector operations);
+- add-k (`--smooth auto`): k by golden-section search on log k (golden_min,
+  used by addk.tune_k: one knob, each evaluation a handful of vector operations);
 - discounts (`--tune`): every order's discounts at once by L-BFGS, through
   autograd: the interpolated probability of each dev token is a smooth
   function of the discounts (interpolate.query_probs). Each discount is kept
@@ -17,42 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+
+import torch
 
 from .interpolate import Queries, query_probs
 from .levels import Level
 from .methods import Method
-
-if TYPE_CHECKING:
-    import torch
-
-K_RANGE = (1e-4, 10.0)  # add-k search interval, fake counts
-
-
-def addk_nll(
-    k: float, pair: torch.Tensor, total: torch.Tensor, vocab_size: int, weight: torch.Tensor
-) -> float:
-    """Held-out NLL (nats/token) of add-k over distinct held-out n-grams [U]:
-    pair = c(h, w), total = c(h) in the training counts, weight = held-out count."""
-    import torch
-
-    p = torch.where(total > 0, (pair + k) / (total + k * vocab_size), 1.0 / vocab_size)
-    return float(-(p.log() * weight).sum() / weight.sum())
-
-
-def tune_addk(
-    pair: torch.Tensor,
-    total: torch.Tensor,
-    vocab_size: int,
-    weight: torch.Tensor,
-    steps: int = 40,
-) -> float:
-    """k in K_RANGE minimizing addk_nll, by golden-section search on log k."""
-
-    def f(log_k: float) -> float:
-        return addk_nll(math.exp(log_k), pair, total, vocab_size, weight)
-
-    return math.exp(golden_min(f, math.log(K_RANGE[0]), math.log(K_RANGE[1]), steps))
 
 
 def golden_min(f: Callable[[float], float], lo: float, hi: float, steps: int) -> float:
@@ -84,8 +54,6 @@ def tune_discounts(
     queries under its levels (one dev split, or the folds of a cross-validation),
     each query (a distinct held-out n-gram) weighted by its count [U]; nats per
     held-out token."""
-    import torch
-
     hi = torch.tensor([method.discount_range(j) for j in range(1, method.n_discounts + 1)])
     hi = hi.double()
     init = torch.tensor(start, dtype=torch.float64).clamp(min=0.02).minimum(0.98 * hi)

@@ -1,0 +1,181 @@
+"""Add-k, the lecture's estimator ("fake counts"; add-1 is the lecture's N+1):
+
+    p(w | h) = (c(h, w) + k) / (c(h) + k * V)
+
+over the top-order counts only. A context never seen has c(h) = 0 and gets
+the uniform 1/V (the formula's limit, and a defined answer at k = 0, where
+MLE leaves it 0/0). At k = 0 a seen context gives probability 0 (log -inf)
+to a token it was never followed by.
+
+`AddK` is the estimate: the counts and their context totals, scored by the
+formula above (`key_logprobs`, `next_logprobs`). `as_tables` writes the same
+estimate as backoff tables for ARPA files; `tune_k` picks k for `--smooth
+auto` on held-out training items. How batches are scored fast is not here
+(backends/scorer.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+
+from ..errors import ModelFileError
+from ..keys import is_table, lookup, stored_at_own_order, top_order
+from .backoff import BackoffTables
+from .fit import held_out
+from .tune import golden_min
+
+if TYPE_CHECKING:
+    from ..corpus import Corpus
+    from ..counts import NgramCounts
+
+K_RANGE = (1e-4, 10.0)  # --smooth auto searches k here, fake counts
+
+
+def addk_probs(pair: torch.Tensor, total: torch.Tensor, k: float, V: int) -> torch.Tensor:
+    """The formula: p of c(h, w) = pair [T] and c(h) = total [T] (float64) -> [T]."""
+    return torch.where(total > 0, (pair + k) / (total + k * V).clamp(min=1e-300), 1.0 / V)
+
+
+@dataclass(frozen=True)
+class AddK:
+    """Add-k over the top-order counts.
+
+    keys, counts: (M,) sorted n-gram keys of the order and their counts.
+    ctx_keys, ctx_totals: (C,) sorted keys of the contexts seen and c(h).
+    k: the fake count added to every (context, token) pair.
+    """
+
+    vocab_size: int
+    order: int
+    k: float
+    keys: torch.Tensor
+    counts: torch.Tensor
+    ctx_keys: torch.Tensor
+    ctx_totals: torch.Tensor
+    dense_cells: ClassVar[int] = 2**22  # a dense table is cheap to build: a cell is a formula
+
+    @classmethod
+    def fit(cls, keys: torch.Tensor, counts: torch.Tensor, V: int, N: int, k: float) -> AddK:
+        """The estimate from the top-order (keys, counts) of an order-N table over V tokens."""
+        ctx_keys, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
+        totals = torch.zeros_like(ctx_keys).index_add_(0, inverse, counts)
+        return cls(V, N, k, keys, counts, ctx_keys, totals)
+
+    def key_logprobs(self, grams: torch.Tensor) -> torch.Tensor:
+        """log p of n-gram keys (context, target) [T] -> [T] float64."""
+        pair, _ = lookup(self.keys, self.counts, grams)
+        total, _ = lookup(self.ctx_keys, self.ctx_totals, grams // self.vocab_size)
+        return addk_probs(pair.double(), total.double(), self.k, self.vocab_size).log()
+
+    distinct_logprobs = key_logprobs  # no dedup pass to skip
+
+    def next_logprobs(self, ctx: torch.Tensor) -> torch.Tensor:
+        """Whole rows of context keys [B] -> [B, V] float64: the formula at every token."""
+        V = self.vocab_size
+        grams = (ctx * V).repeat_interleave(V) + torch.arange(V).repeat(len(ctx))  # (B*V,)
+        return self.key_logprobs(grams).view(-1, V)
+
+    def as_tables(self) -> BackoffTables:
+        """The same estimate as backoff tables (for ARPA): exact for every context
+        a corpus can hold (boundaries only in front).
+
+        Seen n-grams keep (c + k) / (c(h) + kV); a seen context h backs off with
+        weight kV / (c(h) + kV) to 1/V; an unseen context backs off with weight 1,
+        which is add-k's uniform row. An n-gram whose context starts with z > 1
+        boundaries is stored at the order keys.top_order gives it (same key).
+        """
+        V, N, k = self.vocab_size, self.order, self.k
+        keys, counts, ctx_keys = self.keys, self.counts, self.ctx_keys
+        _, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
+        totals = self.ctx_totals.double()  # exact: counts sum below 2^53
+        logp = ((counts.double() + k) / (totals[inverse] + k * V)).log()
+        bow = (k * V / (totals + k * V)).log()
+        order_of = top_order(keys // V, V, N)  # (M,)
+        ctx_order = top_order(ctx_keys, V, N)  # contexts, by their n-gram's order
+        uniform = -math.log(V)
+        out_keys, out_logp = [torch.arange(V)], [torch.full((V,), uniform, dtype=torch.float64)]
+        out_ctx, out_bow = [], []
+        for j in range(2, N + 1):
+            sel = order_of == j
+            # Every suffix of a stored n-gram is stored too (KenLM requires it):
+            # lower orders hold 1/V, the value add-k backs off to, except the
+            # n-grams starting at <s>, which carry add-k's own value.
+            grams, lp = keys[sel], logp[sel]
+            if j < N:
+                grams = torch.unique(keys % V**j)
+                grams = grams[stored_at_own_order(grams, V, j)]
+                lp = torch.full((len(grams),), uniform, dtype=torch.float64)
+                lp[torch.searchsorted(grams, keys[sel])] = logp[sel]
+            out_keys.append(grams)
+            out_logp.append(lp)
+            out_ctx.append(ctx_keys[ctx_order == j])
+            out_bow.append(bow[ctx_order == j])
+        return BackoffTables(V, tuple(out_keys), tuple(out_logp), tuple(out_ctx), tuple(out_bow))
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """Named tensors for a model file."""
+        return {"keys": self.keys, "counts": self.counts}
+
+    @classmethod
+    def from_state(cls, V: int, N: int, k: Any, tensors: dict[str, torch.Tensor]) -> AddK:
+        """Rebuild from `state()` and the recorded k, checking what a damaged file could break."""
+        if not isinstance(k, (int, float)) or isinstance(k, bool) or not k >= 0:
+            raise ModelFileError("count model: add-k fake count is missing or invalid")
+        try:
+            keys, counts = tensors["keys"], tensors["counts"]
+        except KeyError:
+            raise ModelFileError("count model lacks its keys or counts tensor") from None
+        ok = (
+            is_table(keys, counts, torch.long)
+            and (len(keys) == 0 or int(keys[-1]) < V**N)
+            and bool((counts > 0).all())
+            # totals are summed in float64 when scoring: exact only up to 2^53
+            and float(counts.double().sum()) <= 2**53
+        )
+        if not ok:
+            raise ModelFileError("count model tensors are inconsistent (keys, counts)")
+        return cls.fit(keys, counts, V, N, float(k))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "distinct n-grams": len(self.keys),
+            "contexts seen": len(self.ctx_keys),
+            "possible contexts": self.vocab_size ** (self.order - 1),
+        }
+
+
+def addk_nll(
+    k: float, pair: torch.Tensor, total: torch.Tensor, vocab_size: int, weight: torch.Tensor
+) -> float:
+    """Held-out NLL (nats/token) of add-k over distinct held-out n-grams [U]:
+    pair = c(h, w), total = c(h) in the training counts, weight = held-out count."""
+    p = addk_probs(pair, total, k, vocab_size)
+    return float(-(p.log() * weight).sum() / weight.sum())
+
+
+def tune_addk(
+    pair: torch.Tensor, total: torch.Tensor, vocab_size: int, weight: torch.Tensor, steps: int = 40
+) -> float:
+    """k in K_RANGE minimizing addk_nll, by golden-section search on log k."""
+
+    def f(log_k: float) -> float:
+        return addk_nll(math.exp(log_k), pair, total, vocab_size, weight)
+
+    return math.exp(golden_min(f, math.log(K_RANGE[0]), math.log(K_RANGE[1]), steps))
+
+
+def tune_k(corpus: Corpus, whole: NgramCounts, folds: int = 1, dev_fraction: float = 0.1) -> float:
+    """add-k's k minimizing the held-out NLL (held_out, tune_addk) of `corpus`,
+    whose counts at the model's order are `whole`."""
+    pairs, totals, weights = [], [], []
+    for train, dev in held_out(corpus, whole, folds, dev_fraction):
+        est = AddK.fit(*train.top(), train.vocab_size, train.order, 0.0)
+        held, weight = dev.top()  # (U,) distinct held-out n-grams and their counts
+        pairs.append(lookup(est.keys, est.counts, held)[0].double())
+        totals.append(lookup(est.ctx_keys, est.ctx_totals, held // est.vocab_size)[0].double())
+        weights.append(weight.double())
+    return tune_addk(torch.cat(pairs), torch.cat(totals), len(corpus.vocab), torch.cat(weights))
