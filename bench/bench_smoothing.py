@@ -97,7 +97,7 @@ def main() -> None:
     except ImportError:
         print("throughput vs KenLM: skipped (pip install kenlm)")
         return
-    from ngramkit import arpa
+    from ngramkit.smoothing import arpa
 
     model = CountLM(order=5, smooth="mkn").fit(train)
     reps = test * 50

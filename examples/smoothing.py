@@ -17,9 +17,10 @@ from pathlib import Path
 
 import torch
 
-from ngramkit import CountLM, arpa, corpus_metrics
+from ngramkit import CountLM, corpus_metrics
 from ngramkit.data import train_val_split
 from ngramkit.reader import read_items
+from ngramkit.smoothing import arpa
 
 torch.set_num_threads(1)  # small tensor ops: one thread is fastest
 NAMES = Path(__file__).resolve().parent / "names.txt"

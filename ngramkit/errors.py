@@ -34,3 +34,7 @@ class NotFittedError(NgramkitError):
 
 class TrainingError(NgramkitError):
     """Training failed in a way the user can fix (divergence, a missing device)."""
+
+
+class ArpaError(NgramkitError):
+    """An ARPA file that cannot be read or a model that cannot be written as one."""

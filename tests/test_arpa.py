@@ -15,8 +15,9 @@ import torch
 from click.testing import CliRunner
 
 from ngramkit import CountLM
-from ngramkit.arpa import ArpaError, read, save, symbol_of, word_of
 from ngramkit.cli import cli
+from ngramkit.errors import ArpaError
+from ngramkit.smoothing.arpa import read, save, symbol_of, word_of
 
 DATA = Path("/work/shared/data")
 if not DATA.is_dir():
@@ -233,8 +234,8 @@ def test_tables_score_batches_as_single_tokens() -> None:
     from ngramkit.corpus import Corpus
 
     grams, _ = Corpus.from_items(NAMES.read_text().split()[:3000], model.vocab).windows(5)
-    big = model.tables_.token_logprobs(grams[:, :-1], grams[:, -1])
+    big = model.estimate_.token_logprobs(grams[:, :-1], grams[:, -1])
     small = torch.cat(
-        [model.tables_.token_logprobs(g[:, :-1], g[:, -1]) for g in grams.split(1000)]  # no dedup
+        [model.estimate_.token_logprobs(g[:, :-1], g[:, -1]) for g in grams.split(1000)]  # no dedup
     )
     assert len(grams) > 8192 and torch.equal(big, small)

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ngramkit import CountLM, load, save
-from ngramkit.arpa import read
-from ngramkit.arpa import save as save_arpa
 from ngramkit.errors import NgramkitError
+from ngramkit.smoothing.arpa import read
+from ngramkit.smoothing.arpa import save as save_arpa
 
 ITEMS = ["ab", "abc", "ba", "cab", "a b", "bb"]
 

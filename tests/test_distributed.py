@@ -22,7 +22,6 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ngramkit import arpa
 from ngramkit.backends.count import CountLM
 from ngramkit.cli import cli
 from ngramkit.corpus import Corpus
@@ -41,6 +40,7 @@ from ngramkit.counting import (
 )
 from ngramkit.counting.work import count_shard
 from ngramkit.reader import read_items, read_shard
+from ngramkit.smoothing import arpa
 from ngramkit.tokenizer import Vocabulary
 
 NAMES = Path(__file__).resolve().parents[1] / "examples" / "names.txt"

@@ -21,12 +21,12 @@ from .common import console, emit_json, load_model
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def command(model_path: str, fmt: str, output: str, as_json: bool) -> None:
     """Write a count MODEL as an ARPA back-off file (see docs/smoothing.md)."""
-    from .. import arpa
-    from ..backends.count import CountLM
+    from ..errors import ArpaError
+    from ..smoothing import arpa
 
     model = load_model(model_path).model
-    if not isinstance(model, CountLM):
-        raise arpa.ArpaError(
+    if not hasattr(model, "backoff_tables"):
+        raise ArpaError(
             f"{model_path}: only count models can be written as ARPA (this is '{model.name}')"
         )
     sizes = arpa.save(model, output)

@@ -19,12 +19,12 @@ from .common import console, emit_json
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def command(arpa_path: str, output: str, tokenizer: str | None, as_json: bool) -> None:
     """Read an ARPA back-off file (KenLM, SRILM) and save it as an ngramkit model."""
-    from .. import arpa
-    from ..backends.count import CountLM
+    from .. import registry
     from ..persist import save
+    from ..smoothing import arpa
 
     read = arpa.read(arpa_path, tokenizer)
-    model = CountLM.from_tables(read.tables, read.vocab, {"source": arpa_path})
+    model = registry.get("count").from_tables(read.tables, read.vocab, {"source": arpa_path})
     save(model, output, extra={"data": {"source": arpa_path, "format": "arpa"}})
     sizes = read.tables.sizes
     if as_json:

@@ -8,7 +8,7 @@ How ngramkit's tokens map to ARPA words:
 
 - the boundary (id 0) is `<s>` in a context and `</s>` when predicted: an
   ngramkit item "ab" is the ARPA sentence `<s> a b </s>`; contexts padded with
-  several boundaries collapse to one `<s>` (see smoothing/backoff.py);
+  several boundaries collapse to one `<s>` (keys.top_order);
 - symbols outside the vocabulary are `<unk>`: its unigram probability is the
   mass a model reserves for unknown symbols (`--unk`, as KenLM does), -99
   (no mass) otherwise; ngramkit itself reports items with unknown symbols as
@@ -31,26 +31,28 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import Protocol, TextIO
 
-from .errors import NgramkitError
+import torch
 
-if TYPE_CHECKING:
-    import torch
+from ..errors import ArpaError, NgramkitError
+from ..keys import check_order, key_digits
+from ..tokenizer import Vocabulary, pick_boundary
+from .backoff import BackoffTables
 
-    from .backends.count import CountLM
-    from .smoothing.backoff import BackoffTables
-    from .tokenizer import Vocabulary
+
+class Exportable(Protocol):
+    """What ARPA needs of a model: its vocabulary and its backoff tables (CountLM)."""
+
+    def require_fitted(self) -> Vocabulary: ...
+    def backoff_tables(self) -> BackoffTables: ...
+
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 SPACE = "<space>"
 NO_PROB = -99.0  # log10 written for "no probability" (<s>, an unreserved <unk>)
 LN10 = math.log(10)
 _CODEPOINT = re.compile(r"<U\+([0-9A-Fa-f]{4,6})>")
-
-
-class ArpaError(NgramkitError):
-    """An ARPA file that cannot be read or a model that cannot be written as one."""
 
 
 # -- words ---------------------------------------------------------------------
@@ -76,73 +78,10 @@ def symbol_of(word: str) -> str:
 # -- writing -------------------------------------------------------------------
 
 
-def model_tables(model: CountLM) -> BackoffTables:
-    """The backoff tables of a count model (add-k models are converted)."""
-    if model.tables_ is not None:
-        return model.tables_
-    return addk_tables(
-        model.keys_, model.counts_, len(model.require_fitted()), model.order, model.k
-    )
-
-
-def addk_tables(
-    keys: torch.Tensor, counts: torch.Tensor, V: int, N: int, k: float
-) -> BackoffTables:
-    """Add-k as a backoff model: exact, since unseen tokens get k / (c(h) + kV).
-
-    Seen n-grams keep (c + k) / (c(h) + kV); a seen context h backs off with
-    weight kV / (c(h) + kV) to 1/V; an unseen context backs off with weight 1,
-    which is add-k's uniform row. An n-gram whose context starts with z > 1
-    boundaries is stored at order N - z + 1 (same key).
-    """
-    import torch
-
-    from .smoothing.backoff import BackoffTables
-
-    ctx = keys // V
-    ctx_keys, inverse = torch.unique_consecutive(ctx, return_inverse=True)
-    totals = torch.zeros(len(ctx_keys), dtype=torch.float64).index_add_(0, inverse, counts.double())
-    logp = ((counts.double() + k) / (totals[inverse] + k * V)).log()
-    bow = (k * V / (totals + k * V)).log()
-    order_of = _canonical_order(keys, V, N)  # (M,)
-    ctx_order = _canonical_order(ctx_keys * V, V, N)  # contexts, by their n-gram's order
-    out_keys, out_logp, out_ctx, out_bow = [torch.arange(V)], [], [], []
-    out_logp.append(torch.full((V,), -math.log(V), dtype=torch.float64))
-    for j in range(2, N + 1):
-        sel = order_of == j
-        # Every suffix of a stored n-gram is stored too (KenLM requires it):
-        # lower orders hold 1/V, the value add-k backs off to, except the
-        # n-grams starting at <s>, which carry add-k's own value.
-        grams = keys[sel]
-        lp = logp[sel]
-        if j < N:
-            grams = torch.unique(keys % V**j)
-            if j >= 3:
-                grams = grams[grams >= V ** (j - 2)]
-            lp = torch.full((len(grams),), -math.log(V), dtype=torch.float64)
-            lp[torch.searchsorted(grams, keys[sel])] = logp[sel]
-        out_keys.append(grams)
-        out_logp.append(lp)
-        csel = ctx_order == j
-        out_ctx.append(ctx_keys[csel])
-        out_bow.append(bow[csel])
-    return BackoffTables(V, tuple(out_keys), tuple(out_logp), tuple(out_ctx), tuple(out_bow))
-
-
-def _canonical_order(keys: torch.Tensor, V: int, N: int) -> torch.Tensor:
-    """Order at which an order-N n-gram key is stored: N - (leading boundaries - 1)."""
-    import torch
-
-    order = torch.full_like(keys, N)
-    for z in range(2, N):  # z leading boundaries in the context: key < V^(N-z)
-        order = torch.where(keys < V ** (N - z), N - z + 1, order)
-    return order
-
-
-def write(model: CountLM, out: TextIO) -> list[int]:
+def write(model: Exportable, out: TextIO) -> list[int]:
     """Write `model` as ARPA text to `out`; returns the n-gram count per order."""
     vocab = model.require_fitted()
-    t = model_tables(model)
+    t = model.backoff_tables()
     V, N = t.vocab_size, t.order
     words = [EOS, *(word_of(s, vocab.kind) for s in vocab.symbols)]
     ctx_words = [BOS, *words[1:]]
@@ -160,8 +99,7 @@ def write(model: CountLM, out: TextIO) -> list[int]:
             out.write(f"{_num(NO_PROB)}\t{BOS}\t{_num(bows.get(0, 0.0))}\n")
         keys = t.keys[k - 1].tolist()
         logp = (t.logp[k - 1] / LN10).tolist()
-        for key, lp in zip(keys, logp):
-            ids = _digits(key, V, k)
+        for key, lp, ids in zip(keys, logp, key_digits(t.keys[k - 1], V, k).tolist()):
             text = " ".join([*(ctx_words[i] for i in ids[:-1]), words[ids[-1]]])
             bow = None if (k == 1 and key == 0) or ids[-1] == 0 else bows.get(key)
             tail = "" if bow is None else f"\t{_num(bow)}"
@@ -176,21 +114,13 @@ def _bow_map(t: BackoffTables, k: int) -> dict[int, float]:
     return dict(zip(keys, (t.log_bow[k - 1] / LN10).tolist()))
 
 
-def _digits(key: int, V: int, k: int) -> list[int]:
-    out = []
-    for _ in range(k):
-        key, d = divmod(key, V)
-        out.append(d)
-    return out[::-1]
-
-
 def _num(x: float) -> str:
     if not math.isfinite(x):
         return f"{NO_PROB:g}"
     return f"{max(x, NO_PROB):.8g}"
 
 
-def save(model: CountLM, path: str | Path) -> list[int]:
+def save(model: Exportable, path: str | Path) -> list[int]:
     """Write `model` to an ARPA file (atomically: a temp file, then rename)."""
     import os
     import tempfile
@@ -322,12 +252,6 @@ def _entry(name: str, lineno: int, line: str, k: int) -> Entry:
 def _build(
     name: str, declared: list[int], sections: list[list[Entry]], kind: str | None
 ) -> ArpaModel:
-    import torch
-
-    from .counts import check_order
-    from .smoothing.backoff import BackoffTables
-    from .tokenizer import Vocabulary, pick_boundary
-
     specials = {BOS, EOS, UNK}
     raw = sorted({w for _, _, ws, _ in sections[0] for w in ws} - specials)
     chars = {w: symbol_of(w) for w in raw}  # <space>, <U+XXXX> undone (char models)
