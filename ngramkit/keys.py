@@ -64,6 +64,12 @@ def key_digits(keys: torch.Tensor, vocab_size: int, k: int) -> torch.Tensor:
     return torch.stack([(keys // vocab_size ** (k - 1 - j)) % vocab_size for j in range(k)], 1)
 
 
+def row_grams(ctx_keys: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """Keys of every (context, token) of context keys [B] -> [B*V], row by row."""
+    V = vocab_size
+    return (ctx_keys * V).repeat_interleave(V) + torch.arange(V).repeat(len(ctx_keys))
+
+
 def find(keys: torch.Tensor, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(position, found) of each query key [T] in sorted unique `keys` [M].
 

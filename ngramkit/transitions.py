@@ -17,9 +17,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import torch
+import torch
 
+from .keys import key_digits
+
+if TYPE_CHECKING:
     from .model import LanguageModel
 
 CONTEXT_LIMIT = 4096  # most contexts asked of next_logprobs for a listing
@@ -53,8 +55,6 @@ def _counts(model: LanguageModel) -> tuple[torch.Tensor, torch.Tensor] | None:
 
 def transition_matrix(model: LanguageModel) -> Matrix | None:
     """The lecture's matrix for a bigram model; None at other orders."""
-    import torch
-
     vocab = model.require_fitted()
     V = len(vocab)
     if model.order != 2:
@@ -73,10 +73,6 @@ def strongest(model: LanguageModel, k: int = 20) -> list[Transition]:
 
     Empty when the backend keeps no counts and has more than CONTEXT_LIMIT contexts.
     """
-    import torch
-
-    from .keys import key_digits
-
     vocab = model.require_fitted()
     V, n = len(vocab), model.order
     tokens = vocab.tokens

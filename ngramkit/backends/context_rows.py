@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..keys import find, lookup, top_order
+from ..keys import find, lookup, row_grams, top_order
 from ..smoothing.addk import AddK
 from ..smoothing.backoff import BackoffTables
 
@@ -130,8 +130,7 @@ def _suffix_rows(tables: BackoffTables, suffixes: list[torch.Tensor]) -> torch.T
     for j in range(1, len(suffixes)):
         c = suffixes[j]  # (C,)
         parent = _longest_active(c, j - 1, V, suffixes).long()  # (C,) row of c[1:]
-        grams = (c * V).repeat_interleave(V) + torch.arange(V).repeat(len(c))  # (C*V,)
-        lp, found = lookup(tables.keys[j], tables.logp[j], grams)
+        lp, found = lookup(tables.keys[j], tables.logp[j], row_grams(c, V))  # (C*V,)
         bow, _ = lookup(tables.ctx_keys[j - 1], tables.log_bow[j - 1], c)  # (C,)
         lower = rows.view(-1, V)[parent].flatten()  # (C*V,) what orders up to j gave
         rows = torch.cat([rows, torch.where(found, lp, bow.repeat_interleave(V) + lower)])

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 
 from ..errors import ModelFileError
-from ..keys import is_table, lookup, stored_at_own_order, top_order
+from ..keys import is_table, lookup, row_grams, stored_at_own_order, top_order
 from .backoff import BackoffTables
 from .fit import held_out
 from .tune import golden_min
@@ -75,9 +75,7 @@ class AddK:
 
     def next_logprobs(self, ctx: torch.Tensor) -> torch.Tensor:
         """Whole rows of context keys [B] -> [B, V] float64: the formula at every token."""
-        V = self.vocab_size
-        grams = (ctx * V).repeat_interleave(V) + torch.arange(V).repeat(len(ctx))  # (B*V,)
-        return self.key_logprobs(grams).view(-1, V)
+        return self.key_logprobs(row_grams(ctx, self.vocab_size)).view(-1, self.vocab_size)
 
     def as_tables(self) -> BackoffTables:
         """The same estimate as backoff tables (for ARPA): exact for every context

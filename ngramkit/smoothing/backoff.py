@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..errors import ModelFileError
-from ..keys import gram_keys, is_table, lookup, top_order
+from ..keys import gram_keys, is_table, lookup, row_grams, top_order
 
 DEDUP_MIN = 8192  # batches above this many tokens are scored per distinct n-gram
 SCORE_SLICE = 2**18  # n-grams looked up at once: the lookups make ~12 temporaries this long
@@ -74,9 +74,7 @@ class BackoffTables:
 
     def next_logprobs(self, ctx: torch.Tensor) -> torch.Tensor:
         """Whole rows of context keys [B] -> [B, V] float64: every (context, token) scored."""
-        V = self.vocab_size
-        grams = (ctx * V).repeat_interleave(V) + torch.arange(V).repeat(len(ctx))  # (B*V,)
-        return self.key_logprobs(grams).view(-1, V)
+        return self.key_logprobs(row_grams(ctx, self.vocab_size)).view(-1, self.vocab_size)
 
     def key_logprobs(self, grams: torch.Tensor) -> torch.Tensor:
         """log p of n-grams given as base-V keys of N tokens (context, target): [T] -> [T].

@@ -130,8 +130,7 @@ def fit_tables(
     else:
         D = [estimate_discounts(method, level) for level in levels]
     if tune:
-        if corpus is None:
-            raise NgramkitError("--tune needs the training items, not only their counts")
+        assert corpus is not None, "smoothing.estimate refuses to tune on counts alone"
         parts = []
         for train, dev in held_out(corpus, counts, folds, dev_fraction):
             sub = build_levels(train, method.continuation)
