@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 
 from ..errors import ModelFileError
-from ..keys import is_table, lookup, row_grams, stored_at_own_order, top_order
+from ..keys import is_table, lookup, stored_at_own_order, top_order
 from .backoff import BackoffTables
 from .fit import held_out
 from .tune import golden_min
@@ -36,7 +36,10 @@ K_RANGE = (1e-4, 10.0)  # --smooth auto searches k here, fake counts
 
 
 def addk_probs(pair: torch.Tensor, total: torch.Tensor, k: float, V: int) -> torch.Tensor:
-    """The formula: p of c(h, w) = pair [T] and c(h) = total [T] (float64) -> [T]."""
+    """The formula: p of c(h, w) = pair [T] and c(h) = total [T] (float64) -> [T].
+
+    The clamp only keeps 0/0 (k = 0, an unseen context) out of the branch not taken.
+    """
     return torch.where(total > 0, (pair + k) / (total + k * V).clamp(min=1e-300), 1.0 / V)
 
 
@@ -74,8 +77,20 @@ class AddK:
     distinct_logprobs = key_logprobs  # no dedup pass to skip
 
     def next_logprobs(self, ctx: torch.Tensor) -> torch.Tensor:
-        """Whole rows of context keys [B] -> [B, V] float64: the formula at every token."""
-        return self.key_logprobs(row_grams(ctx, self.vocab_size)).view(-1, self.vocab_size)
+        """Whole rows of context keys [B] -> [B, V] float64: the formula at every token.
+
+        The n-grams of a context are a run of the sorted keys: each run is
+        scattered into its row of pair counts, no lookup per token.
+        """
+        V = self.vocab_size
+        lo = torch.searchsorted(self.keys, ctx * V)  # (B,) each context's run of n-grams
+        lens = torch.searchsorted(self.keys, ctx * V + V) - lo
+        row = torch.repeat_interleave(torch.arange(len(ctx)), lens)
+        at = lo[row] + torch.arange(len(row)) - (torch.cumsum(lens, 0) - lens)[row]
+        pair = torch.zeros(len(ctx), V, dtype=torch.float64)
+        pair[row, self.keys[at] % V] = self.counts[at].double()
+        total, _ = lookup(self.ctx_keys, self.ctx_totals, ctx)
+        return addk_probs(pair, total.double().unsqueeze(1), self.k, V).log()
 
     def as_tables(self) -> BackoffTables:
         """The same estimate as backoff tables (for ARPA): exact for every context
