@@ -156,11 +156,7 @@ def check(config: RunConfig, backend_options: dict[str, Option], backend: str) -
 
 @lru_cache(maxsize=1)
 def backend_options() -> dict[str, list[tuple[str, Option]]]:
-    """option name -> [(backend, Option), ...] over the working installed backends.
-
-    Names of fit's own flags (options.RESERVED) are left out: they are not
-    backend flags (a backend declaring one is refused when it is chosen).
-    """
+    """option name -> [(backend, Option), ...] over the working backends, less RESERVED."""
     found: dict[str, list[tuple[str, Option]]] = {}
     for name, entry in registry.installed().items():
         for opt in getattr(entry.cls, "options", ()):

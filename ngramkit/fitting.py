@@ -16,25 +16,29 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch  # noqa: F401  (imported with the module, so never inside a fit's clock)
 
+from . import persist
 from .corpus import Corpus
+from .counting import CountRun, CountTable, DaskCluster, InProcess, LocalPool, count_files
+from .counting.table import check_compatible, merge_all
+from .counting.tablefile import MAGIC
+from .counting.tablefile import load as load_table
+from .counts import key_digits
 from .data import train_val_split
 from .errors import DataError, OptionError
 from .evaluate import Metrics, corpus_metrics
 from .options import LECTURE_SEED
 from .reader import WordList, read_items
+from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
     from .config import Engine, FitSettings
-    from .counting import CountRun, CountTable, InProcess
     from .model import LanguageModel, Progress
-    from .tokenizer import Vocabulary
 
 BLOCK = 2**18  # distinct n-grams scored at once by table_metrics
 
@@ -56,16 +60,10 @@ class DataStats:
     seed: int  # of the split (and of the samples)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "items": self.items,
-            "tokens": self.tokens,
-            "vocab_size": self.vocab_size,
-            "blank": self.blank,
-            "duplicates": self.duplicates,
-            "train_items": self.train,
-            "val_items": self.val,
-            "val_oov": self.val_oov,
+        out = {
+            k: getattr(self, k) for k in ("items", "tokens", "vocab_size", "blank", "duplicates")
         }
+        return out | {"train_items": self.train, "val_items": self.val, "val_oov": self.val_oov}
 
 
 @dataclass(frozen=True)
@@ -74,16 +72,12 @@ class CountedStats:
 
     how: str  # where it was counted ("4 local processes") or what was read
     shards: int  # shards counted, or tables read
-    items: int  # items counted
-    blank: int  # blank lines skipped
-    oov: int  # items left out: symbols outside the vocabulary
-    tokens: int  # predicted training tokens
-    vocab_size: int
-    ngrams: int  # distinct n-grams in the merged table
+    table: CountTable  # items counted, blank lines, items left out (oov), tokens, vocab, keys
     stages: dict[str, float]  # seconds per stage: symbols, count (or read), merge, estimate
 
     def to_json(self) -> dict[str, Any]:
-        return {"items": self.items, "tokens": self.tokens, "vocab_size": self.vocab_size}
+        t = self.table
+        return {"items": t.items, "tokens": t.tokens, "vocab_size": len(t.vocab)}
 
 
 @dataclass(frozen=True)
@@ -113,26 +107,17 @@ class FitResult:
             "seconds": self.seconds,
         }
         if isinstance(self.data, CountedStats):
-            out |= {"shards": self.data.shards, "ngrams": self.data.ngrams}
-            out["stages"] = self.data.stages
+            d = self.data
+            out |= {"shards": d.shards, "ngrams": len(d.table.keys), "stages": d.stages}
         return out
 
     def save(self, path: str) -> FitResult:
         """Write the model file with the metrics (and the word list's split) in its header."""
-        from .persist import save
-
         extra: dict[str, Any] = {"metrics": self.metrics()}
         if isinstance(self.data, DataStats):
-            d = self.data
-            extra["data"] = {
-                "source": d.source,
-                "items": d.items,
-                "train": d.train,
-                "val": d.val,
-                "val_fraction": d.val_fraction,
-                "seed": d.seed,
-            }
-        save(self.model, path, extra=extra)
+            keys = ("source", "items", "train", "val", "val_fraction", "seed")
+            extra["data"] = {k: getattr(self.data, k) for k in keys}
+        persist.save(self.model, path, extra=extra)
         return replace(self, output=path)
 
 
@@ -183,8 +168,6 @@ def table_metrics(model: LanguageModel, table: CountTable, block: int = BLOCK) -
     (equal to `train`'s train metric up to float summation order). Scored
     `block` distinct n-grams at a time: memory is bounded by the block.
     """
-    from .counts import key_digits
-
     V, N = len(table.vocab), table.order
     logprob = 0.0
     for start in range(0, len(table.keys), block):
@@ -210,24 +193,6 @@ def fit_counted(
     return model
 
 
-@contextlib.contextmanager
-def open_engine(engine: Engine) -> Iterator[InProcess]:
-    """The counting engine `engine` asks for, shut down (pool, cluster) afterwards."""
-    from .counting import DaskCluster, InProcess, LocalPool
-
-    workers = engine.workers or 1
-    if engine.dask:
-        eng: Any = DaskCluster(engine.dask, workers=engine.workers or 2)
-    elif workers > 1:
-        eng = LocalPool(workers)
-    else:
-        eng = InProcess()
-    try:
-        yield eng
-    finally:
-        eng.close()
-
-
 def count_parts(
     paths: list[str],
     order: int,
@@ -242,24 +207,27 @@ def count_parts(
     vocab: the vocabulary to count over (parts merge only over one; see
     `read_vocab`), or None for the symbols of `paths`.
     """
-    from .counting import count_files
-
-    with open_engine(engine) as eng:
+    workers = engine.workers or 1
+    if engine.dask:
+        eng: Any = DaskCluster(engine.dask, workers=engine.workers or 2)
+    elif workers > 1:
+        eng = LocalPool(workers)
+    else:
+        eng = InProcess()
+    try:  # the pool or the cluster is shut down however the count ends
         n_shards = engine.n_shards(len(paths))
         return count_files(
             paths, order, eng, n_shards=n_shards, kind=kind, vocab=vocab, progress=progress
         )
+    finally:
+        eng.close()
 
 
 def read_vocab(path: str, kind: str) -> Vocabulary:
     """The vocabulary of a count table file, or of a word list's items."""
-    from .counting import load
-    from .counting.tablefile import MAGIC
-    from .tokenizer import Vocabulary
-
     with contextlib.suppress(OSError), open(path, "rb") as f:
         if f.read(len(MAGIC)) == MAGIC:
-            return load(path).vocab
+            return load_table(path).vocab
     return Vocabulary.build(read_items(path).items, kind)
 
 
@@ -308,43 +276,29 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
         )
     output = _writable(s.output or f"{Path(s.data[0]).stem}.{s.backend}.ngk")
     start = time.perf_counter()
-    table, how, shards, stages = _read_tables(s.data) if s.from_counts else _count(s, progress)
+    if s.from_counts:
+        table, how, shards, stages = _read_tables(s.data)
+    else:
+        done = count_parts(s.data, s.order, s.engine, kind=s.tokenizer, progress=progress)
+        table, how, shards = done.table, s.engine.describe(), len(done.shards)
+        stages = dict(done.seconds)
     clock = time.perf_counter()
     model = fit_counted(s.cls, table, s.hparams)
     metrics = table_metrics(model, table)
     stages["estimate"] = time.perf_counter() - clock
     drawn = model.sample(s.samples, seed=s.seed) if s.samples else []
-    stats = CountedStats(
-        how=how,
-        shards=shards,
-        items=table.items,
-        blank=table.blank,
-        oov=table.oov,
-        tokens=table.tokens,
-        vocab_size=len(table.vocab),
-        ngrams=len(table.keys),
-        stages=stages,
-    )
+    stats = CountedStats(how, shards, table, stages)
     seconds = time.perf_counter() - start
     return FitResult(model, stats, metrics, None, [(d, None) for d in drawn], seconds).save(output)
 
 
 def _read_tables(paths: list[str]) -> tuple[CountTable, str, int, dict[str, float]]:
     """Count table files, checked against the first one and merged; seconds read, merge."""
-    from .counting import load, merge_all
-    from .counting.table import check_compatible
-
     start = time.perf_counter()
-    tables = [load(p) for p in paths]
+    tables = [load_table(p) for p in paths]
     for name, t in zip(paths[1:], tables[1:]):
         check_compatible(tables[0], t, (paths[0], name))
     clock = time.perf_counter()
     table = merge_all(tables)
     stages = {"read": clock - start, "merge": time.perf_counter() - clock}
     return table, f"{len(tables)} count table(s)", len(tables), stages
-
-
-def _count(s: FitSettings, progress: Progress | None) -> tuple[CountTable, str, int, dict]:
-    """The word lists counted in shards on the settings' engine; seconds per stage."""
-    done = count_parts(s.data, s.order, s.engine, kind=s.tokenizer, progress=progress)
-    return done.table, s.engine.describe(), len(done.shards), dict(done.seconds)

@@ -22,10 +22,6 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, allow_nan=False))
 
 
-def interactive() -> bool:
-    return sys.stderr.isatty()
-
-
 def load_model(path: str) -> Any:
     """A ModelFile, or one clear line (ModelFileError) for a bad path or file."""
     from ..persist import load
@@ -42,7 +38,7 @@ class ProgressBar:
 
     def __init__(self, label: str, enabled: bool | None = None) -> None:
         self.label = label
-        self.enabled = interactive() if enabled is None else enabled
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._progress: Any = None
         self._task: Any = None
 

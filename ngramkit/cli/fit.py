@@ -23,6 +23,11 @@ def _range(opt: Any) -> str:
     return "" if text == opt.type.__name__ else f"; {text}"
 
 
+def _help(opt: Any) -> str:
+    """An option's --help line under its backend: 'learning rate [default: 0.1; > 0]'."""
+    return f"{opt.help} [default: {opt.default}{_range(opt)}]"
+
+
 def _click_option(name: str, owners: list[tuple[str, Any]]) -> click.Option:
     opt = owners[0][1]
     who = ", ".join(b for b, _ in owners)
@@ -57,12 +62,7 @@ class FitCommand(click.Command):
         for owners in dynamic.values():
             for backend, opt in owners:
                 metavar = "" if opt.type is bool else f" {opt.metavar or opt.type.__name__.upper()}"
-                by_backend.setdefault(backend, []).append(
-                    (
-                        f"{opt.flag}{metavar}",
-                        f"{opt.help} [default: {opt.default}{_range(opt)}]",
-                    )
-                )
+                by_backend.setdefault(backend, []).append((f"{opt.flag}{metavar}", _help(opt)))
         for backend, rows in sorted(by_backend.items()):
             with formatter.section(f"Options of backend '{backend}'"):
                 formatter.write_dl(rows)
@@ -76,8 +76,7 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
     for name, entry in installed().items():
         order = next((o for o in getattr(entry.cls, "options", ()) if o.name == "order"), None)
         if order is not None and order != ORDER:
-            help_ = f"{order.help} [default: {order.default}{_range(order)}]"
-            rows[name] = [("--order N", help_)]
+            rows[name] = [("--order N", _help(order))]
     return rows
 
 

@@ -44,7 +44,8 @@ def command(
     (each cell: the bigram and its count); other models list their
     strongest transitions.
     """
-    from ..plot import check_figure_path, require_matplotlib
+    from ..errors import NgramkitError
+    from ..plot import check_figure_path, require_matplotlib, save_matrix
     from ..transitions import strongest, transition_matrix
 
     check_export(export, as_json)
@@ -54,7 +55,13 @@ def command(
         require_matplotlib()
     mf = load_model(model_path)
     matrix = transition_matrix(mf.model)
-    _save_figures(matrix, mf.model.order, [p for p, _ in figures])
+    if figures and matrix is None:
+        order = mf.model.order
+        raise NgramkitError(
+            f"the matrix figure is drawn for bigram models; this one is order {order}"
+        )
+    for path, _ in figures:
+        save_matrix(matrix, path)
     rows = strongest(mf.model, top)
     if as_json:
         emit_json(_json(mf, matrix, rows))
@@ -64,19 +71,6 @@ def command(
     for path, _ in figures:
         con.print(f"[dim]figure saved to[/dim] {path}")
     save_export(con, export)
-
-
-def _save_figures(matrix: Any, order: int, paths: list[str]) -> None:
-    """The matrix figure at each path; refused (one line) for a model that is no bigram."""
-    from ..errors import NgramkitError
-    from ..plot import save_matrix
-
-    for path in paths:
-        if matrix is None:
-            raise NgramkitError(
-                f"the matrix figure is drawn for bigram models; this one is order {order}"
-            )
-        save_matrix(matrix, path)
 
 
 def _card(mf: Any, matrix: Any, rows: list[Any], width: int) -> Any:

@@ -49,14 +49,15 @@ def split_rows(d: DataStats) -> list[tuple[str, Any]]:
 
 def counted_rows(d: CountedStats) -> list[tuple[str, Any]]:
     """A merged count table and how it was counted, as (key, value) rows."""
+    t = d.table
     return [
         ("counted", d.how),
         ("shards", d.shards),
-        ("items read", d.items),
-        ("blank lines skipped", d.blank),
-        ("items left out (symbols outside the vocabulary)", d.oov),
-        ("vocabulary (tokens)", d.vocab_size),
-        ("predicted train tokens", d.tokens),
+        ("items read", t.items),
+        ("blank lines skipped", t.blank),
+        ("items left out (symbols outside the vocabulary)", t.oov),
+        ("vocabulary (tokens)", len(t.vocab)),
+        ("predicted train tokens", t.tokens),
         ("validation", "none: every item is counted (score a held-out file with eval)"),
     ]
 
