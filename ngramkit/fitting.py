@@ -257,6 +257,7 @@ def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
 
 
 def _writable(output: str) -> str:
+    """`output`, once its folder is known to exist (before any work is done)."""
     folder = Path(output).parent
     if not folder.is_dir():
         raise OptionError(f"cannot write {output}: folder {folder} does not exist")
