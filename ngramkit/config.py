@@ -252,15 +252,10 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
         cls=cls,
         hparams=hparams,
         data=paths or [s["data"]] * bool(s["data"]),
-        output=s["output"],
-        seed=s["seed"],
-        val_fraction=s["val_fraction"],
         val_flag=flag.get("val_fraction"),
-        tokenizer=s["tokenizer"],
-        samples=s["samples"],
-        order=s["order"],
         engine=engine,
         from_counts=from_counts,
+        **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples", "order")},
     )
 
 
