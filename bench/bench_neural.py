@@ -148,7 +148,7 @@ def section_orders() -> None:
     print("== 5. default settings, val split 0.1 (seed 2147483647)")
     words = read_items(NAMES)
     for order in (2, 3):
-        r = fitting.fit(NeuralLM, words, {"order": order}, val_fraction=0.1, n_samples=0)
+        r = fitting.train(NeuralLM, words, {"order": order}, val_fraction=0.1, n_samples=0)
         assert r.val is not None
         print(f"  order {order}: train NLL {r.train.nll:.4f}  val NLL {r.val.nll:.4f}  "
               f"({r.seconds:.1f} s)")  # fmt: skip

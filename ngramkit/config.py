@@ -12,18 +12,26 @@ Loading is safe (yaml.SafeLoader: no Python objects, no code), bounded
 (MAX_BYTES, nesting at most MAX_DEPTH, no aliases, so no alias bombs: all
 checked on the event stream before any node is built) and precise: an
 unknown key or a wrong type is an error naming the key and its line, always
-one line. Flags given on the command line override the file.
+one line.
+
+`fit_settings` is the precedence, for the CLI and library callers alike:
+defaults < config file < flags. It resolves what to run; fitting.py runs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import registry
 from .errors import OptionError
-from .options import MAX_SEED, Option
+from .options import LECTURE_SEED, MAX_SEED, RESERVED, Option, check_reserved
+
+if TYPE_CHECKING:
+    from .model import LanguageModel
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 8  # a config is one flat mapping; 8 leaves room to say what is wrong
@@ -34,7 +42,9 @@ GENERAL: dict[str, Option] = {
         Option("data", str, None, "word list to train on"),
         Option("backend", str, "count", "backend name"),
         Option("order", int, 2, "n-gram order", min=1, max=32),
-        Option("seed", int, 2147483647, "seed of the split, init and samples", min=0, max=MAX_SEED),
+        Option(
+            "seed", int, LECTURE_SEED, "seed of the split, init and samples", min=0, max=MAX_SEED
+        ),
         Option("val_fraction", float, 0.1, "share of items held out", min=0, max=0.99),
         Option("output", str, None, "model file to write"),
         Option("tokenizer", str, "char", "char or word", choices=("char", "word")),
@@ -142,3 +152,121 @@ def check(config: RunConfig, backend_options: dict[str, Option], backend: str) -
         except OptionError as e:
             raise OptionError(f"{config.where(key)}: {key}: {e}") from None
     return out
+
+
+@lru_cache(maxsize=1)
+def backend_options() -> dict[str, list[tuple[str, Option]]]:
+    """option name -> [(backend, Option), ...] over the working backends, less RESERVED."""
+    found: dict[str, list[tuple[str, Option]]] = {}
+    for name, entry in registry.installed().items():
+        for opt in getattr(entry.cls, "options", ()):
+            if opt.name not in RESERVED:
+                found.setdefault(opt.name, []).append((name, opt))
+    return found
+
+
+SHARDS_PER_WORKER = 4  # more shards than workers: a slow shard does not hold up the rest
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where and in how many pieces to count (--workers, --shards, --dask); all unset: no engine."""
+
+    workers: int | None = None
+    shards: int | None = None
+    dask: str | None = None  # a scheduler address, or "local": a cluster started for the run
+
+    def __bool__(self) -> bool:
+        return bool(self.workers or self.shards or self.dask)
+
+    def n_shards(self, n_files: int) -> int:
+        """--shards, else SHARDS_PER_WORKER per worker, else one shard per file."""
+        if self.shards:
+            return self.shards
+        workers = self.workers or (2 if self.dask else 1)
+        return SHARDS_PER_WORKER * workers if workers > 1 else n_files
+
+    def describe(self) -> str:
+        """Where the counting ran, for the report: 'this process', '4 local processes'..."""
+        if self.dask == "local":
+            return f"Dask LocalCluster, {self.workers or 2} workers"
+        if self.dask:
+            return f"Dask cluster at {self.dask}"
+        workers = self.workers or 1
+        return f"{workers} local processes" if workers > 1 else "this process"
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """One `ngramkit fit` run, resolved: defaults < config file < flags."""
+
+    backend: str
+    cls: type[LanguageModel]
+    hparams: dict[str, Any]  # backend options given (file, flags); its defaults fill the rest
+    data: list[str]  # word lists, or count tables (from_counts)
+    output: str | None  # None: <data stem>.<backend>.ngk in the working folder
+    seed: int
+    val_fraction: float
+    val_flag: float | None  # --val-fraction as given: a fit from counts refuses one > 0
+    tokenizer: str
+    samples: int
+    order: int  # counting order of a fit from counts
+    engine: Engine
+    from_counts: bool
+
+    @property
+    def counted(self) -> bool:
+        """Fit from count tables: several files, an engine, or --from-counts."""
+        return len(self.data) > 1 or self.from_counts or bool(self.engine)
+
+
+def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
+    """The settings of one fit from `flags` over a config file over the defaults.
+
+    flags: by name, None where not given: `data` (paths), `config` (a YAML
+    path), GENERAL's names, Engine's, `from_counts`, and backend options
+    (raw values, coerced by the backend). A backend option not declared by
+    the chosen backend is refused, naming the backends that take it.
+    """
+    given = {k: v for k, v in flags.items() if v is not None}
+    paths = [str(p) for p in given.pop("data", ())]
+    path = given.pop("config", None)
+    config = load_config(path) if path else RunConfig("")
+    backend = str(given.pop("backend", None) or config.values.get("backend") or "count")
+    cls = registry.get(backend)
+    check_reserved(cls.options, backend)
+    declared = {o.name: o for o in cls.options}
+    from_file = check(config, declared, backend) if config.values else {}
+    engine = Engine(*(given.pop(k, None) for k in ("workers", "shards", "dask")))
+    from_counts = bool(given.pop("from_counts", False))
+    raw = {k: given.pop(k) for k in list(given) if k in GENERAL}
+    hparams = {k: v for k, v in from_file.items() if k in declared}
+    hparams.update(_backend_flags(given, declared, backend))
+    flag = {k: GENERAL[k].coerce(v) for k, v in raw.items()}
+    s = {k: flag.get(k, from_file.get(k, o.default)) for k, o in GENERAL.items()}
+    # --order given by flag or file goes to the backend; otherwise its own default does.
+    if "order" in declared and ("order" in flag or "order" in from_file):
+        hparams["order"] = s["order"]
+    return FitSettings(
+        backend=backend,
+        cls=cls,
+        hparams=hparams,
+        data=paths or [s["data"]] * bool(s["data"]),
+        val_flag=flag.get("val_fraction"),
+        engine=engine,
+        from_counts=from_counts,
+        **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples", "order")},
+    )
+
+
+def _backend_flags(given: dict[str, Any], declared: Mapping[str, Option], backend: str) -> dict:
+    """`given` when the backend declares every name in it; else OptionError naming who does."""
+    for name in given:
+        if name not in declared:
+            owners = ", ".join(b for b, _ in backend_options().get(name, ())) or "none installed"
+            takes = ", ".join(o.flag for o in declared.values()) or "no options"
+            raise OptionError(
+                f"--{name.replace('_', '-')} is an option of backend {owners}, not of "
+                f"'{backend}' (it takes {takes})"
+            )
+    return given

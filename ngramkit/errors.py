@@ -2,7 +2,9 @@
 
 Every exception here carries a message meant to be shown as one line: the CLI
 prints `Error: <message>` and exits non-zero, never a traceback. Library users
-can catch `NgramkitError` to handle any of them.
+can catch `NgramkitError` to handle any of them. `ConformanceError`, raised
+to backend authors' test runners by ngramkit.testing, is an AssertionError
+whose message takes three lines per rule broken (rule, found, fix).
 """
 
 from __future__ import annotations
@@ -38,3 +40,7 @@ class TrainingError(NgramkitError):
 
 class ArpaError(NgramkitError):
     """An ARPA file that cannot be read or a model that cannot be written as one."""
+
+
+class ConformanceError(AssertionError):
+    """A backend broke a rule of the contract; the message says which and how to fix it."""

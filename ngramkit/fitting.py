@@ -1,31 +1,54 @@
-"""One training run, as `ngramkit fit` does it: split, fit, measure, sample.
+"""One training run, as `ngramkit fit` does it: read or count, fit, measure, sample, save.
 
-The CLI parses options and renders; this module does the work and returns a
-plain `FitResult`. It does not print and does not save (see persist.py).
+`run` takes the resolved settings of one fit (config.fit_settings) and goes
+one of two ways to one `FitResult`:
+
+- one word list: `train` fits on it with a seeded validation split;
+- several files, an engine (--workers, --shards, --dask) or count tables
+  (--from-counts): count in shards or read the tables, merge, `fit_counted`,
+  and measure on the table itself (`table_metrics`); every item trains.
+
+`FitResult.to_json` is the `fit --json` contract, `FitResult.save` writes the
+model file with the fit's metrics in its header. Nothing here prints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import torch  # noqa: F401  (imported with the module, so never inside a fit's clock)
+
+from . import persist
 from .corpus import Corpus
+from .counting import CountRun, CountTable, DaskCluster, InProcess, LocalPool, count_files
+from .counting.table import check_compatible, merge_all
+from .counting.tablefile import MAGIC
+from .counting.tablefile import load as load_table
 from .data import train_val_split
-from .errors import DataError
+from .errors import DataError, OptionError
 from .evaluate import Metrics, corpus_metrics
-from .reader import WordList
+from .keys import key_digits
+from .options import LECTURE_SEED
+from .reader import WordList, read_items
+from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
+    from .config import Engine, FitSettings
     from .model import LanguageModel, Progress
+
+BLOCK = 2**18  # distinct n-grams scored at once by table_metrics
 
 
 @dataclass(frozen=True)
 class DataStats:
-    """What was read and how it was used: every line is accounted for."""
+    """A word list read and split: every line is accounted for."""
 
     source: str
-    items: int  # non-blank lines read
+    items: int  # non-blank lines read (train + val)
     blank: int  # blank lines skipped
     duplicates: int  # items repeating an earlier one (kept)
     train: int
@@ -33,46 +56,91 @@ class DataStats:
     val_oov: int  # validation items with symbols unseen in training (not scored)
     tokens: int  # predicted training tokens
     vocab_size: int
+    val_fraction: float
+    seed: int  # of the split (and of the samples)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            k: getattr(self, k) for k in ("items", "tokens", "vocab_size", "blank", "duplicates")
+        }
+        return out | {"train_items": self.train, "val_items": self.val, "val_oov": self.val_oov}
+
+
+@dataclass(frozen=True)
+class CountedStats:
+    """A merged count table a model was estimated from: counted here, or read."""
+
+    how: str  # where it was counted ("4 local processes") or what was read
+    shards: int  # shards counted, or tables read
+    table: CountTable  # items counted, blank lines, items left out (oov), tokens, vocab, keys
+    stages: dict[str, float]  # seconds per stage: symbols, count (or read), merge, estimate
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.table
+        return {"items": t.items, "tokens": t.tokens, "vocab_size": len(t.vocab)}
 
 
 @dataclass(frozen=True)
 class FitResult:
+    """A fitted model, what it was fitted on, its metrics and samples."""
+
     model: LanguageModel
-    data: DataStats
+    data: DataStats | CountedStats
     train: Metrics
-    val: Metrics | None
-    samples: list[tuple[str, bool | None]]  # (item, seen in training)
-    seconds: float
+    val: Metrics | None  # None: no validation split (a fit from counts, --val-fraction 0)
+    samples: list[tuple[str, bool | None]]  # (item, seen in training; None: not known)
+    seconds: float  # wall time of the fit, saving excluded
+    output: str | None = None  # the model file, once saved
+
+    def metrics(self) -> dict[str, Any]:
+        return {"train": self.train.to_json(), "val": self.val.to_json() if self.val else None}
+
+    def to_json(self) -> dict[str, Any]:
+        """`ngramkit fit --json` (DESIGN.md); a fit from counts adds shards, ngrams, stages."""
+        out = {
+            "model": self.output,
+            "backend": self.model.name,
+            "order": self.model.order,
+            "data": self.data.to_json(),
+            "metrics": self.metrics(),
+            "samples": [s for s, _ in self.samples],
+            "seconds": self.seconds,
+        }
+        if isinstance(self.data, CountedStats):
+            d = self.data
+            out |= {"shards": d.shards, "ngrams": len(d.table.keys), "stages": d.stages}
+        return out
+
+    def save(self, path: str) -> FitResult:
+        """Write the model file with the metrics (and the word list's split) in its header."""
+        extra: dict[str, Any] = {"metrics": self.metrics()}
+        if isinstance(self.data, DataStats):
+            keys = ("source", "items", "train", "val", "val_fraction", "seed")
+            extra["data"] = {k: getattr(self.data, k) for k in keys}
+        persist.save(self.model, path, extra=extra)
+        return replace(self, output=path)
 
 
-def _metrics(model: LanguageModel, items: list[str]) -> tuple[Metrics, int]:
-    """Metrics of the in-vocabulary items and the number of OOV items."""
-    m = corpus_metrics(model, items)
-    return m, m.oov
-
-
-def fit(
+def train(
     cls: type[LanguageModel],
     words: WordList,
     hparams: dict[str, Any],
     *,
     val_fraction: float = 0.1,
-    seed: int = 2147483647,
+    seed: int = LECTURE_SEED,
     kind: str = "char",
     n_samples: int = 10,
     progress: Progress | None = None,
 ) -> FitResult:
-    """Train `cls(**hparams)` on `words` with a seeded validation split."""
-    import torch  # noqa: F401  (imported before the clock starts: not part of the fit time)
-
+    """Train `cls(**hparams)` on `words` with a seeded validation split; measure, sample."""
     start = time.perf_counter()
     train_items, val_items = train_val_split(words.items, val_fraction, seed)
     if not train_items:
         raise DataError(f"{words.source}: no training items")
     corpus = Corpus.from_items(train_items, kind=kind)
     model = cls(**hparams).fit(corpus, progress=progress)
-    train = model.fit_metrics() or _metrics(model, train_items)[0]
-    val, val_oov = _metrics(model, val_items) if val_items else (None, 0)
+    metrics = model.fit_metrics() or corpus_metrics(model, train_items)
+    val = corpus_metrics(model, val_items) if val_items else None
     seen = model.training.seen if model.training else None
     drawn = model.sample(n_samples, seed=seed) if n_samples else []
     samples = [(s, None if seen is None else s in seen) for s in drawn]
@@ -83,8 +151,155 @@ def fit(
         duplicates=words.duplicates,
         train=len(train_items),
         val=len(val_items),
-        val_oov=val_oov,
+        val_oov=val.oov if val else 0,
         tokens=corpus.n_tokens,
         vocab_size=len(corpus.vocab),
+        val_fraction=val_fraction,
+        seed=seed,
     )
-    return FitResult(model, stats, train, val, samples, time.perf_counter() - start)
+    return FitResult(model, stats, metrics, val, samples, time.perf_counter() - start)
+
+
+def table_metrics(model: LanguageModel, table: CountTable, block: int = BLOCK) -> Metrics:
+    """Metrics of the training tokens from the count table alone: no second pass over data.
+
+    Every predicted token is one order-N window, so the sum of log p over
+    the training tokens is the sum over distinct windows g of c(g) * log p(g)
+    (equal to `train`'s train metric up to float summation order). Scored
+    `block` distinct n-grams at a time: memory is bounded by the block.
+    """
+    V, N = len(table.vocab), table.order
+    logprob = 0.0
+    for start in range(0, len(table.keys), block):
+        grams = key_digits(table.keys[start : start + block], V, N)  # (B, N)
+        lp = model.token_logprobs(grams[:, :-1], grams[:, -1]).double()  # (B,)
+        logprob += float((lp * table.counts[start : start + block].double()).sum())
+    return Metrics(table.tokens, logprob, table.oov)
+
+
+def fit_counted(
+    cls: type[LanguageModel], table: CountTable, hparams: dict[str, Any]
+) -> LanguageModel:
+    """cls(**hparams) estimated from a merged count table, at the table's order."""
+    if not hasattr(cls, "fit_counts"):
+        raise OptionError(
+            f"backend '{cls.name}' cannot be fitted from count tables (the count backend can)"
+        )
+    given = hparams.get("order")
+    if given is not None and int(given) != table.order:
+        raise OptionError(f"--order {given} does not match the count table's order {table.order}")
+    model = cls(**{**hparams, "order": table.order})
+    model.fit_counts(table.ngram_counts(), table.vocab)  # type: ignore[attr-defined]
+    return model
+
+
+def count_parts(
+    paths: list[str],
+    order: int,
+    engine: Engine,
+    *,
+    kind: str = "char",
+    vocab: Vocabulary | None = None,
+    progress: Progress | None = None,
+) -> CountRun:
+    """The word lists in `paths` counted in `engine.n_shards` shards on `engine`.
+
+    vocab: the vocabulary to count over (parts merge only over one; see
+    `read_vocab`), or None for the symbols of `paths`.
+    """
+    workers = engine.workers or 1
+    if engine.dask:
+        eng: Any = DaskCluster(engine.dask, workers=engine.workers or 2)
+    elif workers > 1:
+        eng = LocalPool(workers)
+    else:
+        eng = InProcess()
+    try:  # the pool or the cluster is shut down however the count ends
+        n_shards = engine.n_shards(len(paths))
+        return count_files(
+            paths, order, eng, n_shards=n_shards, kind=kind, vocab=vocab, progress=progress
+        )
+    finally:
+        eng.close()
+
+
+def read_vocab(path: str, kind: str) -> Vocabulary:
+    """The vocabulary of a count table file, or of a word list's items."""
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        if f.read(len(MAGIC)) == MAGIC:
+            return load_table(path).vocab
+    return Vocabulary.build(read_items(path).items, kind)
+
+
+def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
+    """Fit as `settings` say and save the model file (see the module docstring)."""
+    if settings.counted:
+        return _run_counted(settings, progress)
+    if not settings.data:
+        raise OptionError("no DATA: give a word list (or `data:` in the config)")
+    words = read_items(settings.data[0])
+    stdin = words.source == "<stdin>"
+    stem = "stdin" if stdin else Path(words.source).stem
+    output = _writable(settings.output or f"{stem}.{settings.backend}.ngk")
+    if not stdin and Path(output).resolve() == Path(words.source).resolve():
+        raise OptionError(f"-o {output} would overwrite the training data; choose another path")
+    result = train(
+        settings.cls,
+        words,
+        settings.hparams,
+        val_fraction=settings.val_fraction,
+        seed=settings.seed,
+        kind=settings.tokenizer,
+        n_samples=settings.samples,
+        progress=progress,
+    )
+    return result.save(output)
+
+
+def _writable(output: str) -> str:
+    """`output`, once its folder is known to exist (before any work is done)."""
+    folder = Path(output).parent
+    if not folder.is_dir():
+        raise OptionError(f"cannot write {output}: folder {folder} does not exist")
+    return output
+
+
+def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
+    """A fit from count tables: counted here in shards, or read from `ngramkit count` files."""
+    if not s.data:
+        raise OptionError("no DATA: give word lists (or count tables with --from-counts)")
+    if s.from_counts and s.engine:
+        raise OptionError("--from-counts reads count tables: --workers, --shards, --dask count")
+    if s.val_flag:
+        raise OptionError(
+            "--val-fraction: fitting from count tables trains on every item; "
+            "score a held-out file with `ngramkit eval` instead"
+        )
+    output = _writable(s.output or f"{Path(s.data[0]).stem}.{s.backend}.ngk")
+    start = time.perf_counter()
+    if s.from_counts:
+        table, how, shards, stages = _read_tables(s.data)
+    else:
+        done = count_parts(s.data, s.order, s.engine, kind=s.tokenizer, progress=progress)
+        table, how, shards = done.table, s.engine.describe(), len(done.shards)
+        stages = dict(done.seconds)
+    clock = time.perf_counter()
+    model = fit_counted(s.cls, table, s.hparams)
+    metrics = table_metrics(model, table)
+    stages["estimate"] = time.perf_counter() - clock
+    drawn = model.sample(s.samples, seed=s.seed) if s.samples else []
+    stats = CountedStats(how, shards, table, stages)
+    seconds = time.perf_counter() - start
+    return FitResult(model, stats, metrics, None, [(d, None) for d in drawn], seconds).save(output)
+
+
+def _read_tables(paths: list[str]) -> tuple[CountTable, str, int, dict[str, float]]:
+    """Count table files, checked against the first one and merged; seconds read, merge."""
+    start = time.perf_counter()
+    tables = [load_table(p) for p in paths]
+    for name, t in zip(paths[1:], tables[1:]):
+        check_compatible(tables[0], t, (paths[0], name))
+    clock = time.perf_counter()
+    table = merge_all(tables)
+    stages = {"read": clock - start, "merge": time.perf_counter() - clock}
+    return table, f"{len(tables)} count table(s)", len(tables), stages

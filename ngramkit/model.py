@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .corpus import Corpus
 from .errors import ModelFileError, NgramkitError, NotFittedError
-from .options import ORDER, Option, resolve
+from .options import LECTURE_SEED, ORDER, Option, resolve
 from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class LanguageModel(abc.ABC):
         self,
         n: int = 10,
         *,
-        seed: int = 2147483647,
+        seed: int = LECTURE_SEED,
         temperature: float = 1.0,
         prefix: str = "",
         max_len: int | None = None,

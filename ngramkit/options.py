@@ -143,6 +143,26 @@ def resolve(options: Iterable[Option], values: Mapping[str, Any], owner: str) ->
 MAX_SEED = 2**63 - 1
 """Largest seed torch.Generator.manual_seed takes here."""
 
+LECTURE_SEED = 2147483647
+"""The lecture's `torch.Generator().manual_seed(2147483647)`: every default seed."""
+
 ORDER = Option(
     "order", int, 2, "n-gram order: the model sees order-1 previous tokens", min=1, max=32
 )
+
+RESERVED = frozenset(
+    {"data", "backend", "order", "seed", "val_fraction", "output", "config", "tokenizer"}
+    | {"samples", "json", "workers", "shards", "dask", "from_counts"}
+)
+"""The names of `ngramkit fit`'s own flags. `order` is shared (every backend
+declares it and --order reaches it); a backend option must use none of the others."""
+
+
+def check_reserved(options: Iterable[Option], owner: str) -> None:
+    """OptionError when `owner` declares an option named like one of fit's own flags."""
+    for o in options:
+        if o.name in RESERVED and o.name != ORDER.name:
+            raise OptionError(
+                f"backend '{owner}' declares option '{o.name}', which clashes with "
+                f"`ngramkit fit {o.flag}`; rename the option"
+            )

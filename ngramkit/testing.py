@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import NotFittedError, OptionError
-from .options import Option
+from .errors import ConformanceError, NotFittedError, OptionError
+from .options import Option, check_reserved
 
 if TYPE_CHECKING:
     import torch
@@ -47,12 +47,6 @@ ONE = ("ab",)
 WORDS = ("the cat sat", "the dog sat", "a cat ran", "the dog ran fast")
 """Items for the word tokenizer (each whitespace-separated word is a symbol)."""
 TOLERANCE = 1e-4  # nats: float32 rows normalize to ~1e-6, this leaves room
-RESERVED = ("data", "backend", "seed", "val_fraction", "output", "tokenizer", "samples", "config")
-"""Names `ngramkit fit` already uses for itself; a backend option must not reuse them."""
-
-
-class ConformanceError(AssertionError):
-    """A backend broke a rule of the contract; the message says which and how to fix it."""
 
 
 class _Broken(Exception):
@@ -249,11 +243,13 @@ def check_options_declared(backend: Backend) -> None:
         raise _Broken(f"option names declared twice: {', '.join(dupes)}")
     if "order" not in names:
         raise _Broken("no 'order' option: the base class reads hparams['order']")
+    try:
+        check_reserved(opts, cls.name)
+    except OptionError as e:
+        raise _Broken(str(e)) from None
     for o in opts:
         if not (o.name.isidentifier() and o.name == o.name.lower()):
             raise _Broken(f"option name {o.name!r} is not a snake_case identifier")
-        if o.name in RESERVED:
-            raise _Broken(f"option '{o.name}' clashes with `ngramkit fit --{o.name}`")
         if not o.help:
             raise _Broken(f"option '{o.name}' has no help line")
         if o.type not in (int, float, str, bool):

@@ -138,6 +138,6 @@ def test_any_valid_config_round_trips(
 
 def test_general_keys_do_not_collide_with_the_fit_flags() -> None:
     # Every general key is a flag of `ngramkit fit`, so the file and the flags agree.
-    from ngramkit.cli.fit import RESERVED
+    from ngramkit.options import RESERVED
 
     assert set(GENERAL) <= RESERVED

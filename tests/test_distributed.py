@@ -32,13 +32,13 @@ from ngramkit.counting import (
     InProcess,
     LocalPool,
     count_files,
-    fit_table,
     load,
     merge_all,
     plan,
     save,
 )
 from ngramkit.counting.work import count_shard
+from ngramkit.fitting import fit_counted
 from ngramkit.reader import read_items, read_shard
 from ngramkit.smoothing import arpa
 from ngramkit.tokenizer import Vocabulary
@@ -69,7 +69,7 @@ def reference() -> tuple[CountLM, str, torch.Tensor]:
 
 def assert_identical(run_table: CountTable, reference: tuple[CountLM, str, torch.Tensor]) -> None:
     model, text, grams = reference
-    fitted = fit_table(CountLM, run_table, {"order": ORDER, "smooth": SMOOTH}, n_samples=0).model
+    fitted = fit_counted(CountLM, run_table, {"order": ORDER, "smooth": SMOOTH})
     assert arpa_text(fitted) == text
     ctx, nxt = grams[:, :-1], grams[:, -1]
     assert torch.equal(fitted.token_logprobs(ctx, nxt), model.token_logprobs(ctx, nxt))
@@ -354,8 +354,8 @@ def test_loading_checks_the_table_itself(tmp_path: Path) -> None:
 
 def test_train_metric_from_the_table_matches_scoring_the_items(reference) -> None:
     """sum of c(g) log p(g) over distinct n-grams == the per-token sum, in blocks or not."""
-    from ngramkit.counting import table_metrics
     from ngramkit.evaluate import corpus_metrics
+    from ngramkit.fitting import table_metrics
 
     model, _, _ = reference
     items = read_items(NAMES).items
@@ -381,5 +381,5 @@ def test_word_tokenizer_shards_give_the_single_process_model(tmp_path: Path) -> 
     path.write_text("\n".join(items) + "\n")
     ref = CountLM(order=3, smooth="kn").fit(Corpus.from_items(items, kind="word"))
     table = count_files([str(path)], 3, InProcess(), n_shards=5, kind="word").table
-    fitted = fit_table(CountLM, table, {"order": 3, "smooth": "kn"}, n_samples=0).model
+    fitted = fit_counted(CountLM, table, {"order": 3, "smooth": "kn"})
     assert fitted.vocab == ref.vocab and arpa_text(fitted) == arpa_text(ref)

@@ -210,3 +210,32 @@ def test_a_config_order_beyond_the_backends_own_range_names_the_line(names: Path
     config.write_text("backend: plug\norder: 9\n")
     result, _ = fit(names, "--config", str(config))
     one_line_error(result, f"{config}:2: order: --order must be between 1 and 8, got 9")
+
+
+class BusyLM(CountLM):
+    name = "busy"
+    description = "a count model declaring an option named like a fit flag"
+    options = (*CountLM.options, Option("workers", int, 1, "threads of its own", min=1))
+
+
+def test_an_option_named_like_a_fit_flag_fails_the_kit_and_is_refused_by_fit(
+    names: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ngramkit.testing import CHECKS, Backend, ConformanceError
+
+    check_options_declared = next(c for c in CHECKS if c.name == "check_options_declared")
+
+    clash = "backend 'busy' declares option 'workers', which clashes with `ngramkit fit --workers`"
+    with pytest.raises(ConformanceError, match=clash):
+        check_options_declared(Backend("busy", BusyLM))
+    entries = {
+        **registry.installed(),
+        "busy": registry.BackendEntry("busy", "b:B", "b", "1", BusyLM),
+    }
+    monkeypatch.setattr(registry, "installed", lambda: entries)
+    fit_cli.backend_options.cache_clear()
+    assert run("fit", "--help").output.count("--workers N") == 1  # fit's own flag, once
+    result, _ = fit(names, "--backend", "busy")
+    one_line_error(result, f"{clash}; rename the option")
+    result, _ = fit(names, "--backend", "busy", "--workers", "2")  # not silently taken either
+    one_line_error(result, f"{clash}; rename the option")

@@ -180,7 +180,7 @@ def test_order3_validates_below_order2(names_path: Path) -> None:
     words = read_items(names_path)
     hp = {"optimizer": "lbfgs", "steps": 60}  # the defaults (gd, 500 steps) agree, slower
     nll = {
-        o: fitting.fit(NeuralLM, words, hp | {"order": o}, val_fraction=0.1, n_samples=0).val.nll  # type: ignore[union-attr]
+        o: fitting.train(NeuralLM, words, hp | {"order": o}, val_fraction=0.1, n_samples=0).val.nll  # type: ignore[union-attr]
         for o in (2, 3)
     }
     assert nll[3] < nll[2] - 0.05, nll

@@ -10,7 +10,7 @@ reports example counts per invariant:
 - rows normalized: every context's next_logprobs row is a distribution;
 - logprob(item) = the sum of its per-token log-probabilities (a plain loop);
 - evaluating the training data (evaluate.corpus_metrics) gives the fit
-  report's train metrics (fitting.fit(...).train), both equal to a plain loop;
+  report's train metrics (fitting.train(...).train), both equal to a plain loop;
 - save/load round trip scores identically;
 - a seeded fit and seeded sampling are reproducible;
 - sampling terminates: n items, none longer than max_len symbols.
@@ -31,11 +31,10 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ngramkit import load, registry, save
+from ngramkit import fitting, load, registry, save
 from ngramkit.corpus import Corpus
 from ngramkit.data import train_val_split
 from ngramkit.evaluate import corpus_metrics
-from ngramkit.fitting import fit
 from ngramkit.model import LanguageModel
 from ngramkit.reader import WordList
 from ngramkit.testing import _all_contexts, _plain_logprob, _rows_problem
@@ -157,10 +156,12 @@ def test_logprob_is_the_sum_of_token_logprobs(
 def test_eval_of_training_data_equals_fit_train_metrics(
     backend: str, items: list[str], hp: dict[str, Any], tmp_path: Path
 ) -> None:
-    """fitting.fit's train metrics = corpus_metrics on its train split = a plain loop."""
+    """fitting.train's train metrics = corpus_metrics on its train split = a plain loop."""
     words = WordList("random", items, list(range(1, len(items) + 1)))
     val_fraction = 0.25 if len(items) >= 4 else 0.0
-    result = fit(INSTALLED[backend], words, hp, val_fraction=val_fraction, seed=5, n_samples=2)
+    result = fitting.train(
+        INSTALLED[backend], words, hp, val_fraction=val_fraction, seed=5, n_samples=2
+    )
     train, _ = train_val_split(items, val_fraction, 5)
     again = corpus_metrics(result.model, train)
     assert again.tokens == result.train.tokens == sum(len(s) + 1 for s in train)

@@ -112,3 +112,27 @@ def test_word_model_cells_and_export(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.stderr
     text = out.read_text()
     assert "the cat" in text and "tokenizer" in text and "word" in text
+
+
+def test_model_card_renders_at_80_columns(bigram_file: Path) -> None:
+    from ngramkit import load
+    from ngramkit.report.card import model_card
+
+    out = StringIO()
+    card = model_card(load(bigram_file), bigram_file.stat().st_size)
+    Console(file=out, width=80, color_system=None).print(card)
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for section in ("Model", "Vocabulary", "Training data", "Sizes", "backend", "size V"):
+        assert section in text
+
+
+def test_a_figure_of_a_trigram_model_is_one_line(tmp_path: Path, names: list[str]) -> None:
+    pytest.importorskip("matplotlib")
+    model = save(CountLM(order=3).fit(names[:50]), tmp_path / "tri.ngk")
+    res = CliRunner().invoke(cli, ["show", str(model), "--png", str(tmp_path / "m.png")])
+    assert res.exit_code == 1
+    assert (
+        res.stderr == "Error: the matrix figure is drawn for bigram models; this one is order 3\n"
+    )
+    assert not (tmp_path / "m.png").exists()

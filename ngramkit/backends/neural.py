@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelFileError, NotFittedError, OptionError, TrainingError
 from ..model import LanguageModel, Progress
-from ..options import MAX_SEED, Option
+from ..options import LECTURE_SEED, MAX_SEED, Option
 
 if TYPE_CHECKING:
     import torch
@@ -248,7 +248,7 @@ class NeuralLM(LanguageModel):
         Option(
             "init_seed",
             int,
-            2147483647,
+            LECTURE_SEED,
             "seed of W's torch.randn initialization",
             min=0,
             max=MAX_SEED,

@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI commands: consoles, JSON output, model loading."""
+"""Helpers shared by the CLI commands: consoles, JSON output, model loading, shared flags."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 import click
 from rich.console import Console
 
+from ..config import SHARDS_PER_WORKER
+
 
 def console(stderr: bool = False) -> Console:
     """A console for human output (stderr when stdout carries JSON)."""
@@ -18,10 +20,6 @@ def console(stderr: bool = False) -> Console:
 def emit_json(data: Any) -> None:
     """Print one JSON object to stdout and nothing else."""
     click.echo(json.dumps(data, ensure_ascii=False, allow_nan=False))
-
-
-def interactive() -> bool:
-    return sys.stderr.isatty()
 
 
 def load_model(path: str) -> Any:
@@ -40,7 +38,7 @@ class ProgressBar:
 
     def __init__(self, label: str, enabled: bool | None = None) -> None:
         self.label = label
-        self.enabled = interactive() if enabled is None else enabled
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._progress: Any = None
         self._task: Any = None
 
@@ -132,3 +130,29 @@ def save_export(con: Console, path: str | None) -> None:
     except OSError as e:
         raise OptionError(f"--export {path}: cannot write ({e.strerror or e})") from None
     console(stderr=True).print(f"[dim]report saved to[/dim] {path}")
+
+
+def engine_options(f: Any) -> Any:
+    """--workers, --shards, --dask (config.Engine): where and in how many pieces to count."""
+    f = click.option(
+        "--dask",
+        default=None,
+        metavar="ADDRESS|local",
+        help="Count on a Dask cluster (tcp://host:8786), or on a local one started for the "
+        "run ('local'); needs ngramkit[dask].",
+    )(f)
+    f = click.option(
+        "--shards",
+        default=None,
+        type=click.IntRange(1),
+        metavar="K",
+        help=f"Cut DATA into about K byte-range shards [default: {SHARDS_PER_WORKER} per "
+        "worker, or one per file].",
+    )(f)
+    return click.option(
+        "--workers",
+        default=None,
+        type=click.IntRange(1),
+        metavar="N",
+        help="Count in N local processes (with --dask local: N Dask workers) [default: 1].",
+    )(f)

@@ -8,12 +8,14 @@ Parts merge only over one vocabulary: give every job the same
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import ProgressBar, console, emit_json
-from .sharded import engine_options, open_engine, shard_count
+from .common import ProgressBar, console, emit_json, engine_options
+
+if TYPE_CHECKING:
+    from ..counting import CountRun
 
 
 @click.command("count")
@@ -45,35 +47,19 @@ def command(
     **engine: Any,
 ) -> None:
     """Count the n-grams of DATA (files, cut into shards) into a count table."""
-    from ..counting import count_files, save
-    from .sharded import read_vocab
+    from ..config import Engine
+    from ..counting import save
+    from ..fitting import count_parts, read_vocab
 
     vocab = read_vocab(vocab_from, tokenizer) if vocab_from else None
-    with (
-        open_engine(engine) as eng,
-        ProgressBar("count", enabled=None if not as_json else False) as bar,
-    ):
-        run = count_files(
-            list(data),
-            order,
-            eng,
-            n_shards=shard_count(engine, len(data)),
-            kind=tokenizer,
-            vocab=vocab,
-            progress=bar,
+    with ProgressBar("count", enabled=False if as_json else None) as bar:
+        run = count_parts(
+            list(data), order, Engine(**engine), kind=tokenizer, vocab=vocab, progress=bar
         )
     save(run.table, output)
     t = run.table
-    summary = {
-        "counts": output,
-        "order": order,
-        "shards": len(run.shards),
-        "data": {"items": t.items, "tokens": t.tokens, "vocab_size": len(t.vocab), "oov": t.oov},
-        "ngrams": len(t.keys),
-        "seconds": run.seconds,
-    }
     if as_json:
-        emit_json(summary)
+        emit_json(_json(run, output))
         return
     console().print(
         f"counted {t.items:,} items ({t.tokens:,} tokens, {len(t.keys):,} distinct "
@@ -82,3 +68,17 @@ def command(
     )
     if t.oov:
         console().print(f"[yellow]{t.oov:,} item(s) left out: symbols outside the vocabulary")
+
+
+def _json(run: CountRun, output: str) -> dict[str, Any]:
+    """`count --json`: the table written, its shards, sizes and seconds per stage."""
+    t = run.table
+    data = {"items": t.items, "tokens": t.tokens, "vocab_size": len(t.vocab), "oov": t.oov}
+    return {
+        "counts": output,
+        "order": t.order,
+        "shards": len(run.shards),
+        "data": data,
+        "ngrams": len(t.keys),
+        "seconds": run.seconds,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..options import MAX_SEED
+from ..options import LECTURE_SEED, MAX_SEED
 from .common import console, emit_json, load_model
 
 
@@ -21,7 +21,7 @@ from .common import console, emit_json, load_model
 @click.option(
     "--seed",
     type=click.IntRange(0, MAX_SEED),
-    default=2147483647,
+    default=LECTURE_SEED,
     show_default=True,
     help="Generator seed (the lecture's by default).",
 )

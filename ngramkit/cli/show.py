@@ -44,45 +44,47 @@ def command(
     (each cell: the bigram and its count); other models list their
     strongest transitions.
     """
+    from ..errors import NgramkitError
     from ..plot import check_figure_path, require_matplotlib, save_matrix
     from ..transitions import strongest, transition_matrix
 
     check_export(export, as_json)
-    for path, suffix in ((png, ".png"), (svg, ".svg")):
-        if path is not None:
-            check_figure_path(path, suffix)
-            require_matplotlib()
+    figures = [(p, suffix) for p, suffix in ((png, ".png"), (svg, ".svg")) if p is not None]
+    for path, suffix in figures:
+        check_figure_path(path, suffix)
+        require_matplotlib()
     mf = load_model(model_path)
-    model = mf.model
-    vocab = model.require_fitted()
-    matrix = transition_matrix(model)
-    for path in (png, svg):
-        if path is not None:
-            if matrix is None:
-                from ..errors import NgramkitError
-
-                raise NgramkitError(
-                    f"the matrix figure is drawn for bigram models; this one is order {model.order}"
-                )
-            save_matrix(matrix, path)
-    rows = strongest(model, top)
+    matrix = transition_matrix(mf.model)
+    if figures and matrix is None:
+        order = mf.model.order
+        raise NgramkitError(
+            f"the matrix figure is drawn for bigram models; this one is order {order}"
+        )
+    for path, _ in figures:
+        save_matrix(matrix, path)
+    rows = strongest(mf.model, top)
     if as_json:
         emit_json(_json(mf, matrix, rows))
         return
+    con = report_console(export)
+    con.print(_card(mf, matrix, rows, con.width))
+    for path, _ in figures:
+        con.print(f"[dim]figure saved to[/dim] {path}")
+    save_export(con, export)
+
+
+def _card(mf: Any, matrix: Any, rows: list[Any], width: int) -> Any:
+    """The model card, with the heatmap (small bigram) or the strongest transitions."""
     from ..report.card import model_card
     from ..report.heatmap import heatmap, transitions_table
 
-    con = report_console(export)
+    vocab = mf.model.require_fitted()
     extra: list[Any] = []
     if matrix is not None and len(vocab) <= HEATMAP_TOKENS:
-        extra.append(heatmap(matrix, width=con.width - 10))
+        extra.append(heatmap(matrix, width=width - 10))
     elif rows:
         extra.append(transitions_table(rows, vocab.separator))
-    con.print(model_card(mf, Path(model_path).stat().st_size, extra))
-    for path in (png, svg):
-        if path is not None:
-            con.print(f"[dim]figure saved to[/dim] {path}")
-    save_export(con, export)
+    return model_card(mf, Path(mf.path).stat().st_size, extra)
 
 
 def _json(mf: Any, matrix: Any, rows: list[Any]) -> dict[str, Any]:

@@ -109,25 +109,21 @@ class DelimitedWriter:
                     flags,
                 )
             )
-            return
+        else:
+            self._out.write(self._plain(chunk, cols, nll.tolist(), ppl.tolist(), flags))
+
+    def _plain(self, chunk: Chunk, cols: tuple, nll: list, ppl: list, flags: list[str]) -> str:
+        """The chunk's rows by str.format, when no field needs quoting."""
         d = self._delimiter
         row = d.join(["{}", "{}", "{}", "{!r}", "{!r}", "{!r}", "false", "", "{}"])
         head = chunk.source + d
-        lines = list(
-            map(
-                (head + row + "\n").format,
-                *cols,
-                b.logprob.tolist(),
-                nll.tolist(),
-                ppl.tolist(),
-                flags,
-            )
-        )
+        fmt = (head + row + "\n").format
+        lines = list(map(fmt, *cols, chunk.batch.logprob.tolist(), nll, ppl, flags))
         for i, symbols in chunk.unknown.items():
-            oov = [chunk.source, chunk.lines[i], chunk.items[i], int(tokens[i]), "", "", ""]
+            oov = [chunk.source, chunk.lines[i], chunk.items[i], cols[2][i], "", "", ""]
             oov += ["true", " ".join(symbols), flags[i]]
             lines[i] = d.join(map(str, oov)) + "\n"
-        self._out.write("".join(lines))
+        return "".join(lines)
 
     def flush(self) -> None:
         self._w.writerows(self._buffer)

@@ -1,12 +1,11 @@
-"""Counting beyond one process: count shards -> merge tables -> estimate.
+"""Counting beyond one process: count shards, merge their tables.
 
 shards.py cuts files into byte ranges on line boundaries; table.py is the
 mergeable count table; tablefile.py writes and reads it; work.py holds the
 per-shard tasks; run.py the engines (this process, a local process pool,
-Dask); sharded.py runs the whole count; estimate.py fits a model from it.
+Dask); sharded.py runs the whole count. fitting.py estimates a model from it.
 """
 
-from .estimate import ShardedFit, fit_table, table_metrics
 from .run import ClusterError, DaskCluster, InProcess, LocalPool
 from .sharded import CountRun, agree_vocab, count_files
 from .shards import Shard, plan
@@ -22,13 +21,10 @@ __all__ = [
     "InProcess",
     "LocalPool",
     "Shard",
-    "ShardedFit",
     "agree_vocab",
     "count_files",
-    "fit_table",
     "load",
     "merge_all",
     "plan",
     "save",
-    "table_metrics",
 ]

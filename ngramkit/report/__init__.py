@@ -6,10 +6,10 @@ render; only the CLI prints. Units stand in column headers.
 
 from __future__ import annotations
 
+from .fit import fit_report
 from .tables import (
     colored_item,
     eval_table,
-    fit_report,
     metrics_table,
     model_rows,
     num,

@@ -1,6 +1,6 @@
 """Rich renderables for ngramkit's reports. No I/O: the CLI prints them.
 
-Every function takes plain result objects (fitting.FitResult, evaluate
+Every function takes plain result objects (models, evaluate
 rows) and returns something Rich can render. Units stand in the column
 headers: NLL in nats per token, perplexity per token, bits per token.
 """
@@ -12,15 +12,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
-from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .curve import curve_of
-
 if TYPE_CHECKING:
     from ..evaluate import ItemScore, Metrics, Summary, TokenScore
-    from ..fitting import FitResult
     from ..model import LanguageModel
 
 
@@ -79,39 +75,6 @@ def model_rows(model: LanguageModel) -> list[tuple[str, Any]]:
     rows += [(k, str(v)) for k, v in model.hparams.items()]  # seeds read better without commas
     rows += list(model.summary().items())
     return rows
-
-
-def fit_report(result: FitResult, path: str) -> RenderableType:
-    d = result.data
-    data = kv_table(
-        [
-            ("source", d.source),
-            ("items read", d.items),
-            ("blank lines skipped", d.blank),
-            ("duplicate items (kept)", d.duplicates),
-            ("train / val items", f"{d.train:,} / {d.val:,}"),
-            ("val items OOV (not scored)", d.val_oov),
-            ("vocabulary (tokens)", d.vocab_size),
-            ("predicted train tokens", d.tokens),
-        ],
-        "Data",
-    )
-    model = kv_table(model_rows(result.model), "Model")
-    metrics = metrics_table([("train", result.train), ("val", result.val)])
-    samples = samples_table(result.samples)
-    footer = Text.assemble(
-        ("saved ", "dim"), (path, "bold"), (f"  ·  {result.seconds:.2f} s", "dim")
-    )
-    title = f"ngramkit fit · {result.model.name} · order {result.model.order}"
-    curve = curve_of(result.model)  # only backends that keep a loss curve
-    shown = [curve, Text("")] if curve is not None else []
-    return Panel(
-        Group(
-            data, Text(""), model, Text(""), *shown, metrics, Text(""), samples, Text(""), footer
-        ),
-        title=title,
-        title_align="left",
-    )
 
 
 def surprisal_style(logprob: float) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..errors import NgramkitError, OptionError
+from ..options import LECTURE_SEED
 from .discounts import estimate as estimate_discounts
 from .discounts import per_order
 from .interpolate import estimate, locate
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from ..counts import NgramCounts
     from .backoff import BackoffTables
 
-DEV_SEED = 2147483647  # the split seed ngramkit uses everywhere by default
+DEV_SEED = LECTURE_SEED  # the split seed ngramkit uses everywhere by default
 
 
 def dev_split(

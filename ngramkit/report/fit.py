@@ -1,0 +1,85 @@
+"""The report of `ngramkit fit`: data, model, stages, metrics, samples. No I/O.
+
+One renderable for every fit: from a word list (with its validation split)
+or from count tables (counted in shards or read), where the data rows say
+how it was counted and a stage table shows where the seconds went.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .curve import curve_of
+from .tables import kv_table, metrics_table, model_rows, samples_table
+
+if TYPE_CHECKING:
+    from ..fitting import CountedStats, DataStats, FitResult
+
+
+def stage_table(seconds: dict[str, float]) -> Table:
+    """Seconds per stage (symbols, count, merge, estimate) and each one's share."""
+    table = Table(title="Stages", title_justify="left")
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    table.add_column("share", justify="right")
+    total = sum(seconds.values()) or 1.0
+    for stage, s in seconds.items():
+        table.add_row(stage, f"{s:.2f}", f"{100 * s / total:.0f}%")
+    return table
+
+
+def split_rows(d: DataStats) -> list[tuple[str, Any]]:
+    """A word list read and split, as (key, value) rows."""
+    return [
+        ("source", d.source),
+        ("items read", d.items),
+        ("blank lines skipped", d.blank),
+        ("duplicate items (kept)", d.duplicates),
+        ("train / val items", f"{d.train:,} / {d.val:,}"),
+        ("val items OOV (not scored)", d.val_oov),
+        ("vocabulary (tokens)", d.vocab_size),
+        ("predicted train tokens", d.tokens),
+    ]
+
+
+def counted_rows(d: CountedStats) -> list[tuple[str, Any]]:
+    """A merged count table and how it was counted, as (key, value) rows."""
+    t = d.table
+    return [
+        ("counted", d.how),
+        ("shards", d.shards),
+        ("items read", t.items),
+        ("blank lines skipped", t.blank),
+        ("items left out (symbols outside the vocabulary)", t.oov),
+        ("vocabulary (tokens)", len(t.vocab)),
+        ("predicted train tokens", t.tokens),
+        ("validation", "none: every item is counted (score a held-out file with eval)"),
+    ]
+
+
+def fit_report(result: FitResult) -> RenderableType:
+    """The panel `ngramkit fit` prints once the model file is saved."""
+    from ..fitting import CountedStats  # at render time: fitting (and torch) are loaded already
+
+    model, d = result.model, result.data
+    counted = isinstance(d, CountedStats)
+    curve = curve_of(model)  # only backends that keep a loss curve
+    parts = [kv_table(counted_rows(d) if counted else split_rows(d), "Data"), Text("")]
+    parts += [kv_table(model_rows(model), "Model"), Text("")]
+    parts += [stage_table(d.stages)] if counted else []
+    parts += [curve, Text("")] if curve is not None else []
+    parts += [metrics_table([("train", result.train), ("val", result.val)]), Text("")]
+    footer = Text.assemble(
+        ("saved ", "dim"), (str(result.output), "bold"), (f"  ·  {result.seconds:.2f} s", "dim")
+    )
+    title = f"ngramkit fit · {model.name} · order {model.order}"
+    return Panel(
+        Group(*parts, samples_table(result.samples), Text(""), footer),
+        title=title + (" · from counts" if counted else ""),
+        title_align="left",
+    )
