@@ -52,6 +52,33 @@ class Option:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    def declaration_error(self) -> str | None:
+        """What is wrong with this declaration itself, or None (a plugin author's mistake).
+
+        Checked when the registry loads a backend, so that one bad declaration marks
+        that backend broken instead of breaking `ngramkit fit` for every backend:
+        Option("alpha", "float", 0.5).declaration_error() names the string type.
+        """
+        if not (isinstance(self.name, str) and self.name.isidentifier()):
+            return f"option name {self.name!r} is not a Python identifier (use letters, _)"
+        if self.type not in TYPES:
+            names = ", ".join(t.__name__ for t in TYPES)
+            return f"option '{self.name}' has type {self.type!r}; declare one of {names}"
+        if self.min is not None and self.max is not None and self.min > self.max:
+            return f"option '{self.name}' has min {self.min!r} above max {self.max!r}"
+        if self.default is None or self.parse is not None:
+            return None
+        if not _is_type(self.default, self.type):
+            return (
+                f"option '{self.name}' is declared {self.type.__name__} but its default "
+                f"{self.default!r} is a {type(self.default).__name__}"
+            )
+        try:
+            self._check(self.default)
+        except OptionError as e:
+            return f"option '{self.name}': its default fails its own declaration ({e})"
+        return None
+
     def describe_range(self) -> str:
         """Human text for the allowed values, e.g. '> 0', '0..1', 'gd|adam'."""
         if self.choices:
@@ -119,6 +146,20 @@ class Option:
             too_high = self.max is not None and value > self.max
             if too_low or too_high:
                 raise OptionError(f"{self.flag} must be {self.describe_range()}, got {value:g}")
+
+
+TYPES = (int, float, str, bool)
+"""The value types an Option may declare."""
+
+
+def _is_type(value: Any, kind: type) -> bool:
+    """Whether a declared default already is of the declared type (bool is not an int here;
+    an int is a float)."""
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
 
 
 def resolve(options: Iterable[Option], values: Mapping[str, Any], owner: str) -> dict[str, Any]:

@@ -104,8 +104,46 @@ def _load(ep: md.EntryPoint) -> BackendEntry:
         missing = ", ".join(sorted(getattr(obj, "__abstractmethods__", ())))
         entry.error = f"{ep.value} is abstract: it does not implement {missing}"
         return entry
+    problem = declaration_error(ep.name, obj)
+    if problem is not None:
+        entry.error = f"{ep.value}: {problem}"
+        return entry
     entry.cls = obj
     return entry
+
+
+def declaration_error(registered: str, cls: type) -> str | None:
+    """A plugin author's mistake in what backend class `cls` declares, or None.
+
+    The class's `name` must be the entry point's (a model file records the
+    name, and loading looks the backend up by it), and every option must be a
+    valid declaration (see Option.declaration_error), declared once, with
+    `order` an int. Such a backend is listed as broken: the CLI, which builds
+    flags from every backend's options, keeps working for the others.
+    """
+    from .options import Option
+
+    if getattr(cls, "name", None) != registered:
+        return (
+            f"the class sets name = {getattr(cls, 'name', None)!r} but its entry point is "
+            f"named '{registered}'; make the two agree"
+        )
+    options = getattr(cls, "options", ())
+    if not isinstance(options, (tuple, list)):
+        return "options must be a tuple of Option declarations"
+    seen: set[str] = set()
+    for opt in options:
+        if not isinstance(opt, Option):
+            return f"options holds {opt!r}, which is not an ngramkit Option"
+        problem = opt.declaration_error()
+        if problem is None and opt.name in seen:
+            problem = f"option '{opt.name}' is declared twice"
+        if problem is None and opt.name == "order" and opt.type is not int:
+            problem = f"option 'order' is declared {opt.type.__name__}; it must be int"
+        if problem is not None:
+            return problem
+        seen.add(opt.name)
+    return None
 
 
 def _rank(entry: BackendEntry) -> tuple[int, str]:

@@ -38,6 +38,27 @@ PLUGINS = {
 
         NOT_A_MODEL = 42
     """,
+    "ngk_fake_mistakes": """
+        from ngramkit.backends.count import CountLM
+        from ngramkit.options import Option
+
+        BASE = CountLM.options
+        NO_ORDER = tuple(o for o in BASE if o.name != "order")
+
+        def model(name, *options, base=BASE):
+            fields = {"name": name, "options": (*base, *options)}
+            return type(name.title() + "LM", (CountLM,), fields)
+
+        StrType = model("strtype", Option("alpha", "float", 0.5, "a type given as a string"))
+        Dashed = model("dashed", Option("Ex-clusion", bool, True, "not an identifier"))
+        BadDefault = model("baddefault", Option("alpha", float, -1.0, "below its min", min=0))
+        MinMax = model("minmax", Option("alpha", float, 0.5, "min above max", min=1, max=0))
+        FloatOrder = model("floatorder", Option("order", float, 2.0, "order"), base=NO_ORDER)
+        BoolDefault = model("booldefault", Option("exclusion", bool, "yes", "not a bool"))
+        Twice = model("twice", Option("alpha", float, 0.5, "a"), Option("alpha", float, 0.5, "b"))
+        NotAnOption = model("notanoption", ("alpha", float, 0.5))
+        Misnamed = model("ppm")
+    """,
     "ngk_fake_abstract": """
         from ngramkit import LanguageModel
 
@@ -130,6 +151,64 @@ def test_a_broken_plugin_is_kept_with_its_error_and_breaks_nothing(value: str, e
     assert "\n" not in (bad.error or "")
     with pytest.raises(BackendError, match=r"backend 'bad' from ngk-broken 2.0 is broken"):
         registry.get("bad", found)
+
+
+MISTAKES = {  # entry-point name -> (class, what the error must say)
+    "strtype": ("StrType", "option 'alpha' has type 'float'; declare one of int, float"),
+    "dashed": ("Dashed", "option name 'Ex-clusion' is not a Python identifier"),
+    "baddefault": ("BadDefault", "its default fails its own declaration (--alpha must be >= 0"),
+    "minmax": ("MinMax", "option 'alpha' has min 1 above max 0"),
+    "floatorder": ("FloatOrder", "option 'order' is declared float; it must be int"),
+    "booldefault": ("BoolDefault", "declared bool but its default 'yes' is a str"),
+    "twice": ("Twice", "option 'alpha' is declared twice"),
+    "notanoption": ("NotAnOption", "which is not an ngramkit Option"),
+    "pmm": ("Misnamed", "sets name = 'ppm' but its entry point is named 'pmm'; make the two"),
+}
+MISTAKEN = FakeDist(
+    "ngk-mistakes", {n: f"ngk_fake_mistakes:{cls}" for n, (cls, _) in MISTAKES.items()}, "0.3"
+)
+
+
+@pytest.mark.parametrize("name", sorted(MISTAKES))
+def test_a_declaration_mistake_marks_only_that_backend_broken(name: str) -> None:
+    found = registry.discover(eps(HOME, MISTAKEN))
+    assert found["count"].ok
+    entry = found[name]
+    assert not entry.ok and MISTAKES[name][1] in (entry.error or ""), entry.error
+    assert entry.error.startswith(f"ngk_fake_mistakes:{MISTAKES[name][0]}: ")  # names the class
+    assert "\n" not in entry.error
+    with pytest.raises(BackendError, match=f"backend '{name}' from ngk-mistakes 0.3 is broken"):
+        registry.get(name, found)
+
+
+def test_the_cli_works_for_every_other_backend_beside_declaration_mistakes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ngramkit.cli import fit as fit_command
+
+    found = registry.discover(eps(HOME, MISTAKEN))
+    monkeypatch.setattr(registry, "installed", lambda: found)
+    if hasattr(fit_command, "backend_options"):  # cached per process
+        fit_command.backend_options.cache_clear()
+        monkeypatch.setattr(fit_command, "backend_options", fit_command.backend_options)
+    words = tmp_path / "w.txt"
+    words.write_text("emma\nava\nolivia\n")
+    model = tmp_path / "m.ngk"
+    runner = CliRunner()
+    try:
+        helped = runner.invoke(cli, ["fit", "--help"])
+        fitted = runner.invoke(cli, ["fit", str(words), "--smooth", "1", "-o", str(model)])
+        listed = runner.invoke(cli, ["backends", "--json"])
+        scored = runner.invoke(cli, ["eval", str(model), str(words), "--format", "json"])
+    finally:
+        if hasattr(fit_command, "backend_options"):
+            fit_command.backend_options.cache_clear()
+    assert helped.exit_code == 0 and "--smooth" in helped.stdout, helped.output
+    assert fitted.exit_code == 0 and model.exists(), fitted.output
+    assert scored.exit_code == 0 and json.loads(scored.stdout)["summary"]["items"] == 3
+    rows = {b["name"]: b for b in json.loads(listed.stdout)["backends"]}
+    for name, (_, error) in MISTAKES.items():
+        assert rows[name]["status"] == "broken" and error in rows[name]["error"]
 
 
 def test_get_names_the_installed_backends_for_an_unknown_name() -> None:
