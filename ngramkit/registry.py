@@ -177,6 +177,13 @@ def installed() -> dict[str, BackendEntry]:
     return discover()
 
 
+def built_in_names() -> set[str]:
+    """Names of ngramkit's own backends, read from its entry points without importing them
+    (a plugin of such a name is shadowed: see the module docstring)."""
+    eps = md.entry_points(group=GROUP)
+    return {ep.name for ep in eps if getattr(ep.dist, "name", None) == HOME}
+
+
 def get(name: str, backends: dict[str, BackendEntry] | None = None) -> type:
     """The LanguageModel subclass registered as `name`; BackendError if none works."""
     backends = installed() if backends is None else backends

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from .errors import NgramkitError
+from .registry import built_in_names
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -27,7 +28,8 @@ version = "0.1.0"
 description = "ngramkit backend '{name}'."
 readme = "README.md"
 requires-python = ">=3.10"
-dependencies = ["ngramkit>=0.1"]
+# torch: a range, so that an installed CPU build is kept (an unpinned torch may pull CUDA)
+dependencies = ["ngramkit>=0.1", "torch>=2.1,<3"]
 
 [project.optional-dependencies]
 test = ["pytest>=8"]
@@ -41,7 +43,24 @@ where = ["src"]
 
 [tool.setuptools.package-data]
 {module} = ["py.typed"]
+
+[tool.pytest.ini_options]
+filterwarnings = ["ignore:Failed to initialize NumPy:UserWarning"]  # torch warns; unused here
 """
+
+CONFTEST = '''\
+"""Run torch on one thread: the kit's tensors are small, and on a busy machine
+torch's worker threads slow them down many times over (7x seen on 2 cores)."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+'''
 
 INIT = '''\
 """{dist}: the '{name}' backend for ngramkit. Cheap to import: no torch here."""
@@ -54,8 +73,9 @@ MODEL = '''\
 
     p(w | ctx) = (c(ctx, w) + k) / (c(ctx) + k * V)
 
-The table has V^(order-1) rows of V columns, so keep order * log(V) small.
-torch is imported inside methods: ngramkit imports this module just to list
+The table has V^(order-1) rows of V columns: `_fit` refuses one of more than
+MAX_CELLS cells (a high --order or a large vocabulary) instead of trying to
+allocate it. torch is imported inside methods: ngramkit imports this module just to list
 backends (`ngramkit backends`), which must stay fast.
 """
 
@@ -64,7 +84,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ngramkit import LanguageModel, Option
-from ngramkit.errors import ModelFileError
+from ngramkit.errors import ModelFileError, OptionError
+
+MAX_CELLS = 2**24  # 16M float64 cells (128 MiB): the largest dense table _fit builds
 
 if TYPE_CHECKING:
     import torch
@@ -86,6 +108,11 @@ class {cls}(LanguageModel):
         import torch
 
         V, k = len(self.require_fitted()), self.order - 1
+        if V**self.order > MAX_CELLS:
+            raise OptionError(
+                f"--order {{self.order}} over {{V}} tokens needs a table of {{V**self.order:,}} "
+                f"cells, more than {{MAX_CELLS:,}}: use a lower --order"
+            )
         grams, _ = corpus.windows(self.order)  # (T, order): context..., next token
         N = torch.full((V**k * V,), float(self.hparams["smooth"]), dtype=torch.float64)
         N.index_add_(0, self._keys(grams), torch.ones(len(grams), dtype=torch.float64))
@@ -134,14 +161,22 @@ def test_conformance(backend: Backend, check: Check) -> None:
 README = """\
 # {dist}
 
-An [ngramkit](https://github.com/) backend named `{name}`.
+The `{name}` backend for ngramkit, the pluggable n-gram toolkit. It starts as
+an add-k count table in a dense `[V^(order-1), V]` matrix
+(`src/{module}/model.py`): replace it with your model, keep the tests green.
 
-    pip install -e .
+    pip install -e .                       # registers the entry point '{name}'
     ngramkit backends                      # {name} is listed, status ok
     ngramkit fit names.txt --backend {name} --smooth 0.5
+    ngramkit sample names.{name}.ngk -n 5
     pytest                                 # ngramkit's conformance kit
 
-Options (see `ngramkit fit --help`): `--order N`, `--smooth K` (fake counts).
+Options (see `ngramkit fit --backend {name} --help`): `--order N`, `--smooth K`
+(fake counts added to every n-gram, > 0).
+
+The contract is documented in `python -m pydoc ngramkit.model`, the
+conformance kit in `python -m pydoc ngramkit.testing`, and the plugin guide
+in ngramkit's docs (docs/plugins.md in its repository).
 """
 
 
@@ -151,6 +186,11 @@ def identifiers(name: str) -> dict[str, str]:
         raise NgramkitError(
             f"backend name {name!r} must be lowercase letters, digits, '-' or '_', "
             "starting with a letter (at most 40 characters)"
+        )
+    if name in built_in_names():
+        raise NgramkitError(
+            f"backend name {name!r} is ngramkit's own backend: a plugin of that name would "
+            "be shadowed by it; choose another name"
         )
     words = re.split(r"[-_]", name)
     return {
@@ -171,6 +211,7 @@ def files(name: str) -> dict[str, str]:
         f"src/{module}/__init__.py": INIT.format(**ids),
         f"src/{module}/model.py": MODEL.format(**ids),
         f"src/{module}/py.typed": "",
+        "tests/conftest.py": CONFTEST,
         f"tests/test_{module}.py": TEST.format(**ids),
     }
 

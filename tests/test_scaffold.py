@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
+import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,22 @@ from ngramkit.errors import NgramkitError
 from ngramkit.registry import BackendEntry
 from ngramkit.scaffold import files, identifiers, write_package
 from ngramkit.testing import run_checks
+
+
+@contextlib.contextmanager
+def scaffold_model(root: Path, module_name: str) -> Iterator[types.ModuleType]:
+    """The scaffold's model.py imported as a module, removed from sys.modules after."""
+    spec = importlib.util.spec_from_file_location(
+        f"ngk_scaffold_{module_name}", root / "src" / module_name / "model.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as a real import would, so the class's module resolves
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
 
 
 def test_derived_names() -> None:
@@ -32,6 +51,35 @@ def test_bad_names_are_refused(name: str) -> None:
         identifiers(name)
 
 
+@pytest.mark.parametrize("name", ["count", "neural"])
+def test_built_in_names_are_refused(name: str) -> None:
+    with pytest.raises(NgramkitError, match=f"'{name}' is ngramkit's own backend: a plugin"):
+        identifiers(name)
+
+
+def test_the_scaffold_is_what_a_plugin_author_needs(tmp_path: Path) -> None:
+    root = write_package("scaf-kit", tmp_path)
+    readme = (root / "README.md").read_text()
+    assert "](" not in readme and "python -m pydoc ngramkit.testing" in readme  # no dead link
+    tomllib = pytest.importorskip("tomllib")
+    meta = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "torch>=2.1,<3" in meta["project"]["dependencies"]
+    assert meta["tool"]["pytest"]["ini_options"]["filterwarnings"]
+    assert "torch.set_num_threads(1)" in (root / "tests" / "conftest.py").read_text()
+
+
+def test_the_scaffold_refuses_a_table_too_large_to_allocate(tmp_path: Path) -> None:
+    from ngramkit.errors import OptionError
+
+    root = write_package("scaf-big", tmp_path)
+    too_big = r"--order 8 over 27 tokens needs a table of"
+    with (
+        scaffold_model(root, "ngramkit_scaf_big") as module,
+        pytest.raises(OptionError, match=too_big),
+    ):
+        module.ScafBigLM(order=8).fit(["abcdefghijklmnopqrstuvwxyz"])
+
+
 def test_the_scaffold_is_a_conforming_backend(tmp_path: Path) -> None:
     root = write_package("scaf-demo", tmp_path)
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == sorted(
@@ -42,14 +90,7 @@ def test_the_scaffold_is_a_conforming_backend(tmp_path: Path) -> None:
     assert meta["project"]["name"] == "ngramkit-scaf-demo"
     eps = meta["project"]["entry-points"]["ngramkit.backends"]
     assert eps == {"scaf-demo": "ngramkit_scaf_demo.model:ScafDemoLM"}
-    spec = importlib.util.spec_from_file_location(
-        "ngk_scaffold_model", root / "src" / "ngramkit_scaf_demo" / "model.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # as a real import would, so the class's module resolves
-    try:
-        spec.loader.exec_module(module)
+    with scaffold_model(root, "ngramkit_scaf_demo") as module:
         cls = module.ScafDemoLM
         entries = {"scaf-demo": BackendEntry("scaf-demo", eps["scaf-demo"], "d", "0.1.0", cls)}
         failed = {k: str(v) for k, v in run_checks(cls, entries=entries).items() if v}
@@ -58,8 +99,6 @@ def test_the_scaffold_is_a_conforming_backend(tmp_path: Path) -> None:
         model = cls(order=2, smooth=1).fit(["ab"])
         row = model.next_logprobs(torch.tensor([[1]])).exp()[0]
         assert row.tolist() == pytest.approx([0.25, 0.25, 0.5])
-    finally:
-        sys.modules.pop(spec.name, None)
     assert (
         'parametrize_checks("scaf-demo")' in (root / "tests/test_ngramkit_scaf_demo.py").read_text()
     )
