@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConformanceError, NotFittedError, OptionError
@@ -47,6 +50,16 @@ ONE = ("ab",)
 WORDS = ("the cat sat", "the dog sat", "a cat ran", "the dog ran fast")
 """Items for the word tokenizer (each whitespace-separated word is a symbol)."""
 TOLERANCE = 1e-4  # nats: float32 rows normalize to ~1e-6, this leaves room
+HEAVY = ("torch", "numpy", "scipy", "pandas", "tensorflow", "jax")
+"""Packages a backend's module must not import at its top (see check_import_is_light)."""
+HIGH_ORDER = 10  # check_high_order fits at this order (or the highest the backend allows)
+MIXED = ("Emma", "olivia", "ZOË", "łukasz", "jürgen", "o'neil", "sophia-mae", "x y z q")
+"""Items of 33 symbols (capitals, accents, punctuation): V^10 is about 10^15."""
+
+
+class CheckSkipped(Exception):
+    """A check not run: the backend could not be loaded or registered, which every other
+    check would report again (one root cause, one failure)."""
 
 
 class _Broken(Exception):
@@ -83,6 +96,13 @@ class Backend:
             raise _Broken(f"backend '{self.name}' could not be loaded: {self.error}")
         return self.cls(**{**self.hparams, **override})
 
+    def blocker(self) -> str | None:
+        """Why only check_registered can run (the class did not load, or its
+        registration is broken), or None; found once per Backend."""
+        if "_blocker" not in self.__dict__:
+            self.__dict__["_blocker"] = _registration_problem(self)
+        return self.__dict__["_blocker"]
+
     def fitted(self, items: Iterable[str] = TINY, kind: str = "char") -> LanguageModel:
         from .corpus import Corpus
 
@@ -102,18 +122,35 @@ class Check:
         return self.name
 
     def __call__(self, backend: Backend) -> None:
-        """Run the check; ConformanceError naming rule, finding and fix on failure."""
+        """Run the check; ConformanceError naming rule, finding and fix on failure.
+
+        A check that cannot run because the backend did not load or register is
+        skipped (pytest.skip under pytest, else CheckSkipped) with that reason.
+        """
+        result = self.outcome(backend)
+        if isinstance(result, CheckSkipped) and "pytest" in sys.modules:
+            import pytest
+
+            pytest.skip(str(result))
+        if result is not None:
+            raise result
+
+    def outcome(self, backend: Backend) -> ConformanceError | CheckSkipped | None:
+        """None (passed), the ConformanceError it found, or CheckSkipped; never raises."""
+        blocker = None if self.run is check_registered else backend.blocker()
+        if blocker is not None:
+            return CheckSkipped(f"{self.name} skipped: check_registered failed ({blocker})")
         try:
             self.run(backend)
         except _Broken as e:
             detail = str(e)
-        except ConformanceError:
-            raise
+        except ConformanceError as e:
+            return e
         except Exception as e:  # a crash inside the backend is a finding too
             detail = f"raised {type(e).__name__}: {e}"
         else:
-            return
-        raise ConformanceError(
+            return None
+        return ConformanceError(
             f"backend '{backend.name}' fails {self.name}\n"
             f"  rule:  {self.rule}\n  found: {detail}\n  fix:   {self.fix}"
         )
@@ -204,20 +241,34 @@ def _distributions(model: LanguageModel, contexts: torch.Tensor, what: str) -> N
     'pyproject.toml, set `name = "NAME"` on the class, and reinstall (pip install -e .)',
 )
 def check_registered(backend: Backend) -> None:
+    problem = backend.blocker()
+    if problem is not None:
+        raise _Broken(problem)
+
+
+def _registration_problem(backend: Backend) -> str | None:
+    """What check_registered finds wrong (see its rule), or None."""
     from . import registry
 
     entries = registry.installed() if backend.entries is None else backend.entries
     entry = entries.get(backend.name)
     if entry is None:
         found = ", ".join(entries) or "none"
-        raise _Broken(f"no entry point named '{backend.name}' (registered: {found})")
+        return f"no entry point named '{backend.name}' (registered: {found})"
+    if entry.shadows:  # the kit would test the winner, which may not be the author's class
+        others = ", ".join(f"{s.class_path} from {s.distribution}" for s in entry.shadows)
+        return (
+            f"the name '{backend.name}' is claimed twice: {entry.class_path} from "
+            f"{entry.distribution} wins ({registry.RULE}) over {others}; rename your backend"
+        )
     if entry.cls is None:
-        raise _Broken(f"the entry point {entry.value} is broken: {entry.error}")
+        return f"the entry point {entry.value} is broken: {entry.error}"
     if backend.cls is not None and entry.cls is not backend.cls:
-        raise _Broken(f"the entry point loads {entry.class_path}, not {backend.cls.__qualname__}")
+        return f"the entry point loads {entry.class_path}, not {backend.cls.__qualname__}"
     declared = getattr(entry.cls, "name", None)
     if declared != backend.name:
-        raise _Broken(f"{entry.class_path}.name is {declared!r}, not {backend.name!r}")
+        return f"{entry.class_path}.name is {declared!r}, not {backend.name!r}"
+    return None
 
 
 @_check(
@@ -510,6 +561,56 @@ def check_word_tokenizer(backend: Backend) -> None:
             raise _Broken(f"sample {s!r} is not made of the training words")
 
 
+@_check(
+    f"importing the backend's module (its entry point's) imports none of {', '.join(HEAVY)}: "
+    "`ngramkit backends` and `ngramkit fit --help` import every backend's module",
+    "import torch (and any other heavy package) inside the methods that use it; annotations "
+    "can use `if TYPE_CHECKING: import torch`",
+)
+def check_import_is_light(backend: Backend) -> None:
+    from . import registry
+
+    entries = registry.installed() if backend.entries is None else backend.entries
+    module = entries[backend.name].value.partition(":")[0]
+    probe = (
+        "import importlib, sys; importlib.import_module(sys.argv[1]); "
+        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, module], capture_output=True, text=True, env=env, timeout=300
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise _Broken(f"importing {module} in a new interpreter failed: {last}")
+    if done.stdout.split():
+        raise _Broken(f"importing {module} imports {', '.join(done.stdout.split())}")
+
+
+@_check(
+    f"fit at a high order (order {HIGH_ORDER}, or the highest the backend declares) on items "
+    "of 33 symbols either works or refuses with an NgramkitError (one clear line): it never "
+    "tries to allocate a table of V^order cells",
+    "store only the n-grams seen (a sparse table, an embedding), or check the size first and "
+    "raise OptionError naming the order: `--order 10 over 33 tokens needs ... cells`",
+)
+def check_high_order(backend: Backend) -> None:
+    from .errors import NgramkitError
+
+    declared = next((o for o in backend.make().options if o.name == "order"), None)
+    top = HIGH_ORDER if declared is None or declared.max is None else int(declared.max)
+    order = min(HIGH_ORDER, top)
+    try:
+        model = backend.make(order=order).fit(list(MIXED))
+    except NgramkitError:
+        return  # refused in one line: the CLI shows it as such
+    except (MemoryError, RuntimeError) as e:
+        raise _Broken(f"fit at order {order} raised {type(e).__name__}: {e}") from None
+    lp = model.logprob(MIXED[1])
+    if not lp <= TOLERANCE:
+        raise _Broken(f"logprob({MIXED[1]!r}) = {lp} at order {order}")
+
+
 # -- running -------------------------------------------------------------------
 
 
@@ -521,8 +622,8 @@ def as_backend(
     """The Backend under test for an entry-point name, a class, or a Backend."""
     from . import registry
 
-    if isinstance(backend, Backend):
-        return backend
+    if isinstance(backend, Backend):  # given hparams are added to its own
+        return replace(backend, hparams={**backend.hparams, **hparams}) if hparams else backend
     hp = dict(hparams or {})
     if isinstance(backend, str):
         found = registry.installed() if entries is None else entries
@@ -538,17 +639,10 @@ def run_checks(
     hparams: Mapping[str, Any] | None = None,
     *,
     entries: Mapping[str, BackendEntry] | None = None,
-) -> dict[str, ConformanceError | None]:
-    """check name -> None (passed) or the ConformanceError it raised."""
+) -> dict[str, ConformanceError | CheckSkipped | None]:
+    """check name -> None (passed), the ConformanceError it found, or CheckSkipped."""
     subject = as_backend(backend, hparams, entries)
-    out: dict[str, ConformanceError | None] = {}
-    for check in CHECKS:
-        try:
-            check(subject)
-            out[check.name] = None
-        except ConformanceError as e:
-            out[check.name] = e
-    return out
+    return {check.name: check.outcome(subject) for check in CHECKS}
 
 
 def check_backend(
@@ -558,24 +652,39 @@ def check_backend(
     entries: Mapping[str, BackendEntry] | None = None,
 ) -> None:
     """Run every check; one ConformanceError listing all failures, if any."""
-    failed = [e for e in run_checks(backend, hparams, entries=entries).values() if e]
+    results = run_checks(backend, hparams, entries=entries).values()
+    failed = [e for e in results if isinstance(e, ConformanceError)]
+    skipped = sum(isinstance(e, CheckSkipped) for e in results)
     if failed:
+        also = f" ({skipped} skipped: they need check_registered to pass)" if skipped else ""
         raise ConformanceError(
-            f"{len(failed)} of {len(CHECKS)} checks failed\n" + "\n".join(str(e) for e in failed)
+            f"{len(failed)} of {len(CHECKS)} checks failed{also}\n"
+            + "\n".join(str(e) for e in failed)
         )
 
 
+Subject = str | type["LanguageModel"] | Backend
+"""A backend under test: an entry-point name, a class, or a Backend."""
+
+
 def parametrize_checks(
-    *backends: str | type[LanguageModel] | Backend,
+    *backends: Subject | tuple[Subject, Mapping[str, Any]],
     hparams: Mapping[str, Any] | None = None,
 ) -> Any:
     """A pytest.mark.parametrize("backend, check") with one case per (backend, check).
 
-    Case ids read "mlp-check_seeded", so a failure says what broke at a glance.
+    Each backend may come with its own option set, as (backend, hparams), to run
+    the kit at several settings in one line:
+
+        @parametrize_checks(("mlp", {"steps": 50}), ("mlp", {"steps": 50, "order": 2}))
+
+    Case ids read "mlp(steps=50)-check_seeded", so a failure says what broke at a glance.
     """
     import pytest
 
-    subjects = [as_backend(b, hparams) for b in backends]
+    subjects = [
+        as_backend(*b) if isinstance(b, tuple) else as_backend(b, hparams) for b in backends
+    ]
     cases = [pytest.param(s, c, id=f"{s.label}-{c.name}") for s in subjects for c in CHECKS]
     return pytest.mark.parametrize("backend, check", cases)
 
@@ -587,6 +696,7 @@ __all__ = [
     "WORDS",
     "Backend",
     "Check",
+    "CheckSkipped",
     "ConformanceError",
     "as_backend",
     "check_backend",

@@ -80,8 +80,11 @@ def test_the_scaffold_refuses_a_table_too_large_to_allocate(tmp_path: Path) -> N
         module.ScafBigLM(order=8).fit(["abcdefghijklmnopqrstuvwxyz"])
 
 
-def test_the_scaffold_is_a_conforming_backend(tmp_path: Path) -> None:
+def test_the_scaffold_is_a_conforming_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = write_package("scaf-demo", tmp_path)
+    monkeypatch.syspath_prepend(str(root / "src"))  # as `pip install -e` would: the kit imports it
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == sorted(
         files("scaf-demo")
     )

@@ -15,11 +15,12 @@ import pytest
 import torch
 
 from ngramkit import LanguageModel, Option
-from ngramkit.errors import NgramkitError
+from ngramkit.errors import NgramkitError, OptionError
 from ngramkit.registry import BackendEntry
 from ngramkit.testing import (
     CHECKS,
     Backend,
+    CheckSkipped,
     ConformanceError,
     as_backend,
     check_backend,
@@ -40,6 +41,7 @@ class TableLM(LanguageModel):
 
     def _fit(self, corpus: Any, progress: Any) -> None:
         V, k = len(self.require_fitted()), self.order - 1
+        self._check_size(V)
         N = torch.full((V**k, V), self.hparams["smooth"], dtype=torch.float64)
         grams, _ = corpus.windows(self.order)
         for row in grams.tolist():
@@ -48,6 +50,10 @@ class TableLM(LanguageModel):
                 key = key * V + t
             N[key, row[-1]] += 1
         self.table_ = self._normalize(N)
+
+    def _check_size(self, V: int) -> None:
+        if V**self.order > 2**20:  # a dense table: refuse what would not fit in memory
+            raise OptionError(f"--order {self.order} over {V} tokens: table too large")
 
     def _normalize(self, N: torch.Tensor) -> torch.Tensor:
         V = N.shape[1]
@@ -75,9 +81,9 @@ class TableLM(LanguageModel):
         return model
 
 
-def entries_for(cls: type, name: str = "table") -> dict[str, BackendEntry]:
+def entries_for(cls: type, name: str = "table", module: str = "tests") -> dict[str, BackendEntry]:
     """A registry holding `cls` under `name`, as discovery would build it."""
-    return {name: BackendEntry(name, f"tests:{cls.__name__}", "fake-dist", "1.0", cls)}
+    return {name: BackendEntry(name, f"{module}:{cls.__name__}", "fake-dist", "1.0", cls)}
 
 
 def subject(cls: type, **hparams: Any) -> Backend:
@@ -204,6 +210,13 @@ class HalfTensor(TableLM):
         return self.base_config(), {"table": self.table_.half()}
 
 
+class NoSizeGuard(TableLM):
+    """Allocates V^order cells whatever the order (the scaffold's old table)."""
+
+    def _check_size(self, V: int) -> None:
+        pass
+
+
 class CharsOnly(TableLM):
     def _fit(self, corpus: Any, progress: Any) -> None:
         if corpus.vocab.kind != "char":
@@ -236,6 +249,9 @@ BROKEN: list[tuple[str, Backend]] = [
     ("check_state_round_trip", subject(SetInConfig)),
     ("check_state_round_trip", subject(HalfTensor)),
     ("check_word_tokenizer", subject(CharsOnly)),
+    ("check_high_order", subject(NoSizeGuard)),
+    # an entry point whose module imports torch at its top (torch itself, here)
+    ("check_import_is_light", Backend("table", TableLM, {}, entries_for(TableLM, module="torch"))),
 ]
 BY_NAME = {c.name: c for c in CHECKS}
 
@@ -294,11 +310,38 @@ def test_check_backend_lists_every_failure() -> None:
     assert "check_word_tokenizer" in str(info.value)
 
 
-def test_a_name_that_is_not_installed_fails_every_check_clearly() -> None:
+def test_a_name_that_is_not_installed_fails_once_and_skips_the_rest() -> None:
     results = run_checks("no-such-backend", entries={})
-    assert all(e is not None for e in results.values())
-    assert "no entry point named 'no-such-backend'" in str(results["check_registered"])
-    assert "could not be loaded" in str(results["check_fit_tiny"])
+    assert isinstance(results.pop("check_registered"), ConformanceError)
+    assert all(isinstance(e, CheckSkipped) for e in results.values())
+    assert "check_fit_tiny skipped: check_registered failed (no entry point named " in str(
+        results["check_fit_tiny"]
+    )
+    with pytest.raises(
+        ConformanceError, match=rf"^1 of {len(CHECKS)} checks failed \({len(results)} skip"
+    ):
+        check_backend("no-such-backend", entries={})
+
+
+def test_a_shadowed_name_is_refused_instead_of_testing_the_winner() -> None:
+    ours = BackendEntry("table", "ngramkit.backends.count:CountLM", "ngramkit", "0.1", TableLM)
+    ours.shadows = [BackendEntry("table", "mine.model:TableLM", "ngramkit-table", "0.1", TableLM)]
+    results = run_checks(Backend("table", TableLM, {}, {"table": ours}))
+    assert "the name 'table' is claimed twice: ngramkit.backends.count.CountLM from ngramkit" in (
+        str(results["check_registered"])
+    )
+    assert "rename your backend" in str(results["check_registered"])
+    assert isinstance(results["check_seeded"], CheckSkipped)
+
+
+@parametrize_checks(as_backend("no-such-backend", entries={}))
+def test_under_pytest_a_blocked_check_is_a_skip(backend: Backend, check: Any) -> None:
+    if check.name == "check_registered":
+        with pytest.raises(ConformanceError):
+            check(backend)
+        return
+    with pytest.raises(pytest.skip.Exception, match="skipped: check_registered failed"):
+        check(backend)
 
 
 def test_a_broken_entry_point_is_reported_by_name() -> None:
@@ -315,6 +358,15 @@ def test_parametrize_checks_gives_one_case_per_check() -> None:
     ids = [case.id for case in cases]
     assert len(ids) == 2 * len(CHECKS) == len(set(ids))
     assert "table-check_seeded" in ids and "table(order=3)-check_seeded" in ids
+
+
+def test_parametrize_checks_takes_each_backend_with_its_own_options() -> None:
+    entries = entries_for(TableLM)
+    mark = parametrize_checks(
+        (TableLM, {"order": 3}), (Backend("table", TableLM, {}, entries), {"smooth": 0.5})
+    )
+    ids = [case.id for case in mark.args[1]]
+    assert "table(order=3)-check_seeded" in ids and "table(smooth=0.5)-check_seeded" in ids
 
 
 def test_reference_table_is_the_plain_add_k_estimate() -> None:
