@@ -13,9 +13,10 @@ and bench/fuzz_persist.py. Saving is atomic (container.atomic_write).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -23,6 +24,9 @@ from . import __version__, container, registry
 from .container import Format, is_int, tensor_view
 from .errors import BackendError, ModelFileError, NgramkitError
 from .model import LanguageModel, TrainingInfo
+
+if TYPE_CHECKING:
+    from .registry import BackendEntry
 
 MAGIC = b"NGRAMKIT\n"
 MODEL = Format(
@@ -64,6 +68,12 @@ def _contents(
     """The header's fields and the tensors (by name, sorted) of `model`'s file."""
     config, tensors = model.state()
     tensors = dict(tensors)
+    taken = sorted(k for k in tensors if k.startswith("__") and k.endswith("__"))
+    if taken:  # the file's own tensors (__seen__): a backend's would be lost on load
+        raise ModelFileError(
+            f"backend '{model.name}' names a state tensor {taken[0]!r}: names of the form "
+            "__name__ are reserved by the model file; rename it"
+        )
     training = model.training
     if training is not None and training.seen is not None:
         seen = sorted(training.seen)
@@ -109,12 +119,15 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], bytes]:
     return container.read(MODEL, path)
 
 
-def load(path: str | Path) -> ModelFile:
-    """Load a model file; ModelFileError (one line) for anything wrong with it."""
+def load(path: str | Path, backends: Mapping[str, BackendEntry] | None = None) -> ModelFile:
+    """Load a model file; ModelFileError (one line) for anything wrong with it.
+
+    backends: where to look the file's backend up (default: the installed ones).
+    """
     name = str(path)
     header, payload = read_header(path)
     tensors = container.tensors(MODEL, name, header, payload)
-    cls = _backend_class(name, header)
+    cls = _backend_class(name, header, backends)
     seen_blob = tensors.pop("__seen__", None)
     model = _rebuild(name, cls, header, tensors)
     model.training = _training(name, header.get("training"), seen_blob)
@@ -123,15 +136,18 @@ def load(path: str | Path) -> ModelFile:
     return ModelFile(model, header, name)
 
 
-def _backend_class(name: str, header: dict[str, Any]) -> type[LanguageModel]:
+def _backend_class(
+    name: str, header: dict[str, Any], backends: Mapping[str, BackendEntry] | None
+) -> type[LanguageModel]:
     """The installed class for the header's backend; a clear line when it is missing."""
     backend = header.get("backend")
     if not isinstance(backend, str):
         raise ModelFileError(f"{name}: damaged model file (no backend name)")
+    found = registry.installed() if backends is None else backends
     try:
-        return registry.get(backend)
+        return registry.get(backend, dict(found))
     except BackendError as e:
-        if backend in registry.installed():  # installed, but broken: say why
+        if backend in found:  # installed, but broken: say why
             raise ModelFileError(f"{name}: {e}") from None
     prov = header.get("provider")
     dist = prov.get("distribution") if isinstance(prov, dict) else None

@@ -30,8 +30,10 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConformanceError, NotFittedError, OptionError
@@ -504,14 +506,17 @@ def check_seeded(backend: Backend) -> None:
 
 @_check(
     "state() returns a JSON-able config and named tensors of savable dtypes, and "
-    "from_state(config, tensors) rebuilds a model with identical scores and hyperparameters",
+    "from_state(config, tensors) rebuilds a model with identical scores and hyperparameters, "
+    "also through a real file (save, then load)",
     "start state() from `self.base_config()` and from_state from "
     "`cls.from_base_config(config)`; save every learned tensor (int64/int32/int16/uint8/"
-    "float32/float64) and keep non-tensor state JSON-able",
+    "float32/float64) under names not of the form __name__ (the file's own), and keep "
+    "non-tensor state JSON-able",
 )
 def check_state_round_trip(backend: Backend) -> None:
     import torch
 
+    from . import persist, registry
     from .container import DTYPES
 
     model = backend.fitted()
@@ -533,12 +538,23 @@ def check_state_round_trip(backend: Backend) -> None:
         raise _Broken(f"hparams {back.hparams} after the round trip, {model.hparams} before")
     if back.vocab != model.vocab:
         raise _Broken("the vocabulary changed in the round trip")
+    _same_scores(model, back, "the round trip")
+    with tempfile.TemporaryDirectory() as folder:  # and through a real model file
+        path = persist.save(model, Path(folder) / "model.ngk")
+        entries = registry.installed() if backend.entries is None else backend.entries
+        _same_scores(model, persist.load(path, entries).model, "save() and load()")
+
+
+def _same_scores(model: LanguageModel, back: LanguageModel, how: str) -> None:
+    """_Broken unless `back` gives `model`'s rows and item scores exactly."""
+    import torch
+
     ctx = _all_contexts(model)
     if not torch.equal(back.next_logprobs(ctx), model.next_logprobs(ctx)):
-        raise _Broken("next_logprobs differs after the round trip")
+        raise _Broken(f"next_logprobs differs after {how}")
     for item in TINY[:3]:
         if back.logprob(item) != model.logprob(item):
-            raise _Broken(f"logprob({item!r}) differs after the round trip")
+            raise _Broken(f"logprob({item!r}) differs after {how}")
 
 
 @_check(

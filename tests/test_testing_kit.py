@@ -217,6 +217,17 @@ class NoSizeGuard(TableLM):
         pass
 
 
+class ReservedTensorName(TableLM):
+    """Names its table like the file's own blob of training items."""
+
+    def state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        return self.base_config(), {"__seen__": self.table_}
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Any:
+        return super().from_state(config, {"table": tensors["__seen__"]})
+
+
 class CharsOnly(TableLM):
     def _fit(self, corpus: Any, progress: Any) -> None:
         if corpus.vocab.kind != "char":
@@ -248,6 +259,7 @@ BROKEN: list[tuple[str, Backend]] = [
     ("check_state_round_trip", subject(LossyState)),
     ("check_state_round_trip", subject(SetInConfig)),
     ("check_state_round_trip", subject(HalfTensor)),
+    ("check_state_round_trip", subject(ReservedTensorName)),
     ("check_word_tokenizer", subject(CharsOnly)),
     ("check_high_order", subject(NoSizeGuard)),
     # an entry point whose module imports torch at its top (torch itself, here)
@@ -293,6 +305,8 @@ def test_broken_rows_are_named_precisely() -> None:
         BY_NAME["check_unseen_contexts"](subject(ZeroOverZero, order=3, smooth=0))
     with pytest.raises(ConformanceError, match="max_len"):
         BY_NAME["check_seeded"](subject(NeverEnds))
+    with pytest.raises(ConformanceError, match="'__seen__': names of the form __name__ are res"):
+        BY_NAME["check_state_round_trip"](subject(ReservedTensorName))
 
 
 def test_run_checks_reports_only_the_broken_rule() -> None:
