@@ -173,15 +173,37 @@ def _rebuild(
         model = cls.from_state(config, tensors)
         rows = model.next_logprobs(torch.zeros(1, model.order - 1, dtype=torch.long))  # (1, V)
         broken = bool(torch.isnan(rows).any())
-    except ModelFileError as e:
-        raise ModelFileError(f"{name}: {e}") from None
-    except NgramkitError as e:
-        raise ModelFileError(f"{name}: damaged model file ({e})") from None
     except Exception as e:
-        raise ModelFileError(f"{name}: damaged model file ({type(e).__name__}: {e})") from None
+        detail = str(e) if isinstance(e, NgramkitError) else f"{type(e).__name__}: {e}"
+        skew = _version_skew(header, cls)
+        if skew is not None:
+            raise ModelFileError(f"{name}: {skew} ({detail})") from None
+        if isinstance(e, ModelFileError):
+            raise ModelFileError(f"{name}: {e}") from None
+        raise ModelFileError(f"{name}: damaged model file ({detail})") from None
     if broken:
         raise ModelFileError(f"{name}: damaged model file (its scores are not numbers)")
     return model
+
+
+def _version_skew(header: dict[str, Any], cls: type[LanguageModel]) -> str | None:
+    """What to say when the file was written by another version of the installed
+    backend's distribution (the checksums passed, so the file is as written), or None."""
+    prov = header.get("provider")
+    if not isinstance(prov, dict):
+        return None
+    dist, then = prov.get("distribution"), prov.get("version")
+    now_dist, now = registry.provider(cls)
+    if dist != now_dist or then == now or not all(map(_printable, (then, now))):
+        return None
+    return (
+        f"written by {dist} {then}, and the installed {dist} {now} cannot read it: "
+        f"install {dist}=={then} to use it, or fit the model again"
+    )
+
+
+def _printable(x: Any) -> bool:
+    return isinstance(x, str) and x.isprintable() and len(x) <= 64
 
 
 def _training(name: str, training: Any, seen_blob: torch.Tensor | None) -> TrainingInfo | None:

@@ -137,3 +137,22 @@ def test_a_target_that_is_not_a_regular_file_is_refused(tmp_path: Path, names: l
     with pytest.raises(ModelFileError, match="not a regular file"):
         save(CountLM().fit(names[:20]), fifo)
     assert fifo.exists() and not fifo.is_file()
+
+
+def test_a_file_of_another_backend_version_names_both_versions(saved: Path) -> None:
+    raw = saved.read_bytes()
+    (n,) = struct.unpack("<Q", raw[len(MAGIC) : len(MAGIC) + 8])
+    header = json.loads(raw[len(MAGIC) + 8 : len(MAGIC) + 8 + n])
+    unreadable = {**header["config"], "learned": "as an older version wrote it"}
+    rewrite_header(saved, {"config": unreadable})
+    with pytest.raises(ModelFileError) as same_version:
+        load(saved)
+    assert str(same_version.value) == f"{saved}: count model: learned state is not a mapping"
+    rewrite_header(saved, {"provider": {"distribution": "ngramkit", "version": "0.0.1"}})
+    with pytest.raises(ModelFileError) as older:
+        load(saved)
+    assert str(older.value) == (
+        f"{saved}: written by ngramkit 0.0.1, and the installed ngramkit 0.1.0 cannot read it: "
+        "install ngramkit==0.0.1 to use it, or fit the model again "
+        "(count model: learned state is not a mapping)"
+    )
