@@ -226,12 +226,12 @@ def test_an_option_named_like_a_fit_flag_fails_the_kit_and_is_refused_by_fit(
     check_options_declared = next(c for c in CHECKS if c.name == "check_options_declared")
 
     clash = "backend 'busy' declares option 'workers', which clashes with `ngramkit fit --workers`"
-    with pytest.raises(ConformanceError, match=clash):
-        check_options_declared(Backend("busy", BusyLM))
     entries = {
         **registry.installed(),
         "busy": registry.BackendEntry("busy", "b:B", "b", "1", BusyLM),
     }
+    with pytest.raises(ConformanceError, match=clash):
+        check_options_declared(Backend("busy", BusyLM, {}, entries))
     monkeypatch.setattr(registry, "installed", lambda: entries)
     fit_cli.backend_options.cache_clear()
     assert run("fit", "--help").output.count("--workers N") == 1  # fit's own flag, once
