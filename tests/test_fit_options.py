@@ -239,3 +239,14 @@ def test_an_option_named_like_a_fit_flag_fails_the_kit_and_is_refused_by_fit(
     one_line_error(result, f"{clash}; rename the option")
     result, _ = fit(names, "--backend", "busy", "--workers", "2")  # not silently taken either
     one_line_error(result, f"{clash}; rename the option")
+
+
+def test_help_spells_bool_options_as_flag_pairs_and_narrows_to_one_backend() -> None:
+    both = run("fit", "--help").output
+    assert "Options of backend 'count'" in both and "Options of backend 'plug'" in both
+    assert "--tune/--no-tune" in both and "--warm-start/--no-warm-start" in both
+    for asked in (["--backend", "count"], ["--backend=count"]):
+        one = run("fit", *asked, "--help").output
+        assert "Options of backend 'count'" in one and "--tune/--no-tune" in one
+        assert "Options of backend 'plug'" not in one and "--warm-start" not in one
+    assert "Options of backend 'plug'" in run("fit", "--backend", "nope", "--help").output

@@ -49,6 +49,12 @@ class FitCommand(click.Command):
         extra = [_click_option(n, owners) for n, owners in backend_options().items()]
         return params[:-1] + extra + params[-1:]
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # --help is eager: it runs before --backend is processed, so note the
+        # backend asked for here, and `fit --backend X --help` shows X's options only.
+        ctx.meta["fit.backend"] = _backend_arg(args)
+        return super().parse_args(ctx, args)
+
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         dynamic = backend_options()
         general = [
@@ -61,11 +67,31 @@ class FitCommand(click.Command):
         by_backend = _order_rows()
         for owners in dynamic.values():
             for backend, opt in owners:
-                metavar = "" if opt.type is bool else f" {opt.metavar or opt.type.__name__.upper()}"
-                by_backend.setdefault(backend, []).append((f"{opt.flag}{metavar}", _help(opt)))
+                by_backend.setdefault(backend, []).append((_flag_text(opt), _help(opt)))
+        chosen = ctx.meta.get("fit.backend")
         for backend, rows in sorted(by_backend.items()):
-            with formatter.section(f"Options of backend '{backend}'"):
-                formatter.write_dl(rows)
+            if chosen in (None, backend) or chosen not in by_backend:
+                with formatter.section(f"Options of backend '{backend}'"):
+                    formatter.write_dl(rows)
+
+
+def _flag_text(opt: Any) -> str:
+    """How --help spells an option: '--lr FLOAT', '--tune/--no-tune'."""
+    if opt.type is bool:
+        return f"{opt.flag}/--no-{opt.flag[2:]}"
+    return f"{opt.flag} {opt.metavar or opt.type.__name__.upper()}"
+
+
+def _backend_arg(args: list[str]) -> str | None:
+    """The value of --backend in raw arguments: ['--backend', 'x'] or ['--backend=x']."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--backend" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--backend="):
+            return arg.partition("=")[2]
+    return None
 
 
 def _order_rows() -> dict[str, list[tuple[str, str]]]:
