@@ -247,6 +247,7 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
     # --order given by flag or file goes to the backend; otherwise its own default does.
     if "order" in declared and ("order" in flag or "order" in from_file):
         hparams["order"] = s["order"]
+    _try_construct(cls, hparams, config, [k for k in from_file if k in hparams])
     return FitSettings(
         backend=backend,
         cls=cls,
@@ -257,6 +258,27 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
         from_counts=from_counts,
         **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples", "order")},
     )
+
+
+def _try_construct(
+    cls: type, hparams: dict[str, Any], config: RunConfig, from_file: list[str]
+) -> None:
+    """Build the backend once, so that a check across options in its own __init__
+    names the config line of the option its message mentions first (else the file).
+
+    A plain ValueError from a plugin's __init__ becomes an OptionError: one line.
+    """
+    try:
+        cls(**hparams)
+    except ValueError as e:  # OptionError is a ValueError
+        text = str(e) if isinstance(e, OptionError) else f"backend '{cls.name}': {e}"
+        if not from_file:
+            raise OptionError(text) from None
+        flags = {o.name: o.flag for o in cls.options}
+        at = {k: text.find(flags[k]) for k in from_file}
+        named = sorted((i, k) for k, i in at.items() if i >= 0)
+        where = config.where(named[0][1]) if named else config.path
+        raise OptionError(f"{where}: {text}") from None
 
 
 def _backend_flags(given: dict[str, Any], declared: Mapping[str, Option], backend: str) -> dict:

@@ -20,6 +20,7 @@ from ngramkit.backends.count import CountLM
 from ngramkit.cli import cli
 from ngramkit.cli import fit as fit_cli
 from ngramkit.container import seal
+from ngramkit.errors import OptionError
 from ngramkit.options import Option
 from ngramkit.persist import MAGIC, read_header
 
@@ -36,6 +37,11 @@ class PluginLM(CountLM):
         Option("warm_start", bool, False, "a boolean flag"),
         Option("mode", str, "fast", "how to run", choices=("fast", "slow")),
     )
+
+    def __init__(self, **hparams: object) -> None:
+        super().__init__(**hparams)
+        if self.hparams["lr"] > 1 and self.hparams["mode"] == "fast":  # a check across options
+            raise OptionError("--lr above 1 needs --mode slow")
 
 
 @pytest.fixture(autouse=True)
@@ -250,3 +256,14 @@ def test_help_spells_bool_options_as_flag_pairs_and_narrows_to_one_backend() -> 
         assert "Options of backend 'count'" in one and "--tune/--no-tune" in one
         assert "Options of backend 'plug'" not in one and "--warm-start" not in one
     assert "Options of backend 'plug'" in run("fit", "--backend", "nope", "--help").output
+
+
+def test_a_check_across_options_in_a_backend_init_names_the_config_line(
+    names: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("backend: plug\nmode: fast\nlr: 2\n")
+    result, _ = fit(names, "--config", str(config))
+    one_line_error(result, f"{config}:3: --lr above 1 needs --mode slow")
+    result, _ = fit(names, "--backend", "plug", "--lr", "2")  # from flags: no file to name
+    one_line_error(result, "--lr above 1 needs --mode slow")
