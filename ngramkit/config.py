@@ -210,14 +210,15 @@ class FitSettings:
     val_flag: float | None  # --val-fraction as given: a fit from counts refuses one > 0
     tokenizer: str
     samples: int
-    order: int  # counting order of a fit from counts
     engine: Engine
     from_counts: bool
 
     @property
     def counted(self) -> bool:
-        """Fit from count tables: several files, an engine, or --from-counts."""
-        return len(self.data) > 1 or self.from_counts or bool(self.engine)
+        """Fit from count tables: an engine, --from-counts, or several files for a
+        backend that estimates from counts (other backends read the files as one list)."""
+        several = len(self.data) > 1 and hasattr(self.cls, "fit_counts")
+        return several or self.from_counts or bool(self.engine)
 
 
 def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
@@ -256,7 +257,7 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
         val_flag=flag.get("val_fraction"),
         engine=engine,
         from_counts=from_counts,
-        **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples", "order")},
+        **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples")},
     )
 
 

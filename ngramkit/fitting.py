@@ -32,7 +32,7 @@ from .data import train_val_split
 from .errors import DataError, OptionError
 from .evaluate import Metrics, corpus_metrics
 from .keys import key_digits
-from .options import LECTURE_SEED
+from .options import LECTURE_SEED, ORDER
 from .reader import WordList, read_items
 from .tokenizer import Vocabulary
 
@@ -237,7 +237,7 @@ def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
         return _run_counted(settings, progress)
     if not settings.data:
         raise OptionError("no DATA: give a word list (or `data:` in the config)")
-    words = read_items(settings.data[0])
+    words = _read_lists(settings.data)  # several lists, for a backend without fit_counts
     stdin = words.source == "<stdin>"
     stem = "stdin" if stdin else Path(words.source).stem
     output = _writable(settings.output or f"{stem}.{settings.backend}.ngk")
@@ -254,6 +254,19 @@ def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
         progress=progress,
     )
     return result.save(output)
+
+
+def _read_lists(paths: list[str]) -> WordList:
+    """The items of every list in order, as one WordList (its source names them all)."""
+    lists = [read_items(p) for p in paths]
+    if len(lists) == 1:
+        return lists[0]
+    return WordList(
+        " + ".join(w.source for w in lists),
+        [item for w in lists for item in w.items],
+        [line for w in lists for line in w.lines],
+        sum(w.blank for w in lists),
+    )
 
 
 def _writable(output: str) -> str:
@@ -275,12 +288,18 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
             "--val-fraction: fitting from count tables trains on every item; "
             "score a held-out file with `ngramkit eval` instead"
         )
+    if not hasattr(s.cls, "fit_counts"):  # before any counting
+        raise OptionError(
+            f"backend '{s.backend}' cannot be fitted from count tables, which --workers, "
+            "--shards, --dask and --from-counts make (the count backend can); fit it without them"
+        )
     output = _writable(s.output or f"{Path(s.data[0]).stem}.{s.backend}.ngk")
     start = time.perf_counter()
     if s.from_counts:
         table, how, shards, stages = _read_tables(s.data)
     else:
-        done = count_parts(s.data, s.order, s.engine, kind=s.tokenizer, progress=progress)
+        order = int(s.hparams.get("order", _default_order(s.cls)))  # the backend's own default
+        done = count_parts(s.data, order, s.engine, kind=s.tokenizer, progress=progress)
         table, how, shards = done.table, s.engine.describe(), len(done.shards)
         stages = dict(done.seconds)
     clock = time.perf_counter()
@@ -291,6 +310,11 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
     stats = CountedStats(how, shards, table, stages)
     seconds = time.perf_counter() - start
     return FitResult(model, stats, metrics, None, [(d, None) for d in drawn], seconds).save(output)
+
+
+def _default_order(cls: type[LanguageModel]) -> int:
+    """The order a backend declares by default (its `order` option's)."""
+    return int(next((o.default for o in cls.options if o.name == ORDER.name), ORDER.default))
 
 
 def _read_tables(paths: list[str]) -> tuple[CountTable, str, int, dict[str, float]]:

@@ -267,3 +267,34 @@ def test_a_check_across_options_in_a_backend_init_names_the_config_line(
     one_line_error(result, f"{config}:3: --lr above 1 needs --mode slow")
     result, _ = fit(names, "--backend", "plug", "--lr", "2")  # from flags: no file to name
     one_line_error(result, "--lr above 1 needs --mode slow")
+
+
+def test_several_lists_fit_at_the_backends_own_default_order(names: Path, tmp_path: Path) -> None:
+    more = tmp_path / "more.txt"
+    more.write_text("noah\nliam\n")
+    result, header = fit(names, str(more), "--backend", "plug")  # plug declares order 3
+    assert result.exit_code == 0, result.output
+    assert header["config"]["hparams"]["order"] == 3
+
+
+def test_several_lists_for_a_backend_without_fit_counts_are_read_as_one(
+    names: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ngramkit.backends.neural import NeuralLM
+
+    entries = {**registry.installed()}
+    entries["neural"] = registry.BackendEntry("neural", "n:N", "ngramkit", "0.1.0", NeuralLM)
+    monkeypatch.setattr(registry, "installed", lambda: entries)
+    fit_cli.backend_options.cache_clear()
+    more = tmp_path / "more.txt"
+    more.write_text("noah\nliam\n")
+    result, header = fit(names, str(more), "--backend", "neural", "--steps", "3")
+    assert result.exit_code == 0, result.output
+    assert header["data"]["items"] == len(NAMES) + 2
+    assert header["data"]["source"] == f"{names} + {more}"
+    result, _ = fit(names, str(more), "--backend", "neural", "--steps", "3", "--workers", "2")
+    one_line_error(
+        result,
+        "backend 'neural' cannot be fitted from count tables, which --workers, --shards, "
+        "--dask and --from-counts make (the count backend can); fit it without them",
+    )
