@@ -6,28 +6,32 @@ the distinct n-grams seen, never with V^N.
 
 Counts of ["ab", "b"] at order 2 (V=3: . a b): (.,a)=1 (a,b)=1 (b,.)=2 (.,b)=1.
 
-Counting is count (one shard) -> merge (any number, any order) -> estimate
-(done by a backend); `merge` is associative and commutative.
+Counting is count (one chunk or shard) -> merge (any tree, any order) ->
+estimate (done by a backend); `merge` is associative and commutative, and
+`merge_all` is the one balanced merge tree (chunks, shards, engines).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
 
-from .errors import NgramkitError
+from .errors import CountTableError, NgramkitError
 from .keys import check_order
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     import torch
 
     from .corpus import Corpus
     from .tokenizer import Vocabulary
 
+    Top = tuple[torch.Tensor, torch.Tensor]  # (keys [M], counts [M]) of one order
+
 CHUNK_TOKENS = 2**20  # symbols counted per chunk before merging
 BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
+T = TypeVar("T")
 
 
 def count_keys(keys: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,17 +49,16 @@ def count_keys(keys: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tens
     return torch.unique(keys, sorted=True, return_counts=True)
 
 
-def merge_sorted(
-    ka: torch.Tensor, ca: torch.Tensor, kb: torch.Tensor, cb: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Union of two sorted unique key arrays, counts of equal keys summed.
+def merge_sorted(a: Top, b: Top) -> Top:
+    """Union of two (sorted unique keys, counts) pairs, counts of equal keys summed.
 
     A merge, not a sort: each key's place in the output is its own index plus
-    how many keys of the other array go before it (equal keys of `kb` after
-    those of `ka`), found by binary search; equal neighbours are then summed.
+    how many keys of the other array go before it (equal keys of `b` after
+    those of `a`), found by binary search; equal neighbours are then summed.
     """
     import torch
 
+    (ka, ca), (kb, cb) = a, b
     pa = torch.searchsorted(kb, ka) + torch.arange(len(ka))
     pb = torch.searchsorted(ka, kb, right=True) + torch.arange(len(kb))
     n = len(ka) + len(kb)
@@ -83,169 +86,252 @@ def sum_runs(keys: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, to
 
 
 @dataclass(frozen=True)
-class NgramCounts:
-    """Counts of every n-gram of orders 1..order.
+class Provenance:
+    """Where counted items came from, for reports; adds up under merge.
 
-    keys[k-1]: sorted unique int64 keys of the k-grams (the k-token suffixes
-        of the order-N windows, which are exactly the order-k windows).
-    counts[k-1]: int64 counts aligned with keys[k-1].
+    items: items read (non-blank lines); blank: blank lines skipped;
+    oov: items left out for symbols outside the vocabulary (0 when the
+        vocabulary was collected from the same data);
+    sources: where the items came from (file[start:end] shards), sorted.
     """
 
-    vocab_size: int
+    items: int = 0
+    blank: int = 0
+    oov: int = 0
+    sources: tuple[str, ...] = ()
+
+    def __add__(self, other: Provenance) -> Provenance:
+        return Provenance(
+            self.items + other.items,
+            self.blank + other.blank,
+            self.oov + other.oov,
+            tuple(sorted(self.sources + other.sources)),  # the same for any merge order
+        )
+
+
+@dataclass(frozen=True)
+class NgramCounts:
+    """Counts of every n-gram of orders 1..order, over a vocabulary.
+
+    Only the top order is stored (what shards ship, files hold and merges
+    sum); every lower-order n-gram is a suffix of an order-N window, so
+    orders 1..N-1 are its exact suffix sums, derived on first use.
+
+    top_keys: LongTensor [M], sorted unique base-V keys of the order-N windows.
+    top_counts: LongTensor [M], how often each occurs (> 0).
+    keys[k-1], counts[k-1]: the same for the k-grams, k = 1..order (derived).
+    """
+
+    vocab: Vocabulary
     order: int
-    keys: tuple[torch.Tensor, ...]
-    counts: tuple[torch.Tensor, ...]
+    top_keys: torch.Tensor
+    top_counts: torch.Tensor
+    provenance: Provenance = Provenance()
 
     @classmethod
     def count(cls, corpus: Corpus, order: int, chunk_tokens: int = CHUNK_TOKENS) -> NgramCounts:
         """Count the n-grams of every order up to `order` in `corpus`.
 
-        Items are counted in chunks of about `chunk_tokens` symbols. Only the
-        top order is counted per chunk and merged: every lower-order n-gram is
-        a suffix of an order-N window, so its count is the sum over the
-        merged top-order table (`from_top`). Memory follows the distinct
-        n-grams, not the corpus length times the order.
+        Items are counted in chunks of about `chunk_tokens` symbols; only the
+        top order is counted per chunk and the chunk tables are merged as a
+        balanced tree (`merge_all`). Memory follows the distinct n-grams,
+        not the corpus length times the order.
         """
-        check_order(order, len(corpus.vocab))
+        V = len(corpus.vocab)
+        check_order(order, V)
         fast = _ascii_bigrams(corpus, chunk_tokens) if order == 2 else None
-        if fast is not None:
-            return cls.from_top(*fast, len(corpus.vocab), order)
-        stack = _MergeStack()
-        _push_top(stack, corpus, order, chunk_tokens)
-        keys, counts = stack.result()
-        return cls.from_top(keys, counts, len(corpus.vocab), order)
+        if fast is None:
+            fast = merge_all(_top(corpus, order, chunk_tokens), merge_sorted)
+        keys, counts = fast
+        return cls(corpus.vocab, order, keys, counts, _provenance(keys, counts, V, len(corpus)))
 
     @classmethod
     def count_items(
-        cls, items: Iterable[str], vocab: Vocabulary, order: int, chunk_tokens: int = CHUNK_TOKENS
+        cls,
+        items: Iterable[str],
+        vocab: Vocabulary,
+        order: int,
+        chunk_tokens: int = CHUNK_TOKENS,
+        *,
+        blank: int = 0,
+        source: str = "",
     ) -> NgramCounts:
         """Count raw items chunk by chunk: only one chunk is ever encoded at once.
 
-        Items with symbols outside `vocab` are skipped (as a Corpus marks them
-        OOV). The same table as `count(Corpus.from_items(items, vocab), order)`.
+        Items with symbols outside `vocab` are left out (as a Corpus marks
+        them OOV) and counted in `provenance.oov`; `blank` and `source` are
+        recorded there too. The same table as `count(Corpus.from_items(items,
+        vocab), order)`.
         """
         from .corpus import Corpus
 
         check_order(order, len(vocab))
-        stack = _MergeStack()
-        chunk: list[str] = []
-        size = 0
-        for item in items:
-            chunk.append(item)
-            size += len(item) + 1
-            if size >= chunk_tokens:
-                _push_top(stack, Corpus.from_items(chunk, vocab), order, chunk_tokens)
-                chunk, size = [], 0
-        _push_top(stack, Corpus.from_items(chunk, vocab), order, chunk_tokens)
-        keys, counts = stack.result()
-        return cls.from_top(keys, counts, len(vocab), order)
+        sizes: list[int] = []  # items per chunk, noted as the chunks are read
 
-    @classmethod
-    def from_top(
-        cls, keys: torch.Tensor, counts: torch.Tensor, vocab_size: int, order: int
-    ) -> NgramCounts:
-        """All orders from the order-N counts: c(g) = sum of c(G) over G ending in g.
+        def tops() -> Iterator[Top]:
+            for chunk in _item_chunks(items, chunk_tokens):
+                sizes.append(len(chunk))
+                yield from _top(Corpus.from_items(chunk, vocab), order, chunk_tokens)
 
-        from_top of (.,a)=1 (a,b)=1 (b,.)=2 (.,b)=1 (V=3, order 2) adds the
-        unigrams a=1, b=2, .=2 (the predicted tokens).
+        keys, counts = merge_all(tops(), merge_sorted)
+        made = _provenance(keys, counts, len(vocab), sum(sizes), blank, source)
+        return cls(vocab, order, keys, counts, made)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @cached_property
+    def _orders(self) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+        """(keys, counts) of orders 1..N: c(g) = sum of c(G) over the windows G ending in g.
+
+        Over (.,a)=1 (a,b)=1 (b,.)=2 (.,b)=1 (V=3, order 2) the unigrams are
+        a=1, b=2, .=2 (the predicted tokens).
         """
-        V = vocab_size
-        out_keys, out_counts = [keys], [counts]
-        for k in range(order - 1, 0, -1):
-            suffix_keys, suffix_counts = sum_by_key(keys % V**k, counts, V**k)
-            out_keys.insert(0, suffix_keys)
-            out_counts.insert(0, suffix_counts)
-        return cls(V, order, tuple(out_keys), tuple(out_counts))
+        V = self.vocab_size
+        keys, counts = [self.top_keys], [self.top_counts]
+        for k in range(self.order - 1, 0, -1):
+            suffix_keys, suffix_counts = sum_by_key(self.top_keys % V**k, self.top_counts, V**k)
+            keys.insert(0, suffix_keys)
+            counts.insert(0, suffix_counts)
+        return tuple(keys), tuple(counts)
 
-    @classmethod
-    def from_windows(cls, grams: torch.Tensor, vocab_size: int) -> NgramCounts:
-        """Counts of the k-suffixes (k = 1..order) of the windows `grams` [T, order]."""
-        import torch
+    @property
+    def keys(self) -> tuple[torch.Tensor, ...]:
+        """keys[k-1]: sorted unique int64 keys of the k-grams."""
+        return self._orders[0]
 
-        V, order = vocab_size, grams.shape[1]
-        keys: list[torch.Tensor] = []
-        counts: list[torch.Tensor] = []
-        key = torch.zeros(len(grams), dtype=torch.long)
-        scale = 1
-        for k in range(1, order + 1):  # the suffix grows leftwards
-            key += grams[:, order - k] * scale
-            scale *= V
-            uniq, cnt = count_keys(key, scale)
-            keys.append(uniq)
-            counts.append(cnt)
-        return cls(V, order, tuple(keys), tuple(counts))
+    @property
+    def counts(self) -> tuple[torch.Tensor, ...]:
+        """counts[k-1]: int64 counts aligned with keys[k-1]."""
+        return self._orders[1]
 
     def top(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(keys, counts) of the highest order."""
-        return self.keys[-1], self.counts[-1]
+        return self.top_keys, self.top_counts
 
     @property
-    def total(self) -> int:
-        """Predicted tokens counted (every order sees each token once)."""
-        return int(self.counts[0].sum())
+    def tokens(self) -> int:
+        """Predicted tokens counted: sum of (L + 1) over the kept items."""
+        return int(self.top_counts.sum())
+
+    def context_totals(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sorted context keys [C], c(h) [C]) of the top order: see `context_totals`."""
+        return context_totals(self.top_keys, self.top_counts, self.vocab_size)
 
     def merge(self, other: NgramCounts) -> NgramCounts:
-        """Sum of two tables over the same vocabulary and order."""
+        """The counts of both tables' items; associative and commutative.
 
-        if (self.vocab_size, self.order) != (other.vocab_size, other.order):
-            raise NgramkitError(
-                f"cannot merge counts of order {self.order} over {self.vocab_size} tokens "
-                f"with counts of order {other.order} over {other.vocab_size} tokens"
-            )
-        keys, counts = [], []
-        for ka, ca, kb, cb in zip(self.keys, self.counts, other.keys, other.counts):
-            k, c = merge_sorted(ka, ca, kb, cb)
-            keys.append(k)
-            counts.append(c)
-        return NgramCounts(self.vocab_size, self.order, tuple(keys), tuple(counts))
+        Integer counts of equal keys are summed, nothing else, so any merge
+        tree gives the same table bit for bit. Tables merge only when counted
+        at the same order over the same vocabulary (CountTableError otherwise):
+        else the keys would mean different n-grams.
+        """
+        check_compatible(self, other)
+        keys, counts = merge_sorted(self.top(), other.top())
+        return NgramCounts(self.vocab, self.order, keys, counts, self.provenance + other.provenance)
+
+
+def context_totals(
+    keys: torch.Tensor, counts: torch.Tensor, vocab_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sorted distinct contexts, c(h)) of sorted n-gram keys [M] and their counts [M].
+
+    A context is a key without its last token (key // V); c(h) sums the
+    counts of the n-grams it begins, in int64. Over (.,a)=1 (a,b)=1 (b,.)=2
+    (.,b)=1 (V=3): contexts [0, 1, 2] (. a b), totals [2, 1, 2].
+    """
+    import torch
+
+    ctx_keys, inverse = torch.unique_consecutive(keys // vocab_size, return_inverse=True)
+    return ctx_keys, torch.zeros_like(ctx_keys).index_add_(0, inverse, counts)
+
+
+def merge_all(parts: Iterable[T], pair: Callable[[T, T], T] | None = None) -> T:
+    """Merge `parts` pairwise as merge sort does: each part takes part in O(log n) merges.
+
+    `pair` merges two parts (default: NgramCounts.merge); chunked counting
+    passes one for (keys, counts) pairs, a Dask engine one that submits a
+    task. Parts are merged as they arrive, keeping at most log2(n) of them.
+    """
+    merge = pair or NgramCounts.merge
+    stack: list[tuple[int, T]] = []  # (parts merged into it, part), sizes strictly falling
+    for part in parts:
+        size = 1
+        while stack and stack[-1][0] == size:
+            n, before = stack.pop()
+            part = merge(before, part)
+            size += n
+        stack.append((size, part))
+    if not stack:
+        raise CountTableError("no count tables to merge")
+    _, out = stack.pop()
+    while stack:
+        out = merge(stack.pop()[1], out)
+    return out
+
+
+def check_compatible(a: NgramCounts, b: NgramCounts, names: tuple[str, str] = ("", "")) -> None:
+    """CountTableError (one line) unless `a` and `b` share order and vocabulary."""
+    na = names[0] or _name(a)
+    nb = names[1] or _name(b)
+    if a.order != b.order:
+        raise CountTableError(
+            f"cannot merge count tables of different orders: {na} is order {a.order}, "
+            f"{nb} is order {b.order}"
+        )
+    if a.vocab != b.vocab:
+        raise CountTableError(
+            f"cannot merge count tables over different vocabularies: {na} has "
+            f"{_describe(a.vocab)}, {nb} has {_describe(b.vocab)} "
+            "(count every part with the same --vocab-from)"
+        )
+
+
+def _name(t: NgramCounts) -> str:
+    sources = t.provenance.sources
+    return sources[0] if len(sources) == 1 else f"a table of {len(sources)} sources"
+
+
+def _describe(v: Vocabulary) -> str:
+    return f"{len(v)} {v.kind} tokens"
+
+
+def _provenance(
+    keys: torch.Tensor, counts: torch.Tensor, V: int, items: int, blank: int = 0, source: str = ""
+) -> Provenance:
+    """The provenance of `items` counted into the top order (keys, counts).
+
+    Every kept item predicts the boundary (id 0) once, so the windows ending
+    in 0 count the kept items; the rest were left out as OOV.
+    """
+    kept = int(counts[keys % V == 0].sum())
+    return Provenance(items, blank, items - kept, (source,) if source else ())
 
 
 def subtract_counts(whole: NgramCounts, part: NgramCounts) -> NgramCounts:
     """`whole` minus `part`, where `part` counts some of the items `whole` counted.
 
     Counts add over items (an item's windows depend on that item alone), so
-    this is exactly the table of the other items: n-grams left at 0 are dropped.
+    this is exactly the table of the other items: n-grams left at 0 are
+    dropped. The top order decides; lower orders follow as its suffix sums.
     """
     import torch
 
     if (whole.vocab_size, whole.order) != (part.vocab_size, part.order):
         raise NgramkitError("cannot subtract counts of another vocabulary or order")
-    keys, counts = [], []
-    for kw, cw, kp, cp in zip(whole.keys, whole.counts, part.keys, part.counts):
-        at = torch.searchsorted(kw, kp)
-        if len(kp) and (bool((at >= len(kw)).any()) or not torch.equal(kw[at], kp)):
-            raise NgramkitError("cannot subtract counts of n-grams the table lacks")
-        left = cw.clone()
-        left[at] -= cp
-        if bool((left < 0).any()):
-            raise NgramkitError("cannot subtract more of an n-gram than the table counts")
-        keep = left > 0
-        keys.append(kw[keep])
-        counts.append(left[keep])
-    return NgramCounts(whole.vocab_size, whole.order, tuple(keys), tuple(counts))
-
-
-class _MergeStack:
-    """Merges (keys, counts) chunk tables pairwise, as merge sort does, so each
-    n-gram takes part in O(log chunks) merges, not one per chunk."""
-
-    def __init__(self) -> None:
-        self.stack: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (chunks, keys, counts)
-
-    def push(self, keys: torch.Tensor, counts: torch.Tensor) -> None:
-        size = 1
-        while self.stack and self.stack[-1][0] == size:
-            n, ka, ca = self.stack.pop()
-            keys, counts = merge_sorted(ka, ca, keys, counts)
-            size += n
-        self.stack.append((size, keys, counts))
-
-    def result(self) -> tuple[torch.Tensor, torch.Tensor]:
-        _, keys, counts = self.stack.pop()
-        while self.stack:
-            _, ka, ca = self.stack.pop()
-            keys, counts = merge_sorted(ka, ca, keys, counts)
-        return keys, counts
+    kw, cw, kp, cp = whole.top_keys, whole.top_counts, part.top_keys, part.top_counts
+    at = torch.searchsorted(kw, kp)
+    if len(kp) and (bool((at >= len(kw)).any()) or not torch.equal(kw[at], kp)):
+        raise NgramkitError("cannot subtract counts of n-grams the table lacks")
+    left = cw.clone()
+    left[at] -= cp
+    if bool((left < 0).any()):
+        raise NgramkitError("cannot subtract more of an n-gram than the table counts")
+    keep = left > 0
+    w, p = whole.provenance, part.provenance
+    made = Provenance(w.items - p.items, w.blank - p.blank, w.oov - p.oov, w.sources)
+    return NgramCounts(whole.vocab, whole.order, kw[keep], left[keep], made)
 
 
 def _ascii_bigrams(corpus: Corpus, limit: int) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -285,8 +371,10 @@ def _ascii_bigrams(corpus: Corpus, limit: int) -> tuple[torch.Tensor, torch.Tens
     return keys, cells[nz][order]
 
 
-def _push_top(stack: _MergeStack, corpus: Corpus, order: int, chunk_tokens: int) -> None:
-    """Push the order-N counts of `corpus`, chunk by chunk (at least one table).
+def _top(
+    corpus: Corpus, order: int, chunk_tokens: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The order-N (keys, counts) of `corpus`, chunk by chunk (at least one table).
 
     Each chunk is a bigram stream of whole items holding about `chunk_tokens`
     tokens (Corpus.stream_chunks: a large corpus is encoded one chunk at a time).
@@ -295,7 +383,20 @@ def _push_top(stack: _MergeStack, corpus: Corpus, order: int, chunk_tokens: int)
 
     V = len(corpus.vocab)
     for piece in corpus.stream_chunks(chunk_tokens):
-        stack.push(*count_keys(stream_gram_keys(piece, order, V), V**order))
+        yield count_keys(stream_gram_keys(piece, order, V), V**order)
+
+
+def _item_chunks(items: Iterable[str], chunk_tokens: int) -> Iterator[list[str]]:
+    """Consecutive runs of items holding about `chunk_tokens` symbols (at least one run)."""
+    chunk: list[str] = []
+    size = 0
+    for item in items:
+        chunk.append(item)
+        size += len(item) + 1
+        if size >= chunk_tokens:
+            yield chunk
+            chunk, size = [], 0
+    yield chunk
 
 
 def sum_by_key(

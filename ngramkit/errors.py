@@ -44,3 +44,11 @@ class ArpaError(NgramkitError):
 
 class ConformanceError(AssertionError):
     """A backend broke a rule of the contract; the message says which and how to fix it."""
+
+
+class CountTableError(NgramkitError):
+    """Count tables that cannot be merged, or a damaged or foreign count table file."""
+
+
+class ClusterError(NgramkitError):
+    """A Dask scheduler that cannot be reached, or dask that is not installed."""

@@ -24,10 +24,10 @@ import torch  # noqa: F401  (imported with the module, so never inside a fit's c
 
 from . import persist
 from .corpus import Corpus
-from .counting import CountRun, CountTable, DaskCluster, InProcess, LocalPool, count_files
-from .counting.table import check_compatible, merge_all
+from .counting import CountRun, DaskCluster, InProcess, LocalPool, count_files
 from .counting.tablefile import MAGIC
 from .counting.tablefile import load as load_table
+from .counts import NgramCounts, check_compatible, merge_all
 from .data import train_val_split
 from .errors import DataError, OptionError
 from .evaluate import Metrics, corpus_metrics
@@ -72,12 +72,12 @@ class CountedStats:
 
     how: str  # where it was counted ("4 local processes") or what was read
     shards: int  # shards counted, or tables read
-    table: CountTable  # items counted, blank lines, items left out (oov), tokens, vocab, keys
+    table: NgramCounts  # items counted, blank lines, items left out (oov), tokens, vocab, keys
     stages: dict[str, float]  # seconds per stage: symbols, count (or read), merge, estimate
 
     def to_json(self) -> dict[str, Any]:
         t = self.table
-        return {"items": t.items, "tokens": t.tokens, "vocab_size": len(t.vocab)}
+        return {"items": t.provenance.items, "tokens": t.tokens, "vocab_size": len(t.vocab)}
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class FitResult:
         }
         if isinstance(self.data, CountedStats):
             d = self.data
-            out |= {"shards": d.shards, "ngrams": len(d.table.keys), "stages": d.stages}
+            out |= {"shards": d.shards, "ngrams": len(d.table.top_keys), "stages": d.stages}
         return out
 
     def save(self, path: str) -> FitResult:
@@ -160,7 +160,7 @@ def train(
     return FitResult(model, stats, metrics, val, samples, time.perf_counter() - start)
 
 
-def table_metrics(model: LanguageModel, table: CountTable, block: int = BLOCK) -> Metrics:
+def table_metrics(model: LanguageModel, table: NgramCounts, block: int = BLOCK) -> Metrics:
     """Metrics of the training tokens from the count table alone: no second pass over data.
 
     Every predicted token is one order-N window, so the sum of log p over
@@ -170,15 +170,15 @@ def table_metrics(model: LanguageModel, table: CountTable, block: int = BLOCK) -
     """
     V, N = len(table.vocab), table.order
     logprob = 0.0
-    for start in range(0, len(table.keys), block):
-        grams = key_digits(table.keys[start : start + block], V, N)  # (B, N)
+    for start in range(0, len(table.top_keys), block):
+        grams = key_digits(table.top_keys[start : start + block], V, N)  # (B, N)
         lp = model.token_logprobs(grams[:, :-1], grams[:, -1]).double()  # (B,)
-        logprob += float((lp * table.counts[start : start + block].double()).sum())
-    return Metrics(table.tokens, logprob, table.oov)
+        logprob += float((lp * table.top_counts[start : start + block].double()).sum())
+    return Metrics(table.tokens, logprob, table.provenance.oov)
 
 
 def fit_counted(
-    cls: type[LanguageModel], table: CountTable, hparams: dict[str, Any]
+    cls: type[LanguageModel], table: NgramCounts, hparams: dict[str, Any]
 ) -> LanguageModel:
     """cls(**hparams) estimated from a merged count table, at the table's order."""
     if not hasattr(cls, "fit_counts"):
@@ -189,7 +189,7 @@ def fit_counted(
     if given is not None and int(given) != table.order:
         raise OptionError(f"--order {given} does not match the count table's order {table.order}")
     model = cls(**{**hparams, "order": table.order})
-    model.fit_counts(table.ngram_counts(), table.vocab)  # type: ignore[attr-defined]
+    model.fit_counts(table, table.vocab)  # type: ignore[attr-defined]
     return model
 
 
@@ -317,7 +317,7 @@ def _default_order(cls: type[LanguageModel]) -> int:
     return int(next((o.default for o in cls.options if o.name == ORDER.name), ORDER.default))
 
 
-def _read_tables(paths: list[str]) -> tuple[CountTable, str, int, dict[str, float]]:
+def _read_tables(paths: list[str]) -> tuple[NgramCounts, str, int, dict[str, float]]:
     """Count table files, checked against the first one and merged; seconds read, merge."""
     start = time.perf_counter()
     tables = [load_table(p) for p in paths]

@@ -14,11 +14,11 @@ import torch
 
 from ngramkit import CountLM, container, save
 from ngramkit.container import Format, seal
-from ngramkit.counting import CountTable, CountTableError
 from ngramkit.counting import save as save_table
 from ngramkit.counting.tablefile import COUNTS
 from ngramkit.counting.tablefile import load as load_table
-from ngramkit.errors import ModelFileError, NgramkitError
+from ngramkit.counts import NgramCounts
+from ngramkit.errors import CountTableError, ModelFileError, NgramkitError
 from ngramkit.persist import MODEL
 from ngramkit.persist import load as load_model
 from ngramkit.tokenizer import Vocabulary
@@ -104,7 +104,7 @@ def test_a_model_file_claiming_a_huge_tensor_is_refused_before_reading_it(tmp_pa
 def test_a_count_table_claiming_huge_entries_is_refused_before_reading_them(
     tmp_path: Path,
 ) -> None:
-    table = CountTable.count(ITEMS, Vocabulary.build(ITEMS), 2)
+    table = NgramCounts.count_items(ITEMS, Vocabulary.build(ITEMS), 2)
     path = save_table(table, tmp_path / "t.counts")
     header, payload = parts(path.read_bytes(), COUNTS.magic)
     write(path, COUNTS.magic, {**header, "entries": 2**40}, payload)
@@ -128,7 +128,7 @@ def test_a_truncated_payload_is_damage_in_each_format_s_words(tmp_path: Path) ->
     model.write_bytes(model.read_bytes()[:-3])
     with pytest.raises(ModelFileError, match=r"damaged model file \(\d+ payload bytes, the"):
         load_model(model)
-    table = CountTable.count(ITEMS, Vocabulary.build(ITEMS), 2)
+    table = NgramCounts.count_items(ITEMS, Vocabulary.build(ITEMS), 2)
     counts = save_table(table, tmp_path / "t.counts")
     counts.write_bytes(counts.read_bytes()[:-3])
     with pytest.raises(CountTableError, match=r"damaged count table \(checksum mismatch\)$"):

@@ -69,7 +69,7 @@ def test_counts_of_small_corpus() -> None:
         2 * 3 + 0: 2,
         0 * 3 + 2: 1,
     }
-    assert counts.total == 5
+    assert counts.tokens == 5
 
 
 def test_merge_equals_counting_everything(names: list[str]) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ngramkit import CountLM, NgramCounts, NgramkitError
 from ngramkit.corpus import Corpus
-from ngramkit.counts import count_keys
+from ngramkit.counts import count_keys, gram_keys
 from ngramkit.tokenizer import Vocabulary
 
 NAMES = Path(__file__).resolve().parents[1] / "examples" / "names.txt"
@@ -51,7 +51,8 @@ def test_counts_by_plain_loop() -> None:
 def test_chunked_counting_equals_one_pass(items: list[str], chunk: int, order: int) -> None:
     vocab = Vocabulary.build(items)
     corpus = Corpus.from_items(items, vocab)
-    whole = NgramCounts.from_windows(corpus.windows(order)[0], len(vocab))
+    windows = gram_keys(corpus.windows(order)[0], len(vocab))  # (T,) one key per window
+    whole = NgramCounts(vocab, order, *torch.unique(windows, return_counts=True))
     assert same(NgramCounts.count(corpus, order, chunk_tokens=chunk), whole)
     assert same(NgramCounts.count_items(items, vocab, order, chunk_tokens=chunk), whole)
     half = len(items) // 2
@@ -137,3 +138,27 @@ def test_subtracting_what_was_not_counted_is_refused() -> None:
         subtract_counts(whole, NgramCounts.count(Corpus.from_items(["ab", "ab"], vocab), 2))
     with pytest.raises(NgramkitError, match="another vocabulary or order"):
         subtract_counts(whole, NgramCounts.count(Corpus.from_items(["ab"], vocab), 3))
+
+
+def test_context_totals_worked_example() -> None:
+    """(.,a)=1 (a,b)=1 (b,.)=2 (.,b)=1 over V=3: contexts . a b, totals 2 1 2."""
+    counts = NgramCounts.count(Corpus.from_items(["ab", "b"]), 2)
+    ctx_keys, totals = counts.context_totals()
+    assert ctx_keys.tolist() == [0, 1, 2] and totals.tolist() == [2, 1, 2]
+
+
+def test_merge_all_is_one_balanced_tree_for_any_part() -> None:
+    """Integers merge like tables do; an empty list of tables is a clear error."""
+    from ngramkit.counts import merge_all
+    from ngramkit.errors import CountTableError
+
+    seen: list[tuple[int, int]] = []
+
+    def add(a: int, b: int) -> int:
+        seen.append((a, b))
+        return a + b
+
+    assert merge_all([1] * 8, add) == 8
+    assert max(b for _, b in seen) == 4 and len(seen) == 7  # depth log2(8): (4, 4) last
+    with pytest.raises(CountTableError, match="no count tables"):
+        merge_all([])

@@ -26,18 +26,17 @@ from ngramkit.backends.count import CountLM
 from ngramkit.cli import cli
 from ngramkit.corpus import Corpus
 from ngramkit.counting import (
-    CountTable,
-    CountTableError,
     DaskCluster,
     InProcess,
     LocalPool,
     count_files,
     load,
-    merge_all,
     plan,
     save,
 )
-from ngramkit.counting.work import count_shard
+from ngramkit.counting.tasks import count_shard
+from ngramkit.counts import NgramCounts, merge_all
+from ngramkit.errors import CountTableError
 from ngramkit.fitting import fit_counted
 from ngramkit.reader import read_items, read_shard
 from ngramkit.smoothing import arpa
@@ -67,7 +66,7 @@ def reference() -> tuple[CountLM, str, torch.Tensor]:
     return model, arpa_text(model), grams
 
 
-def assert_identical(run_table: CountTable, reference: tuple[CountLM, str, torch.Tensor]) -> None:
+def assert_identical(run_table: NgramCounts, reference: tuple[CountLM, str, torch.Tensor]) -> None:
     model, text, grams = reference
     fitted = fit_counted(CountLM, run_table, {"order": ORDER, "smooth": SMOOTH})
     assert arpa_text(fitted) == text
@@ -125,7 +124,7 @@ def test_merge_is_associative_and_commutative(
     """Three parts merged in any tree equal a plain-loop count of the top order."""
     vocab = Vocabulary.build(items)
     i, j = sorted(cut.draw(st.lists(st.integers(0, len(items)), min_size=2, max_size=2)))
-    a, b, c = (CountTable.count(p, vocab, order) for p in (items[:i], items[i:j], items[j:]))
+    a, b, c = (NgramCounts.count_items(p, vocab, order) for p in (items[:i], items[i:j], items[j:]))
     trees = [a.merge(b).merge(c), c.merge(a.merge(b)), a.merge(c.merge(b)), merge_all([b, c, a])]
     V = len(vocab)
     want: Counter[int] = Counter()
@@ -137,16 +136,18 @@ def test_merge_is_associative_and_commutative(
                 key = key * V + t
             want[key] += 1
     for t in trees:
-        assert dict(zip(t.keys.tolist(), t.counts.tolist())) == dict(want)
-        assert (t.items, t.tokens) == (len(items), sum(len(s) + 1 for s in items))
+        assert dict(zip(t.top_keys.tolist(), t.top_counts.tolist())) == dict(want)
+        assert (t.provenance.items, t.tokens) == (len(items), sum(len(s) + 1 for s in items))
 
 
 def test_table_file_round_trip(tmp_path: Path) -> None:
     items = read_items(NAMES).items[:500]
-    table = CountTable.count(items, Vocabulary.build(items), 3, blank=2, source="names")
+    table = NgramCounts.count_items(items, Vocabulary.build(items), 3, blank=2, source="names")
     loaded = load(save(table, tmp_path / "n.counts"))
-    assert torch.equal(loaded.keys, table.keys) and torch.equal(loaded.counts, table.counts)
-    assert (loaded.vocab, loaded.order, loaded.items, loaded.blank, loaded.sources) == (
+    assert torch.equal(loaded.top_keys, table.top_keys)
+    assert torch.equal(loaded.top_counts, table.top_counts)
+    made = loaded.provenance
+    assert (loaded.vocab, loaded.order, made.items, made.blank, made.sources) == (
         table.vocab,
         3,
         500,
@@ -157,8 +158,8 @@ def test_table_file_round_trip(tmp_path: Path) -> None:
 
 def test_oov_items_are_counted_not_dropped_silently(tmp_path: Path) -> None:
     vocab = Vocabulary.build(["ab"])
-    table = CountTable.count(["ab", "abc", "ba", "z"], vocab, 2)
-    assert (table.items, table.oov, table.tokens) == (4, 2, 6)
+    table = NgramCounts.count_items(["ab", "abc", "ba", "z"], vocab, 2)
+    assert (table.provenance.items, table.provenance.oov, table.tokens) == (4, 2, 6)
 
 
 # -- identical models: in this process, local processes, Dask ----------------
@@ -207,7 +208,7 @@ def test_dask_gives_the_single_process_model(reference, dask_client, n_shards: i
     assert_identical(result.table, reference)
 
 
-def count_or_die(shard, vocab, order, marker: str) -> CountTable:
+def count_or_die(shard, vocab, order, marker: str) -> NgramCounts:
     """Kills its own worker process (SIGKILL) the first time, then counts."""
     try:
         fd = os.open(marker, os.O_CREAT | os.O_EXCL)  # only the first attempt creates it
@@ -272,7 +273,7 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path, monkeypatch) -> 
     pytest.importorskip("distributed")
     import time
 
-    from ngramkit.counting import run as engines
+    from ngramkit.counting import engines
 
     monkeypatch.setattr(engines, "CONNECT_TIMEOUT", 1.5)
     start = time.perf_counter()
@@ -296,11 +297,12 @@ def parts(tmp_path: Path) -> dict[str, str]:
         ("c", items, 2),
     ):
         out[name] = str(
-            save(CountTable.count(part, Vocabulary.build(part), order), tmp_path / name)
+            save(NgramCounts.count_items(part, Vocabulary.build(part), order), tmp_path / name)
         )
     out["words"] = str(
         save(
-            CountTable.count(items[:300], Vocabulary.build(items[:300], "word"), 3), tmp_path / "w"
+            NgramCounts.count_items(items[:300], Vocabulary.build(items[:300], "word"), 3),
+            tmp_path / "w",
         )
     )
     return out
@@ -346,8 +348,8 @@ def test_damaged_count_table_is_a_clear_error(parts: dict[str, str], damage: str
 def test_loading_checks_the_table_itself(tmp_path: Path) -> None:
     """A file with a valid checksum but unsorted keys is still refused."""
     items = ["ab", "ba"]
-    t = CountTable.count(items, Vocabulary.build(items), 2)
-    bad = CountTable(t.vocab, 2, t.keys.flip(0), t.counts)
+    t = NgramCounts.count_items(items, Vocabulary.build(items), 2)
+    bad = NgramCounts(t.vocab, 2, t.top_keys.flip(0), t.top_counts)
     with pytest.raises(CountTableError, match="inconsistent"):
         load(save(bad, tmp_path / "bad.counts"))
 
@@ -359,7 +361,7 @@ def test_train_metric_from_the_table_matches_scoring_the_items(reference) -> Non
 
     model, _, _ = reference
     items = read_items(NAMES).items
-    table = CountTable.count(items, model.vocab, ORDER)
+    table = NgramCounts.count_items(items, model.vocab, ORDER)
     want = corpus_metrics(model, items)
     for block in (1000, 2**18):
         got = table_metrics(model, table, block=block)

@@ -233,11 +233,16 @@ def test_same_seed_same_model(small: list[str]) -> None:
     assert torch.equal(a.W_, b.W_) and not torch.equal(a.W_, c.W_)  # type: ignore[arg-type]
 
 
-def test_lr_auto_per_optimizer_and_order() -> None:
-    assert NeuralLM().hparams["lr"] == 50.0  # the lecture's
-    assert NeuralLM(order=3).hparams["lr"] == 25.0 == default_lr("gd", 3)
-    assert NeuralLM(optimizer="lbfgs").hparams["lr"] == 1.0
-    assert NeuralLM(optimizer="adam", lr="0.2").hparams["lr"] == 0.2
+def test_lr_auto_per_optimizer_and_order(small: list[str]) -> None:
+    """'auto' stays the hyperparameter (as clone() needs); fit records the rate used."""
+    assert NeuralLM().hparams["lr"] == "auto"
+    assert NeuralLM(steps=1).fit(small).lr_ == 50.0  # the lecture's
+    assert NeuralLM(order=3, steps=1).fit(small).lr_ == 25.0 == default_lr("gd", 3)
+    assert NeuralLM(optimizer="lbfgs", steps=1).fit(small).lr_ == 1.0
+    assert NeuralLM(optimizer="adam", lr="0.2", steps=1).fit(small).lr_ == 0.2
+    config, tensors = NeuralLM(steps=1).fit(small).state()
+    assert (config["hparams"]["lr"], config["learned"]["lr"]) == ("auto", 50.0)
+    assert NeuralLM.from_state(config, tensors).lr_ == 50.0
 
 
 def test_damaged_weights_are_a_model_file_error(small: list[str]) -> None:

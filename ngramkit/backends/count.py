@@ -70,7 +70,7 @@ class CountLM(LanguageModel):
                 f"counts of order {counts.order} over {counts.vocab_size} tokens do not fit "
                 f"an order-{self.order} model over {len(vocab)} tokens"
             )
-        if counts.total == 0:
+        if counts.tokens == 0:
             raise NgramkitError("cannot fit on an empty count table")
         self.vocab, self.training, self.train_metrics_ = vocab, None, None
         self._estimate(counts, None)

@@ -94,23 +94,24 @@ class Events:
 
     @classmethod
     def of(cls, corpus: Corpus, order: int) -> Events:
+        """The events of `corpus`: its NgramCounts' top order, rows by context."""
         import torch
 
-        from ..keys import gram_keys, key_digits, max_order
+        from ..counts import NgramCounts
+        from ..keys import key_digits, max_order
 
         V = len(corpus.vocab)
-        grams, _ = corpus.windows(order)  # (T, order): context..., next
-        if order == 1:  # one empty context
-            contexts = torch.zeros(1, 0, dtype=torch.long)
-            inverse = torch.zeros(len(grams), dtype=torch.long)
-        elif order <= max_order(V):  # sort int64 keys: much faster than unique(dim=0)
-            keys, inverse = torch.unique(gram_keys(grams[:, :-1], V), return_inverse=True)
-            contexts = key_digits(keys, V, order - 1)  # (C, order-1)
-        else:
+        if order <= max_order(V):  # the shared counts: distinct windows as int64 keys
+            keys, cnt = NgramCounts.count(corpus, order).top()  # (M,) sorted, (M,)
+            ctx_keys, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
+            contexts = key_digits(ctx_keys, V, order - 1)  # (C, order-1)
+            nxt, weight = keys % V, cnt.double()
+        else:  # keys would overflow int64: distinct rows of the windows instead
+            grams, _ = corpus.windows(order)  # (T, order): context..., next
             contexts, inverse = torch.unique(grams[:, :-1], dim=0, return_inverse=True)
+            nxt, weight = grams[:, -1], torch.ones(len(grams), dtype=torch.float64)
         counts = torch.zeros(len(contexts), V, dtype=torch.float64)
-        ones = torch.ones(len(grams), dtype=torch.float64)
-        counts.index_put_((inverse, grams[:, -1]), ones, accumulate=True)
+        counts.index_put_((inverse, nxt), weight, accumulate=True)
         return cls(contexts, counts)
 
     @property
@@ -258,13 +259,17 @@ class NeuralLM(LanguageModel):
 
     def __init__(self, **hparams: Any) -> None:
         super().__init__(**hparams)
-        if self.hparams["lr"] == "auto":  # record the rate actually used
-            self.hparams["lr"] = default_lr(self.hparams["optimizer"], self.order)
         self.W_: torch.Tensor | None = None  # [(N-1)*V, V] log-counts, on the CPU
         self.loss_curve_: list[float] = []  # objective after 0, 1, ..., steps steps
-        self.device_: str = ""
+        self.device_: str = ""  # where it was trained
+        self.lr_: float | None = None  # the step size used (--lr auto resolved in fit)
 
     # -- learning ----------------------------------------------------------
+
+    def _resolved_lr(self) -> float:
+        """--lr as given, or default_lr of the optimizer and order for 'auto'."""
+        lr = self.hparams["lr"]
+        return default_lr(self.hparams["optimizer"], self.order) if lr == "auto" else float(lr)
 
     def _shape(self, V: int) -> tuple[int, int]:
         return (max(self.order - 1, 1) * V, V)
@@ -291,6 +296,7 @@ class NeuralLM(LanguageModel):
         dtype = torch.float32 if device.type == "mps" else torch.float64
         events = Events.of(corpus, self.order)
         W = W0.to(device=device, dtype=dtype)
+        self.lr_ = self._resolved_lr()
         curve = self._train(W, events, device, progress)
         self.W_ = W.to("cpu", torch.float64)
         self.loss_curve_ = curve
@@ -300,7 +306,7 @@ class NeuralLM(LanguageModel):
         self, W: torch.Tensor, events: Events, device: torch.device, progress: Progress | None
     ) -> list[float]:
         """Run the optimizer on W in place; returns the loss curve (steps + 1 values)."""
-        hp = self.hparams
+        hp, lr = self.hparams, self._resolved_lr()
         counts = events.counts.to(device, W.dtype)
         objective = Objective(
             contexts=events.contexts.to(device),
@@ -309,16 +315,16 @@ class NeuralLM(LanguageModel):
             tokens=float(events.tokens),
             reg=hp["reg"],
         )
-        step = _stepper(hp["optimizer"], W, hp["lr"], objective)
+        step = _stepper(hp["optimizer"], W, lr, objective)
         curve: list[float] = []
         for i in range(hp["steps"]):
             loss = step()
-            _check_finite(loss, i, hp["lr"])
+            _check_finite(loss, i, lr)
             curve.append(loss)
             if progress is not None:
                 progress(i + 1, hp["steps"], loss=loss)
         final = objective(W)[0].item()
-        _check_finite(final, hp["steps"], hp["lr"])
+        _check_finite(final, hp["steps"], lr)
         return [*curve, final]
 
     # -- the contract ------------------------------------------------------
@@ -341,6 +347,8 @@ class NeuralLM(LanguageModel):
             out["final loss (NLL + reg)"] = f"{self.loss_curve_[-1]:.4f}"
         if self.device_:
             out["trained on"] = self.device_
+        if self.hparams["lr"] == "auto" and self.lr_ is not None:
+            out["lr used"] = f"{self.lr_:g}"
         unsettled = self.unsettled()
         if unsettled:
             out["warning"] = unsettled
@@ -368,7 +376,8 @@ class NeuralLM(LanguageModel):
     def state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         import torch
 
-        config = {**self.base_config(), "trained_on": self.device_}
+        learned = {"lr": self.lr_}  # hparams keep --lr as given ('auto'), as CountLM's k
+        config = {**self.base_config(), "trained_on": self.device_, "learned": learned}
         curve = torch.tensor(self.loss_curve_, dtype=torch.float64)
         return config, {"W": self.weights(), "loss_curve": curve}
 
@@ -393,4 +402,8 @@ class NeuralLM(LanguageModel):
         model.W_ = W.to("cpu", torch.float64)
         model.loss_curve_ = [] if curve is None else curve.double().tolist()
         model.device_ = str(config.get("trained_on", ""))
+        lr = (config.get("learned") or {}).get("lr", model._resolved_lr())  # older files: none
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+            raise ModelFileError("neural model's learning rate is missing or invalid")
+        model.lr_ = float(lr)
         return model

@@ -62,23 +62,25 @@ def command(
         emit_json(_json(run, output))
         return
     console().print(
-        f"counted {t.items:,} items ({t.tokens:,} tokens, {len(t.keys):,} distinct "
+        f"counted {t.provenance.items:,} items ({t.tokens:,} tokens, {len(t.top_keys):,} distinct "
         f"{order}-grams, {len(t.vocab)} tokens of vocabulary) in {len(run.shards)} shard(s) "
         f"-> [bold]{output}[/bold]"
     )
-    if t.oov:
-        console().print(f"[yellow]{t.oov:,} item(s) left out: symbols outside the vocabulary")
+    if t.provenance.oov:
+        console().print(
+            f"[yellow]{t.provenance.oov:,} item(s) left out: symbols outside the vocabulary"
+        )
 
 
 def _json(run: CountRun, output: str) -> dict[str, Any]:
     """`count --json`: the table written, its shards, sizes and seconds per stage."""
-    t = run.table
-    data = {"items": t.items, "tokens": t.tokens, "vocab_size": len(t.vocab), "oov": t.oov}
+    t, made = run.table, run.table.provenance
+    data = {"items": made.items, "tokens": t.tokens, "vocab_size": len(t.vocab), "oov": made.oov}
     return {
         "counts": output,
         "order": t.order,
         "shards": len(run.shards),
         "data": data,
-        "ngrams": len(t.keys),
+        "ngrams": len(t.top_keys),
         "seconds": run.seconds,
     }

@@ -1,22 +1,19 @@
-"""Counting beyond one process: count shards, merge their tables.
+"""Counting beyond one process: plan shards -> count each -> merge -> estimate.
 
-shards.py cuts files into byte ranges on line boundaries; table.py is the
-mergeable count table; tablefile.py writes and reads it; work.py holds the
-per-shard tasks; run.py the engines (this process, a local process pool,
-Dask); sharded.py runs the whole count. fitting.py estimates a model from it.
+shards.py cuts files into byte ranges on line boundaries; tasks.py holds the
+per-shard tasks (list symbols, count); engines.py runs tasks here, in a local
+process pool or on Dask; pipeline.py counts files end to end; tablefile.py
+writes and reads count tables (counts.NgramCounts). fitting.py estimates a
+model from one.
 """
 
-from .run import ClusterError, DaskCluster, InProcess, LocalPool
-from .sharded import CountRun, agree_vocab, count_files
+from .engines import DaskCluster, InProcess, LocalPool
+from .pipeline import CountRun, agree_vocab, count_files
 from .shards import Shard, plan
-from .table import CountTable, CountTableError, merge_all
 from .tablefile import load, save
 
 __all__ = [
-    "ClusterError",
     "CountRun",
-    "CountTable",
-    "CountTableError",
     "DaskCluster",
     "InProcess",
     "LocalPool",
@@ -24,7 +21,6 @@ __all__ = [
     "agree_vocab",
     "count_files",
     "load",
-    "merge_all",
     "plan",
     "save",
 ]

@@ -1,4 +1,4 @@
-"""Count table files (`ngramkit count -o part.counts`): a CountTable in the container.
+"""Count table files (`ngramkit count -o part.counts`): counts.NgramCounts in the container.
 
 The container (container.py) with its own magic and format name, so that
 neither is mistaken for a model file:
@@ -25,11 +25,11 @@ import torch
 
 from .. import __version__, container
 from ..container import Format, TensorSpec
-from ..errors import ModelFileError
+from ..counts import NgramCounts, Provenance
+from ..errors import CountTableError, ModelFileError
 from ..keys import check_order
 from ..persist import MAGIC as MODEL_MAGIC
 from ..tokenizer import Vocabulary
-from .table import CountTable, CountTableError
 
 MAGIC = b"NGRAMKIT-COUNTS\n"
 KEY_SCHEME = "base-V int64, context first; top order only (lower orders are its suffix sums)"
@@ -64,7 +64,7 @@ COUNTS = Format(
 )
 
 
-def save(table: CountTable, path: str | Path) -> Path:
+def save(table: NgramCounts, path: str | Path) -> Path:
     """Write `table` to `path` atomically, as model files are written; returns the path."""
     fields = {
         "ngramkit_version": __version__,
@@ -73,17 +73,19 @@ def save(table: CountTable, path: str | Path) -> Path:
         "key_scheme": KEY_SCHEME,
         "byteorder": sys.byteorder,
         "data": {
-            "items": table.items,
-            "blank": table.blank,
-            "oov": table.oov,
-            "sources": list(table.sources),
+            "items": table.provenance.items,
+            "blank": table.provenance.blank,
+            "oov": table.provenance.oov,
+            "sources": list(table.provenance.sources),
         },
-        "entries": len(table.keys),
+        "entries": len(table.top_keys),
     }
-    return container.save(COUNTS, path, fields, [("keys", table.keys), ("counts", table.counts)])
+    return container.save(
+        COUNTS, path, fields, [("keys", table.top_keys), ("counts", table.top_counts)]
+    )
 
 
-def load(path: str | Path) -> CountTable:
+def load(path: str | Path) -> NgramCounts:
     """Read and fully check a count table file; CountTableError (one line) if anything is off."""
     name = str(path)
     if not Path(path).is_file():
@@ -96,7 +98,7 @@ def load(path: str | Path) -> CountTable:
         raise CountTableError(f"{name}: damaged count table ({detail})") from None
 
 
-def _table(header: dict, tensors: dict[str, torch.Tensor], name: str) -> CountTable:
+def _table(header: dict, tensors: dict[str, torch.Tensor], name: str) -> NgramCounts:
     vocab = Vocabulary.from_json(header["vocab"])
     order, data = header["order"], header["data"]
     if not (isinstance(order, int) and order >= 1 and header.get("byteorder") == sys.byteorder):
@@ -111,13 +113,5 @@ def _table(header: dict, tensors: dict[str, torch.Tensor], name: str) -> CountTa
     if not valid:
         raise CountTableError(f"{name}: damaged count table (keys or counts are inconsistent)")
     sources = tuple(str(s) for s in data["sources"])
-    return CountTable(
-        vocab,
-        order,
-        keys,
-        counts,
-        int(data["items"]),
-        int(data["blank"]),
-        int(data["oov"]),
-        sources,
-    )
+    made = Provenance(int(data["items"]), int(data["blank"]), int(data["oov"]), sources)
+    return NgramCounts(vocab, order, keys, counts, made)

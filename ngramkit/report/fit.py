@@ -53,9 +53,9 @@ def counted_rows(d: CountedStats) -> list[tuple[str, Any]]:
     return [
         ("counted", d.how),
         ("shards", d.shards),
-        ("items read", t.items),
-        ("blank lines skipped", t.blank),
-        ("items left out (symbols outside the vocabulary)", t.oov),
+        ("items read", t.provenance.items),
+        ("blank lines skipped", t.provenance.blank),
+        ("items left out (symbols outside the vocabulary)", t.provenance.oov),
         ("vocabulary (tokens)", len(t.vocab)),
         ("predicted train tokens", t.tokens),
         ("validation", "none: every item is counted (score a held-out file with eval)"),

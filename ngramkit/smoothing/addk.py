@@ -64,9 +64,9 @@ class AddK:
     @classmethod
     def fit(cls, keys: torch.Tensor, counts: torch.Tensor, V: int, N: int, k: float) -> AddK:
         """The estimate from the top-order (keys, counts) of an order-N table over V tokens."""
-        ctx_keys, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
-        totals = torch.zeros_like(ctx_keys).index_add_(0, inverse, counts)
-        return cls(V, N, k, keys, counts, ctx_keys, totals)
+        from ..counts import context_totals
+
+        return cls(V, N, k, keys, counts, *context_totals(keys, counts, V))
 
     def key_logprobs(self, grams: torch.Tensor) -> torch.Tensor:
         """log p of n-gram keys (context, target) [T] -> [T] float64."""

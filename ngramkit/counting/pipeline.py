@@ -16,21 +16,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..counts import NgramCounts
+from ..keys import check_order
 from ..tokenizer import Vocabulary, pick_boundary
 from .shards import Shard, plan
-from .work import count_shard, shard_symbols
+from .tasks import count_shard, shard_symbols
 
 if TYPE_CHECKING:
     from ..model import Progress
-    from .run import InProcess
-    from .table import CountTable
+    from .engines import InProcess
 
 
 @dataclass(frozen=True)
 class CountRun:
     """A merged count table and how it was made (seconds per stage)."""
 
-    table: CountTable
+    table: NgramCounts
     shards: list[Shard]
     seconds: dict[str, float] = field(default_factory=dict)  # symbols, count, merge
 
@@ -59,11 +60,9 @@ def count_files(
 
     With no `vocab`, one is agreed from the data first (see the module
     docstring); items with symbols outside a given `vocab` are left out and
-    counted in `table.oov`. `count` is the shard task (a test swaps in one
-    that kills its worker).
+    counted in `table.provenance.oov`. `count` is the shard task (a test
+    swaps in one that kills its worker).
     """
-    from ..keys import check_order
-
     shards = plan(paths, n_shards or len(paths))
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -73,7 +72,7 @@ def count_files(
     check_order(order, len(vocab))
     clock = time.perf_counter()
     handles = []
-    for handle in engine.count(count, [(s, vocab, order) for s in shards]):
+    for handle in engine.map_handles(count, [(s, vocab, order) for s in shards]):
         handles.append(handle)
         if progress is not None:
             progress(len(handles), len(shards), shards="counted")

@@ -7,32 +7,20 @@ and reads the shard's file itself: only the byte range travels).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from ..counts import NgramCounts
 from ..reader import Shard, read_shard
-from ..tokenizer import split_symbols
-from .table import CountTable
-
-if TYPE_CHECKING:
-    from ..tokenizer import Vocabulary
+from ..tokenizer import Vocabulary, split_symbols
 
 
 def shard_symbols(shard: Shard, kind: str) -> frozenset[str]:
     """The distinct symbols of a shard's items (the cheap first pass)."""
-    from ..tokenizer import Vocabulary
-
     items = read_shard(shard).items
     if kind == "char":
         return frozenset(Vocabulary.build(items, "char").symbols)  # a bincount, no set of str
     return frozenset(s for item in items for s in split_symbols(item, kind))
 
 
-def count_shard(shard: Shard, vocab: Vocabulary, order: int) -> CountTable:
-    """The order-N count table of a shard's items over the agreed vocabulary."""
+def count_shard(shard: Shard, vocab: Vocabulary, order: int) -> NgramCounts:
+    """The counts of a shard's items over the agreed vocabulary."""
     text = read_shard(shard)
-    return CountTable.count(text.items, vocab, order, blank=text.blank, source=str(shard))
-
-
-def merge_pair(a: CountTable, b: CountTable) -> CountTable:
-    """a.merge(b), as a task a cluster can run next to where a and b were counted."""
-    return a.merge(b)
+    return NgramCounts.count_items(text.items, vocab, order, blank=text.blank, source=str(shard))

@@ -13,14 +13,12 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..errors import NgramkitError
-from .table import CountTable, merge_all
+import torch
+
+from ..counts import NgramCounts, merge_all
+from ..errors import ClusterError
 
 CONNECT_TIMEOUT = 5.0  # seconds to wait for a Dask scheduler to answer
-
-
-class ClusterError(NgramkitError):
-    """A Dask scheduler that cannot be reached, or dask that is not installed."""
 
 
 class InProcess:
@@ -30,11 +28,12 @@ class InProcess:
         for a in args:
             yield fn(*a)
 
-    def count(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[Any]:
-        """Handles of count tables as they finish (here: the tables themselves)."""
+    def map_handles(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[Any]:
+        """Handles of the results as they finish (here: the results themselves)."""
         return self.map(fn, args)
 
-    def merge(self, tables: list[Any]) -> CountTable:
+    def merge(self, tables: list[Any]) -> NgramCounts:
+        """The merged table of the handles `tables` (merge_all's balanced tree)."""
         return merge_all(tables)
 
     def close(self) -> None:
@@ -43,8 +42,6 @@ class InProcess:
 
 def _one_thread() -> None:
     """Pool initializer: one torch thread per process, the processes are the parallelism."""
-    import torch
-
     torch.set_num_threads(1)
 
 
@@ -95,8 +92,9 @@ class DaskCluster:
             raise ClusterError(
                 "--dask needs dask.distributed: pip install 'ngramkit[dask]'"
             ) from None
-        self.cluster = None
-        self.futures: list[Any] = []
+        self.cluster: Any = None  # a LocalCluster started for the run, or None
+        self.client: Any = None
+        self.owned = True  # close() closes the client and the cluster
         if address == "local":
             self.cluster = LocalCluster(
                 n_workers=workers,
@@ -120,15 +118,14 @@ class DaskCluster:
     def from_client(cls, client: Any) -> DaskCluster:
         """Use a client the caller owns (and closes)."""
         self = cls.__new__(cls)
-        self.cluster, self.client, self.futures = None, client, []
-        self._owned = False
+        self.cluster, self.client, self.owned = None, client, False
         return self
 
     def map(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[Any]:
-        for f in self.count(fn, args):
+        for f in self.map_handles(fn, args):
             yield f.result()
 
-    def count(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[Any]:
+    def map_handles(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[Any]:
         """Futures of the tasks as they finish; their results stay on the workers."""
         from distributed import as_completed
 
@@ -138,22 +135,17 @@ class DaskCluster:
                 _result(f)  # raises the task's own error (a DataError, say)
             yield f
 
-    def merge(self, tables: list[Any]) -> CountTable:
-        """Merge futures of tables on the cluster (pairwise, a balanced tree)."""
-        from .work import merge_pair
+    def merge(self, tables: list[Any]) -> NgramCounts:
+        """Merge futures of tables on the cluster (merge_all's balanced tree of tasks)."""
 
-        level = tables
-        while len(level) > 1:
-            pairs = [
-                self.client.submit(merge_pair, a, b, pure=False)
-                for a, b in zip(level[::2], level[1::2])
-            ]
-            level = pairs + ([level[-1]] if len(level) % 2 else [])
-        return _result(level[0])
+        def submit(a: Any, b: Any) -> Any:  # runs on a worker, next to where a and b are
+            return self.client.submit(NgramCounts.merge, a, b, pure=False)
+
+        return _result(merge_all(tables, submit))
 
     def close(self) -> None:
-        if getattr(self, "_owned", True):
-            if getattr(self, "client", None) is not None:
+        if self.owned:
+            if self.client is not None:
                 self.client.close()
             if self.cluster is not None:
                 self.cluster.close()
