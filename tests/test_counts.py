@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from ngramkit import CountLM, NgramCounts, NgramkitError
 from ngramkit.corpus import Corpus
-from ngramkit.counts import count_keys, gram_keys
+from ngramkit.counts import count_keys
+from ngramkit.keys import gram_keys
 from ngramkit.tokenizer import Vocabulary
 
 NAMES = Path(__file__).resolve().parents[1] / "examples" / "names.txt"

@@ -17,8 +17,9 @@ from click.testing import CliRunner
 from ngramkit import CountLM, NgramkitError, corpus_metrics
 from ngramkit.cli import cli
 from ngramkit.corpus import Corpus
-from ngramkit.counts import NgramCounts, gram_keys
+from ngramkit.counts import NgramCounts
 from ngramkit.data import train_val_split
+from ngramkit.keys import gram_keys
 from ngramkit.smoothing.fit import DEV_SEED, held_out
 
 
