@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "LanguageModel": "model",
     "TrainingInfo": "model",
-    "OOVError": "model",
+    "OOVError": "errors",
     "Option": "options",
     "Vocabulary": "tokenizer",
     "Corpus": "corpus",
@@ -27,12 +27,10 @@ _EXPORTS = {
     "WordList": "reader",
     "read_items": "reader",
     "train_val_split": "data",
-    "score_items": "evaluate",
     "corpus_metrics": "evaluate",
     "token_breakdown": "evaluate",
-    "Metrics": "evaluate",
-    "ItemScore": "evaluate",
-    "Summary": "evaluate",
+    "Metrics": "results",
+    "ItemScore": "results",
     "sample": "sampling",
     "save": "persist",
     "load": "persist",
@@ -63,15 +61,17 @@ if TYPE_CHECKING:
         ModelFileError,
         NgramkitError,
         NotFittedError,
+        OOVError,
         OptionError,
         TrainingError,
     )
-    from .evaluate import ItemScore, Metrics, Summary, corpus_metrics, score_items, token_breakdown
-    from .model import LanguageModel, OOVError, TrainingInfo
+    from .evaluate import corpus_metrics, token_breakdown
+    from .model import LanguageModel, TrainingInfo
     from .options import Option
     from .persist import load, save
     from .reader import WordList, read_items
     from .registry import get as get_backend
+    from .results import ItemScore, Metrics
     from .sampling import sample
     from .tokenizer import Vocabulary
 

@@ -52,3 +52,10 @@ class CountTableError(NgramkitError):
 
 class ClusterError(NgramkitError):
     """A Dask scheduler that cannot be reached, or dask that is not installed."""
+
+
+class OOVError(NgramkitError, KeyError):
+    """An item holds symbols the model's vocabulary does not have."""
+
+    def __str__(self) -> str:  # KeyError's str() would quote the message
+        return str(self.args[0])

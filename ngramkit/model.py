@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .corpus import Corpus
-from .errors import ModelFileError, NgramkitError, NotFittedError
+from .errors import ModelFileError, NgramkitError, NotFittedError, OOVError
 from .options import LECTURE_SEED, ORDER, Option, resolve
 from .tokenizer import Vocabulary
 
@@ -34,20 +34,13 @@ if TYPE_CHECKING:
     import torch
     from typing_extensions import Self
 
-    from .evaluate import Metrics
+    from .results import Metrics
 
 Progress = Callable[..., None]
 """progress(done, total, **info): called by long fits (info may hold `loss`)."""
 
 SEEN_LIMIT = 2_000_000
 """Most distinct training items remembered for the "seen in training" marks."""
-
-
-class OOVError(NgramkitError, KeyError):
-    """An item holds symbols the model's vocabulary does not have."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,11 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import OptionError
-
-if TYPE_CHECKING:
-    from .evaluate import ItemScore
+from .results import ItemScore
 
 SORTS = ("input", "nll", "logprob", "length")
 
@@ -49,19 +48,42 @@ def sort_key(sort: str) -> Key | None:
     raise OptionError(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The rows to show, in sort order, and the choice that picked them."""
+
+    rows: list[ItemScore]
+    sort: str = "input"
+    top: int | None = None
+    bottom: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sort": self.sort, "top": self.top, "bottom": self.bottom, "shown": len(self.rows)}
+
+
 def select(
     rows: Iterable[ItemScore],
     sort: str = "input",
     top: int | None = None,
     bottom: int | None = None,
-) -> list[ItemScore]:
-    """Consume `rows` and return the ones to show, in sort order.
+    *,
+    limit: int | None = None,
+) -> Selection:
+    """Consume `rows` and pick the ones to show, in sort order.
 
-    top=K: the first K; bottom=K: the last K; neither: all of them. Ties keep
-    input order. Every row is consumed (so running totals see them all).
+    top=K: the first K; bottom=K: the last K; neither: all of them, or the
+    first `limit`. Ties keep input order. Every row is consumed (so running
+    totals see them all).
     """
     if top is not None and bottom is not None:
         raise OptionError("give --top or --bottom, not both")
+    first = limit if top is bottom is None else top
+    return Selection(_pick(rows, sort, first, bottom), sort, top, bottom)
+
+
+def _pick(
+    rows: Iterable[ItemScore], sort: str, top: int | None, bottom: int | None
+) -> list[ItemScore]:
     key = sort_key(sort)
     if key is None:
         if top is not None:

@@ -9,7 +9,7 @@ keeps every row in memory (it must see them all before the first one).
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +22,10 @@ from .common import (
     report_console,
     save_export,
 )
+from .writers import writer
+
+if TYPE_CHECKING:
+    from ..listeval import ListEvaluation
 
 FORMATS = ("table", "json", "jsonl", "tsv", "csv")
 TABLE_ROWS = 1000  # rows the table shows at most; more go to machine formats
@@ -68,66 +72,49 @@ def command(
     symbols. Totals per list and overall. `--sort nll --bottom 20` shows the
     20 least likely items.
     """
-    from ..errors import OptionError
     from ..listeval import ListEvaluation
     from ..ranking import select
+    from ..report.evaluation import eval_report
 
     fmt = "json" if as_json else fmt
+    _check_options(fmt, top, bottom, export)
+    model = load_model(model_path).model
+    with ProgressBar("eval") as bar:
+        run = ListEvaluation(model, wordlists, progress=bar if bar.enabled else None)
+        if fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None:
+            _stream(run, fmt)
+            run.check_scored()
+            return
+        limit = TABLE_ROWS if fmt == "table" else None
+        shown = select(run.rows(), sort, top, bottom, limit=limit)
+    run.check_scored()
+    if fmt == "table":
+        con = report_console(export)
+        con.print(eval_report(shown, run.files, run.overall))
+        save_export(con, export)
+    elif fmt == "json":
+        emit_json(run.to_json(shown, items=True))
+    else:
+        out = writer(fmt, sys.stdout)
+        for r in shown.rows:
+            out.write(r, r.line)
+        out.close(run.to_json(shown))
+
+
+def _check_options(fmt: str, top: int | None, bottom: int | None, export: str | None) -> None:
+    """The option combinations click cannot check, before any work."""
+    from ..errors import OptionError
+
     if top is not None and bottom is not None:
         raise OptionError("give --top or --bottom, not both")
     if export is not None and fmt != "table":
         raise OptionError(f"--export saves the table report; it does not apply to --format {fmt}")
     check_export(export)
-    model = load_model(model_path).model
-    with ProgressBar("eval") as bar:
-        run = ListEvaluation(model, wordlists, progress=bar if bar.enabled else None)
-        streaming = fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None
-        if streaming:
-            _stream(run, fmt)
-            run.check_scored()
-            return
-        limit = TABLE_ROWS if fmt == "table" and top is bottom is None else None
-        shown = select(run.rows(), sort, top if limit is None else limit, bottom)
-    run.check_scored()
-    selection = {"sort": sort, "top": top, "bottom": bottom, "shown": len(shown)}
-    if fmt == "table":
-        _table(run, shown, selection, export)
-    elif fmt == "json":
-        emit_json({**run.to_json(), "selection": selection, "items": [r.to_json() for r in shown]})
-    else:
-        from .writers import writer
-
-        out = writer(fmt, sys.stdout)
-        for r in shown:
-            out.write(r, r.line)
-        out.close({**run.to_json(), "selection": selection})
 
 
-def _stream(run: Any, fmt: str) -> None:
-    from .writers import writer
-
+def _stream(run: ListEvaluation, fmt: str) -> None:
+    """tsv, csv or jsonl rows as the chunks are scored, then the totals."""
     out = writer(fmt, sys.stdout)
     for chunk in run.chunks():
         out.write_chunk(chunk)
     out.close(run.to_json())
-
-
-def _table(run: Any, shown: list[Any], selection: dict[str, Any], export: str | None) -> None:
-    from ..report.evaluation import eval_report
-
-    total = run.overall.summary.items
-    note = ""
-    if len(shown) < total:
-        what = (
-            f"top {selection['top']}"
-            if selection["top"]
-            else f"bottom {selection['bottom']}"
-            if selection["bottom"]
-            else f"first {len(shown):,}"
-        )
-        note = f"{what} of {total:,} items by {selection['sort']}"
-        if not (selection["top"] or selection["bottom"]):
-            note += " (use --top/--bottom, or --format tsv for every row)"
-    con = report_console(export)
-    con.print(eval_report(shown, run.files, run.overall, note=note))
-    save_export(con, export)

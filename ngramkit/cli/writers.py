@@ -22,8 +22,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-    from ..evaluate import ItemScore
     from ..listeval import Chunk
+    from ..results import ItemScore
 
 COLUMNS = (
     "source",
@@ -85,13 +85,9 @@ class DelimitedWriter:
         written in one go, about 4x faster than csv.writer; OOV rows (nan
         scores) are then formatted apart.
         """
-        import torch
-
         self.flush()
         b = chunk.batch
-        tokens = b.lengths + 1  # (N,)
-        nll = -b.logprob / tokens  # (N,) nan where OOV
-        ppl = torch.where(nll < 700, nll.exp(), math.inf)  # as ItemScore.perplexity
+        tokens, nll, ppl = b.lengths + 1, b.nll(), b.perplexity()  # (N,) each, nan/inf where OOV
         n = len(chunk.items)
         flags = [""] * n if chunk.in_train is None else [_flag(x) for x in chunk.in_train]
         cols = (chunk.lines, chunk.items, tokens.tolist())

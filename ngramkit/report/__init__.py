@@ -9,25 +9,21 @@ from __future__ import annotations
 from .fit import fit_report
 from .tables import (
     colored_item,
-    eval_table,
     metrics_table,
     model_rows,
     num,
     samples_table,
     score_table,
-    summary_line,
     surprisal_style,
 )
 
 __all__ = [
     "colored_item",
-    "eval_table",
     "fit_report",
     "metrics_table",
     "model_rows",
     "num",
     "samples_table",
     "score_table",
-    "summary_line",
     "surprisal_style",
 ]

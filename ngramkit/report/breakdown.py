@@ -1,7 +1,8 @@
 """The oddest spot of a scored item: the token that surprised the model most.
 
 "andrejq" under the names bigram: the q after j (p ~ 0.0003) is the spot,
-shown as its context and token together, "jq". No I/O.
+shown as its context and token together, "jq". `breakdown_report` is
+`ngramkit score`'s view of one item. No I/O.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rich.console import Group, RenderableType
 from rich.text import Text
 
-from .tables import colored_item, num, surprisal_style
+from .tables import num, score_table, surprisal_style
 
 if TYPE_CHECKING:
-    from ..evaluate import TokenScore
+    from ..results import Breakdown, TokenScore
 
 
 def oddest(tokens: Sequence[TokenScore]) -> int:
@@ -36,9 +38,8 @@ def oddest_line(tokens: Sequence[TokenScore], separator: str = "") -> Text:
     return text
 
 
-def item_line(item: str, tokens: Sequence[TokenScore], separator: str = "") -> Text:
-    """The item colored by per-token surprisal, then its total."""
-    total = sum(t.logprob for t in tokens)
-    text = Text.assemble(colored_item(tokens, separator), "  ")
-    text.append(f"log p = {num(total)} nats over {len(tokens)} tokens", style="dim")
-    return text
+def breakdown_report(b: Breakdown, separator: str = "") -> RenderableType:
+    """`score`'s view of one item: its token table and oddest spot, or why it is OOV."""
+    if b.unknown:
+        return Text.assemble((b.item, "bold"), f": OOV, {b.reason}")
+    return Group(score_table(b.item, b.tokens, separator), oddest_line(b.tokens, separator))

@@ -20,8 +20,8 @@ from rich.text import Text
 from .tables import num
 
 if TYPE_CHECKING:
-    from ..evaluate import ItemScore
-    from ..listeval import FileTotals
+    from ..ranking import Selection
+    from ..results import ItemScore, Metrics
 
 ITEM_CELLS = 48  # widest item shown in full in the table
 
@@ -45,7 +45,7 @@ def _table(title: str) -> Table:
     return Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
 
 
-def totals_table(files: Sequence[FileTotals], overall: FileTotals | None) -> Table:
+def totals_table(files: Sequence[Metrics], overall: Metrics | None) -> Table:
     """One row per list (and an overall row when there are several)."""
     table = _table("Word lists")
     table.add_column("list", overflow="fold", min_width=8)
@@ -56,18 +56,17 @@ def totals_table(files: Sequence[FileTotals], overall: FileTotals | None) -> Tab
     table.add_column("bits\n/tok", justify="right", no_wrap=True)
     rows = [*files, overall] if overall is not None and len(files) > 1 else list(files)
     for f in rows:
-        s, m = f.summary, f.summary.metrics
-        all_oov = s.items > 0 and s.scored == 0
+        all_oov = f.items > 0 and f.scored == 0
         table.add_row(
             Text(short_path(f.source), style="bold" if f is overall else ""),
-            f"{s.items:,}",
-            Text(f"{s.oov:,}", style="red" if s.oov else ""),
+            f"{f.items:,}",
+            Text(f"{f.oov:,}", style="red" if f.oov else ""),
             f"{f.duplicates:,}",
-            f"{s.in_train:,}",
-            f"{s.tokens:,}",
-            Text("all OOV", style="red") if all_oov else num(m.nll),
-            "-" if all_oov else num(m.perplexity, 2),
-            "-" if all_oov else num(m.bits, 3),
+            f"{f.in_train:,}",
+            f"{f.tokens:,}",
+            Text("all OOV", style="red") if all_oov else num(f.nll),
+            "-" if all_oov else num(f.perplexity, 2),
+            "-" if all_oov else num(f.bits, 3),
         )
     return table
 
@@ -101,7 +100,7 @@ def items_table(rows: Sequence[ItemScore], title: str = "", show_source: bool = 
     return table
 
 
-def unknown_line(overall: FileTotals) -> Text | None:
+def unknown_line(overall: Metrics) -> Text | None:
     """'OOV symbols: É ×50, ü ×30, …' over the whole run, or None."""
     if not overall.unknown:
         return None
@@ -114,18 +113,27 @@ def unknown_line(overall: FileTotals) -> Text | None:
     return text
 
 
+def selection_note(shown: Selection, total: int) -> str:
+    """'top 5 of 1,000 items by nll' when fewer rows are shown than were scored, else ''."""
+    if len(shown.rows) >= total:
+        return ""
+    if shown.top or shown.bottom:
+        what = f"top {shown.top}" if shown.top else f"bottom {shown.bottom}"
+        return f"{what} of {total:,} items by {shown.sort}"
+    return (
+        f"first {len(shown.rows):,} of {total:,} items by {shown.sort}"
+        " (use --top/--bottom, or --format tsv for every row)"
+    )
+
+
 def eval_report(
-    rows: Sequence[ItemScore],
-    files: Sequence[FileTotals],
-    overall: FileTotals,
-    *,
-    title: str = "",
-    note: str = "",
+    shown: Selection, files: Sequence[Metrics], overall: Metrics, *, title: str = ""
 ) -> RenderableType:
     """Items table, then the per-list totals, then notes."""
     parts: list[RenderableType] = []
-    if rows:
-        parts.append(items_table(rows, title, show_source=len(files) > 1))
+    if shown.rows:
+        parts.append(items_table(shown.rows, title, show_source=len(files) > 1))
+    note = selection_note(shown, overall.items)
     if note:
         parts.append(Text(note, style="dim"))
     parts.append(totals_table(files, overall))

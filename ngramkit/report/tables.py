@@ -1,7 +1,7 @@
 """Rich renderables for ngramkit's reports. No I/O: the CLI prints them.
 
-Every function takes plain result objects (models, evaluate
-rows) and returns something Rich can render. Units stand in the column
+Every function takes plain result objects (models, results.py's
+types) and returns something Rich can render. Units stand in the column
 headers: NLL in nats per token, perplexity per token, bits per token.
 """
 
@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from ..evaluate import ItemScore, Metrics, Summary, TokenScore
     from ..model import LanguageModel
+    from ..results import Metrics, TokenScore
 
 
 def num(x: float | None, digits: int = 4) -> str:
@@ -126,36 +126,3 @@ def score_table(item: str, tokens: Sequence[TokenScore], separator: str = "") ->
         f"log p = {num(total)} nats   NLL = {num(nll)} nats/token over {len(tokens)} tokens"
     )
     return Group(table, foot)
-
-
-def eval_table(rows: Sequence[ItemScore], summary: Summary, title: str = "") -> RenderableType:
-    table = Table(title=title or None, title_justify="left")
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("item")
-    table.add_column("tokens", justify="right")
-    table.add_column("log p (nats)", justify="right")
-    table.add_column("NLL (nats/token)", justify="right")
-    table.add_column("perplexity", justify="right")
-    table.add_column("in train")
-    table.add_column("OOV")
-    for r in rows:
-        table.add_row(
-            str(r.index + 1),
-            r.item,
-            str(r.tokens),
-            "-" if r.oov else num(r.logprob),
-            "-" if r.oov else num(r.nll),
-            "-" if r.oov else num(r.perplexity, 2),
-            "" if r.in_train is None else ("yes" if r.in_train else "no"),
-            Text("OOV: " + " ".join(r.unknown), style="red") if r.oov else "",
-        )
-    return Group(table, summary_line(summary))
-
-
-def summary_line(summary: Summary) -> Text:
-    m = summary.metrics
-    return Text(
-        f"{summary.items:,} items, {summary.scored:,} scored, {summary.oov:,} OOV; "
-        f"{summary.tokens:,} tokens; NLL {num(m.nll)} nats/token, "
-        f"perplexity {num(m.perplexity, 3)}, {num(m.bits)} bits/token"
-    )

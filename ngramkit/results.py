@@ -1,0 +1,250 @@
+"""What scoring returns: totals, per-item rows, per-token rows, column-wise batches.
+
+Plain result types with their JSON (DESIGN.md's stable keys). This module
+scores nothing and imports nothing of ngramkit: evaluate.py, listeval.py and
+compare.py make these, model.py names them, report/ and the CLI show them.
+
+Units: nats. NLL = -(sum of log p over predicted tokens) / tokens, where an
+item of length L predicts L+1 tokens; perplexity = exp(NLL); bits = NLL / ln 2.
+Non-finite values go to JSON as null with a "reason" alongside.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+LN2 = math.log(2)
+MAX_NLL = 700.0
+"""NLL (nats/token) from which perplexity is inf: exp(700) ~ 1e304 is near float64's top."""
+
+
+def finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def perplexity(nll: float) -> float:
+    """exp(nll) per token; inf from MAX_NLL on and for nan (nothing scored)."""
+    return math.exp(nll) if math.isfinite(nll) and nll < MAX_NLL else math.inf
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Totals of scored tokens, and for word lists what reading them found.
+
+    tokens/logprob: predicted tokens and their total log p (nats, -inf if one
+    has p = 0); oov: items left out (symbols outside the vocabulary). Counted
+    by eval only (0 elsewhere): items (scored + OOV), in_train (scored items
+    that are training items), and per list its source, blank lines skipped,
+    duplicates (scored and counted) and unknown symbol -> OOV items holding it.
+    """
+
+    tokens: int
+    logprob: float
+    oov: int = 0
+    items: int = 0
+    in_train: int = 0
+    source: str = ""
+    blank: int = 0
+    duplicates: int = 0
+    unknown: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def nll(self) -> float:
+        return -self.logprob / self.tokens if self.tokens else math.nan
+
+    @property
+    def perplexity(self) -> float:
+        return perplexity(self.nll)
+
+    @property
+    def bits(self) -> float:
+        return self.nll / LN2
+
+    @property
+    def scored(self) -> int:
+        return self.items - self.oov
+
+    def __add__(self, other: Metrics) -> Metrics:
+        """Both totals together (this one's source kept): a list's chunks, lists into "all"."""
+        return Metrics(
+            self.tokens + other.tokens,
+            self.logprob + other.logprob,
+            self.oov + other.oov,
+            self.items + other.items,
+            self.in_train + other.in_train,
+            self.source,
+            self.blank + other.blank,
+            self.duplicates + other.duplicates,
+            self.unknown + other.unknown,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """fit's and compare's keys: nll, perplexity, bits, tokens (and a reason)."""
+        out: dict[str, Any] = {
+            "nll": finite_or_none(self.nll),
+            "perplexity": finite_or_none(self.perplexity),
+            "bits": finite_or_none(self.bits),
+            "tokens": self.tokens,
+        }
+        if self.tokens == 0:
+            out["reason"] = "no tokens were scored"
+        elif not math.isfinite(self.nll):
+            out["reason"] = "a token has probability 0 under this model (unsmoothed)"
+        return out
+
+    def totals_json(self) -> dict[str, Any]:
+        """eval's summary keys: items, scored, oov, tokens, nll, ..., then what reading found."""
+        m = self.to_json()
+        return {
+            "items": self.items,
+            "scored": self.scored,
+            "oov": self.oov,
+            "tokens": self.tokens,
+            "nll": m["nll"],
+            "perplexity": m["perplexity"],
+            "bits": m["bits"],
+            **({"reason": m["reason"]} if "reason" in m else {}),
+            "in_train": self.in_train,
+            "duplicates": self.duplicates,
+            "blank_lines": self.blank,
+            "unknown_symbols": dict(self.unknown.most_common()),
+        }
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """One scored item. tokens = L+1; logprob in nats (nan when OOV)."""
+
+    item: str
+    tokens: int
+    logprob: float
+    oov: bool = False
+    unknown: tuple[str, ...] = ()
+    in_train: bool | None = None
+    index: int = 0  # position in the input list
+    source: str = ""
+    line: int = 0  # 1-based line in the source file (0: not from a file)
+
+    @property
+    def nll(self) -> float:
+        return -self.logprob / self.tokens if not self.oov else math.nan
+
+    @property
+    def perplexity(self) -> float:
+        return perplexity(self.nll)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "item": self.item,
+            "tokens": self.tokens,
+            "logprob": None if self.oov else finite_or_none(self.logprob),
+            "nll": None if self.oov else finite_or_none(self.nll),
+            "perplexity": None if self.oov else finite_or_none(self.perplexity),
+            "oov": self.oov,
+            "in_train": self.in_train,
+        }
+        if self.oov:
+            out["unknown"] = list(self.unknown)
+            out["reason"] = "symbols outside the model's vocabulary"
+        elif not math.isfinite(self.logprob):
+            out["reason"] = "a token has probability 0 under this model"
+        if self.source:
+            out["source"] = self.source
+        if self.line:
+            out["line"] = self.line
+        return out
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Scores of a batch of items, column-wise (cheap to make for millions).
+
+    logprob: float64 [N] totals in nats, nan where OOV.
+    lengths: int64 [N] symbols per item (OOV items included), so tokens = L+1.
+    oov: bool [N].
+    """
+
+    items: list[str]
+    logprob: torch.Tensor
+    lengths: torch.Tensor
+    oov: torch.Tensor
+
+    def nll(self) -> torch.Tensor:
+        """Per-item NLL, nats/token, float64 [N] (nan where OOV)."""
+        return -self.logprob / (self.lengths + 1)
+
+    def perplexity(self) -> torch.Tensor:
+        """Per-item perplexity [N], inf where perplexity() says so (OOV included)."""
+        nll = self.nll()
+        return nll.exp().masked_fill(~(nll < MAX_NLL), math.inf)
+
+
+@dataclass(frozen=True)
+class TokenScore:
+    """One predicted token of an item: its context, the token and its log p."""
+
+    context: str
+    token: str
+    logprob: float
+
+    @property
+    def prob(self) -> float:
+        return math.exp(self.logprob)
+
+    @property
+    def surprisal_bits(self) -> float:
+        return -self.logprob / LN2
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "token": self.token,
+            "prob": self.prob,
+            "logprob": finite_or_none(self.logprob),
+            "surprisal_bits": finite_or_none(self.surprisal_bits),
+        }
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One item token by token (`score`); no tokens and its unknown symbols when OOV."""
+
+    item: str
+    tokens: tuple[TokenScore, ...]
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def logprob(self) -> float:
+        return sum(t.logprob for t in self.tokens)
+
+    @property
+    def reason(self) -> str:
+        return f"symbols outside the model's vocabulary: {' '.join(self.unknown)}"
+
+    def to_json(self) -> dict[str, Any]:
+        """DESIGN.md's score keys: item, tokens [{context, token, prob, logprob}], logprob."""
+        if self.unknown:
+            return {
+                "item": self.item,
+                "oov": True,
+                "unknown": list(self.unknown),
+                "tokens": [],
+                "logprob": None,
+                "reason": self.reason,
+            }
+        total = self.logprob
+        out: dict[str, Any] = {
+            "item": self.item,
+            "tokens": [t.to_json() for t in self.tokens],
+            "logprob": finite_or_none(total),
+            "nll": finite_or_none(-total / len(self.tokens)),
+        }
+        if not math.isfinite(total):
+            out["reason"] = "a token has probability 0 under this model"
+        return out
