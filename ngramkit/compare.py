@@ -17,17 +17,17 @@ This module does not read files or print.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import torch
 
 from .errors import NgramkitError
-from .evaluate import CHUNK_ITEMS, Metrics, score_batch
+from .evaluate import CHUNK_ITEMS, score_batch
+from .results import Metrics, finite_or_none
 
 if TYPE_CHECKING:
-    import torch
-
     from .model import LanguageModel
 
 
@@ -72,10 +72,12 @@ class Comparison:
         """Per-item NLL of model k, nats/token [N] (nan where OOV)."""
         return -self.logprob[k] / self.tokens[k]
 
+    def zero_probability(self, k: int) -> int:
+        """Items model k gives probability 0 (log p = -inf)."""
+        return int((self.logprob[k] == float("-inf")).sum())
+
     def disagreements(self, k: int, top: int = 10) -> list[int]:
         """Shared items where model k and the baseline differ most in NLL."""
-        import torch
-
         gap = (self.item_nll(k) - self.item_nll(0)).abs()
         gap = torch.where(self.shared, gap, -1.0)
         n = min(top, int(self.shared.sum()))
@@ -84,8 +86,6 @@ class Comparison:
 
 def score_models(models: Sequence[LanguageModel], names: list[str], items: list[str]) -> Comparison:
     """Score `items` under every model (chunked) and mark the shared ones."""
-    import torch
-
     if not items:
         raise NgramkitError("nothing to compare: the word list is empty")
     logprob, tokens, oov = [], [], []
@@ -111,8 +111,6 @@ def paired_bootstrap(
     level: float = 0.95,
 ) -> Difference:
     """Bootstrap CI of NLL_k - NLL_0 over the shared items (see module docstring)."""
-    import torch
-
     keep = cmp.shared
     n = int(keep.sum())
     if n == 0:
@@ -165,5 +163,77 @@ def verdict(names: Sequence[str], k: int, d: Difference) -> str:
     )
 
 
-def finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
+@dataclass(frozen=True)
+class CompareResult:
+    """`compare`'s result: the paired scores, then each model k >= 1 against model 0.
+
+    differences and verdicts: one per k, empty without a bootstrap;
+    disagreements: per k, the shared items where it differs most from model 0.
+    """
+
+    scores: Comparison
+    models: Sequence[LanguageModel]
+    source: str
+    differences: list[Difference]
+    verdicts: list[str]
+    disagreements: list[list[int]]
+
+    def to_json(self) -> dict[str, Any]:
+        cmp = self.scores
+        return {
+            "on": self.source,
+            "items": len(cmp.items),
+            "shared": int(cmp.shared.sum()),
+            "models": [self._model_json(k) for k in range(len(self.models))],
+            "differences": [self._difference_json(k) for k in range(1, len(self.models))],
+        }
+
+    def _model_json(self, k: int) -> dict[str, Any]:
+        cmp, model = self.scores, self.models[k]
+        return {
+            "name": cmp.names[k],
+            "backend": model.name,
+            "order": model.order,
+            "oov": int(cmp.oov[k].sum()),
+            "zero_probability": cmp.zero_probability(k),
+            **cmp.metrics(k).to_json(),
+            "shared": cmp.metrics(k, shared_only=True).to_json(),
+        }
+
+    def _difference_json(self, k: int) -> dict[str, Any]:
+        cmp = self.scores
+        a, b = cmp.item_nll(0), cmp.item_nll(k)
+        out: dict[str, Any] = {"model": cmp.names[k], "baseline": cmp.names[0]}
+        if self.differences:
+            d = self.differences[k - 1]
+            out["delta_nll"], out["ci"], out["level"] = d.delta, [d.low, d.high], d.level
+            out["resamples"], out["share_better"] = d.resamples, d.better
+            out["verdict"] = self.verdicts[k - 1]
+        out["disagreements"] = [
+            {
+                "item": cmp.items[i],
+                "nll_baseline": finite_or_none(float(a[i])),
+                "nll": finite_or_none(float(b[i])),
+            }
+            for i in self.disagreements[k - 1]
+        ]
+        return out
+
+
+def compare(
+    models: Sequence[LanguageModel],
+    names: list[str],
+    items: list[str],
+    source: str,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    top: int = 10,
+) -> CompareResult:
+    """Score `items` under every model; bootstrap each against the first (resamples=0: none)."""
+    cmp = score_models(models, names, items)
+    ks = range(1, len(models))
+    diffs = [paired_bootstrap(cmp, k, resamples=resamples, seed=seed) for k in ks if resamples]
+    verdicts = [verdict(names, k, d) for k, d in zip(ks, diffs)]
+    disagreements = [cmp.disagreements(k, top) for k in ks]
+    return CompareResult(cmp, models, source, diffs, verdicts, disagreements)

@@ -14,7 +14,7 @@ from .evaluation import item_text
 from .tables import num
 
 if TYPE_CHECKING:
-    from ..compare import Comparison, Difference
+    from ..compare import CompareResult, Comparison, Difference
     from ..model import LanguageModel
 
 
@@ -33,13 +33,12 @@ def models_table(cmp: Comparison, models: Sequence[LanguageModel]) -> Table:
     table.add_column("NLL shared\nnats/tok", justify="right", no_wrap=True)
     for k, (name, model) in enumerate(zip(cmp.names, models)):
         own, shared = cmp.metrics(k), cmp.metrics(k, shared_only=True)
-        zero = int((cmp.logprob[k] == float("-inf")).sum())
         table.add_row(
             Text(name),
             model.name,
             str(model.order),
             f"{int(cmp.oov[k].sum()):,}",
-            f"{zero:,}",
+            f"{cmp.zero_probability(k):,}",
             f"{own.tokens:,}",
             num(own.nll),
             num(own.perplexity, 2),
@@ -98,25 +97,20 @@ def disagreements_table(cmp: Comparison, k: int, rows: Sequence[int]) -> Table:
     return table
 
 
-def compare_report(
-    cmp: Comparison,
-    models: Sequence[LanguageModel],
-    diffs: Sequence[Difference],
-    verdicts: Sequence[str],
-    disagreements: Sequence[Sequence[int]],
-    source: str,
-) -> RenderableType:
+def compare_report(result: CompareResult) -> RenderableType:
+    """Models, then each against the first with its verdict, then the disagreements."""
+    cmp = result.scores
     shared = int(cmp.shared.sum())
     head = Text(
-        f"{len(cmp.items):,} items of {source}; {shared:,} scored by every model "
+        f"{len(cmp.items):,} items of {result.source}; {shared:,} scored by every model "
         "(differences use those)",
         style="dim",
     )
-    parts: list[RenderableType] = [head, models_table(cmp, models)]
-    if diffs:
-        parts.append(differences_table(cmp, diffs))
-        parts += [Text(v, style="bold") for v in verdicts]
-    for k, rows in enumerate(disagreements, 1):
+    parts: list[RenderableType] = [head, models_table(cmp, result.models)]
+    if result.differences:
+        parts.append(differences_table(cmp, result.differences))
+        parts += [Text(v, style="bold") for v in result.verdicts]
+    for k, rows in enumerate(result.disagreements, 1):
         if rows:
             parts.append(disagreements_table(cmp, k, rows))
     return Group(*parts)
