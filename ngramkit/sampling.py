@@ -31,14 +31,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+import torch
 
 from .errors import NgramkitError
+from .keys import key_digits, max_order
 
 if TYPE_CHECKING:
-    import torch
-
-    from .model import LanguageModel
     from .tokenizer import Vocabulary
 
 DEFAULT_MAX_LEN = 256
@@ -48,10 +48,19 @@ _SEGMENT = 256  # rows per speculative segment
 _TABLE_CELLS = 2**20  # contexts * V of a precomputed probability table
 
 
+class NextTokenModel(Protocol):
+    """What sampling asks of a model: model.LanguageModel has it (sampling does not import it)."""
+
+    @property
+    def order(self) -> int: ...
+
+    def require_fitted(self) -> Vocabulary: ...
+
+    def next_logprobs(self, contexts: torch.Tensor) -> torch.Tensor: ...
+
+
 def _probs(logprobs: torch.Tensor, temperature: float) -> torch.Tensor:
     """float32 probability rows, as the lecture feeds multinomial."""
-    import torch
-
     lp = logprobs.to(torch.float64)
     if temperature != 1.0:
         lp = torch.log_softmax(lp / temperature, dim=1)
@@ -66,9 +75,7 @@ class _Rows:
     and looked up by key; otherwise the model is asked each step.
     """
 
-    def __init__(self, model: LanguageModel, temperature: float) -> None:
-        import torch
-
+    def __init__(self, model: NextTokenModel, temperature: float) -> None:
         self.model = model
         self.temperature = temperature
         self.V = len(model.require_fitted())
@@ -81,8 +88,6 @@ class _Rows:
 
     def digits(self, key: torch.Tensor) -> torch.Tensor:
         """Keys [A] -> contexts [A, k] of token ids."""
-        from .keys import key_digits
-
         return key_digits(key, self.V, self.k)
 
     def __call__(self, key: torch.Tensor) -> torch.Tensor:
@@ -118,8 +123,6 @@ class _Sampler:
 
         Returns (tok, next key, next length); an ended or cut item restarts.
         """
-        import torch
-
         tok = (self.rows(key) / noise).argmax(1)  # (A,) multinomial's draw
         length = length + 1
         restart = (tok == 0) | (length >= self.max_len)
@@ -130,8 +133,6 @@ class _Sampler:
 
     def walk(self, walk: _Walk, key0: int, len0: int) -> None:
         """Fill every row of `walk` (R a multiple of _SEGMENT), row 0 in state (key0, len0)."""
-        import torch
-
         R, V = walk.noise.shape
         L = _SEGMENT
         K = R // L
@@ -150,8 +151,6 @@ class _Sampler:
 
     def _repair(self, walk: _Walk, starts: torch.Tensor, ends: torch.Tensor) -> None:
         """Rewalk segments from their true start state until they join the record."""
-        import torch
-
         while True:
             # True state at each segment start: the transition out of the row before it.
             prev = starts[1:] - 1
@@ -182,7 +181,7 @@ class _Sampler:
 
 
 def sample(
-    model: LanguageModel,
+    model: NextTokenModel,
     n: int,
     *,
     seed: int,
@@ -195,8 +194,6 @@ def sample(
     prefix: the items start with it (its symbols are context, not draws).
     max_len: cut an item after this many drawn symbols (DEFAULT_MAX_LEN).
     """
-    import torch
-
     vocab = model.require_fitted()
     if n < 0:
         raise NgramkitError(f"cannot draw {n} samples")
@@ -210,8 +207,6 @@ def sample(
         raise NgramkitError(f"prefix {prefix!r} has symbols outside the vocabulary: {unknown}")
     if n == 0:
         return []
-    from .keys import max_order
-
     k = model.order - 1
     if model.order > max_order(len(vocab)):
         # Context keys would overflow int64: draw one token at a time instead.
@@ -251,8 +246,6 @@ def sample(
 
 def _decode(vocab: Vocabulary, prefix: str, tok: torch.Tensor, ends: torch.Tensor) -> list[str]:
     """Items from the drawn tokens: item i is tok[ends[i-1]:ends[i]], zeros dropped."""
-    import torch
-
     if len(ends) == 0:
         return []
     tok = tok[: int(ends[-1])]
@@ -269,11 +262,9 @@ def _decode(vocab: Vocabulary, prefix: str, tok: torch.Tensor, ends: torch.Tenso
 
 
 def _sample_one_by_one(
-    model: LanguageModel, n: int, seed: int, temperature: float, prefix: str, max_len: int
+    model: NextTokenModel, n: int, seed: int, temperature: float, prefix: str, max_len: int
 ) -> list[str]:
     """DESIGN.md's procedure literally, one multinomial per token (any vocabulary size)."""
-    import torch
-
     vocab = model.require_fitted()
     g = torch.Generator().manual_seed(seed)
     head = vocab.encode(prefix)
