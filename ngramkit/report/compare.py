@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from .evaluation import item_text
-from .tables import num
+from .tables import num, simple_table
 
 if TYPE_CHECKING:
     from ..compare import CompareResult, Comparison, Difference
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 
 def models_table(cmp: Comparison, models: Sequence[LanguageModel]) -> Table:
     """One row per model: its own NLL and the NLL on the items all models score."""
-    table = Table(title="Models", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = simple_table("Models")
     table.add_column("model", overflow="fold")
     table.add_column("backend", no_wrap=True)
     table.add_column("order", justify="right", no_wrap=True)
@@ -52,12 +51,8 @@ def differences_table(cmp: Comparison, diffs: Sequence[Difference]) -> Table:
     """Each model against the first: ΔNLL, its CI, share of resamples better."""
     d0 = diffs[0] if diffs else None
     level = f"{d0.level:.0%} CI" if d0 else "CI"
-    table = Table(
-        title=f"Against {cmp.names[0]} (paired bootstrap, {d0.resamples if d0 else 0:,} resamples)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    resamples = d0.resamples if d0 else 0
+    table = simple_table(f"Against {cmp.names[0]} (paired bootstrap, {resamples:,} resamples)")
     table.add_column("model", overflow="fold")
     table.add_column("ΔNLL\nnats/tok", justify="right")
     table.add_column(level, justify="right")
@@ -76,12 +71,7 @@ def differences_table(cmp: Comparison, diffs: Sequence[Difference]) -> Table:
 def disagreements_table(cmp: Comparison, k: int, rows: Sequence[int]) -> Table:
     """Shared items where model k and the baseline differ most (per-item NLL)."""
     a, b = cmp.item_nll(0), cmp.item_nll(k)
-    table = Table(
-        title=f"Largest disagreements: {cmp.names[k]} vs {cmp.names[0]}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    table = simple_table(f"Largest disagreements: {cmp.names[k]} vs {cmp.names[0]}")
     table.add_column("item", overflow="fold")
     table.add_column(f"NLL {cmp.names[0]}", justify="right", overflow="fold")
     table.add_column(f"NLL {cmp.names[k]}", justify="right", overflow="fold")

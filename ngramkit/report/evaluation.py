@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .tables import num
+from .tables import num, simple_table
 
 if TYPE_CHECKING:
     from ..ranking import Selection
@@ -41,13 +40,9 @@ def short_path(path: str, limit: int = 24) -> str:
     return path if len(path) <= limit else f"…/{Path(path).name}"
 
 
-def _table(title: str) -> Table:
-    return Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-
-
 def totals_table(files: Sequence[Metrics], overall: Metrics | None) -> Table:
     """One row per list (and an overall row when there are several)."""
-    table = _table("Word lists")
+    table = simple_table("Word lists")
     table.add_column("list", overflow="fold", min_width=8)
     for name in ("items", "OOV", "dupes", "in\ntrain", "tokens"):
         table.add_column(name, justify="right", no_wrap=True)
@@ -73,7 +68,7 @@ def totals_table(files: Sequence[Metrics], overall: Metrics | None) -> Table:
 
 def items_table(rows: Sequence[ItemScore], title: str = "", show_source: bool = False) -> Table:
     """The scored items: line, item, tokens, log p, NLL, perplexity, marks."""
-    table = _table(title)
+    table = simple_table(title)
     if show_source:
         table.add_column("list", style="dim", overflow="fold", max_width=16)
     table.add_column("line", justify="right", style="dim", no_wrap=True)

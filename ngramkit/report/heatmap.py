@@ -17,6 +17,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .tables import simple_table
+
 if TYPE_CHECKING:
     from ..transitions import Matrix, Transition
 
@@ -81,9 +83,7 @@ def heatmap(m: Matrix, width: int = 200) -> RenderableType:
 
 def transitions_table(rows: list[Transition], separator: str = "") -> Table:
     """The strongest transitions: context, next token, count, p(next | context)."""
-    table = Table(
-        title="Strongest transitions", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
-    )
+    table = simple_table("Strongest transitions")
     table.add_column("context")
     table.add_column("next")
     table.add_column("count", justify="right")

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -27,6 +28,11 @@ def num(x: float | None, digits: int = 4) -> str:
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     return f"{x:.{digits}f}"
+
+
+def simple_table(title: str = "") -> Table:
+    """The reports' plain table: a left-aligned title, one rule under the header."""
+    return Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
 
 
 def kv_table(rows: Iterable[tuple[str, Any]], title: str) -> Table:
