@@ -44,13 +44,15 @@ def score_batch(model: LanguageModel, items: Sequence[str]) -> Batch:
     vocab = model.require_fitted()
     corpus = Corpus.from_items(items, vocab)
     lengths = corpus.lengths.clone()  # (N,), 0 for OOV items: filled in below
+    unknown = {}
     for i in corpus.oov.nonzero().flatten().tolist():
         lengths[i] = len(vocab.split(corpus.items[i]))
+        unknown[i] = tuple(vocab.unknown(corpus.items[i]))
     if corpus.n_tokens == 0:  # nothing in vocabulary: Corpus.grams cannot cut a window
         logprob = torch.full((len(corpus),), math.nan, dtype=torch.float64)
     else:
         logprob = item_logprobs(model, corpus)
-    return Batch(list(corpus.items), logprob, lengths, corpus.oov)
+    return Batch(list(corpus.items), logprob, lengths, corpus.oov, unknown)
 
 
 def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:

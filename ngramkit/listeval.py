@@ -14,9 +14,8 @@ cli/writers.py) and does not sort (see ranking.py).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import DataError
@@ -27,59 +26,6 @@ from .results import Batch, ItemScore, Metrics
 if TYPE_CHECKING:
     from .model import LanguageModel, Progress
     from .ranking import Selection
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Up to CHUNK_ITEMS scored items of one list, column-wise.
-
-    start: index of items[0] in its list; lines: their line numbers;
-    in_train: per item, or None when the model does not know its training
-    items; unknown: position in chunk -> unknown symbols, for OOV items only.
-    """
-
-    source: str
-    items: list[str]
-    lines: Sequence[int]
-    start: int
-    batch: Batch
-    in_train: list[bool] | None
-    unknown: dict[int, tuple[str, ...]]
-
-    def metrics(self) -> Metrics:
-        """The chunk's totals, column-wise (no per-row objects)."""
-        b = self.batch
-        ok = ~b.oov
-        lp = b.logprob[ok]  # (scored,) float64
-        unknown: Counter[str] = Counter()
-        for symbols in self.unknown.values():
-            unknown.update(symbols)
-        return Metrics(
-            tokens=int((b.lengths[ok] + 1).sum()),
-            logprob=float(lp.sum()),
-            oov=len(self.items) - len(lp),
-            items=len(self.items),
-            in_train=sum(self.in_train) if self.in_train is not None else 0,
-            unknown=unknown,
-        )
-
-    def rows(self) -> Iterator[ItemScore]:
-        logprob = self.batch.logprob.tolist()
-        lengths = self.batch.lengths.tolist()
-        flags = self.in_train
-        for i, item in enumerate(self.items):
-            unknown = self.unknown.get(i)
-            yield ItemScore(
-                item,
-                lengths[i] + 1,
-                logprob[i],
-                unknown is not None,
-                unknown or (),
-                None if flags is None else flags[i],
-                self.start + i,
-                self.source,
-                self.lines[i],
-            )
 
 
 class ListEvaluation:
@@ -97,7 +43,7 @@ class ListEvaluation:
         self.files: list[Metrics] = []  # one per list, filled in as its chunks come
         self.overall = Metrics(0, 0.0, source="all")
 
-    def chunks(self) -> Iterator[Chunk]:
+    def chunks(self) -> Iterator[Batch]:
         """Every list in scored chunks, in input order; totals grow as they come.
 
         Lists are streamed (reader.ListStream): memory is one block, one chunk and
@@ -116,14 +62,12 @@ class ListEvaluation:
                 yield chunk
             self._add(Metrics(0, 0.0, blank=reader.blank, duplicates=reader.duplicates))
 
-    def _chunk(self, items: list[str], source: str, start: int, lines: Sequence[int]) -> Chunk:
-        """score_batch, then mark training items and unknown symbols."""
-        vocab = self.model.require_fitted()
-        batch = score_batch(self.model, items)
+    def _chunk(self, items: list[str], source: str, start: int, lines: Sequence[int]) -> Batch:
+        """score_batch, then where the items come from and which are training items."""
         seen = self.model.training.seen if self.model.training else None
         in_train = None if seen is None else [s in seen for s in items]
-        unknown = {int(i): tuple(vocab.unknown(items[i])) for i in batch.oov.nonzero().flatten()}
-        return Chunk(source, items, lines, start, batch, in_train, unknown)
+        batch = score_batch(self.model, items)
+        return replace(batch, in_train=in_train, source=source, start=start, lines=lines)
 
     def _add(self, m: Metrics) -> None:
         self.files[-1] += m

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -167,13 +168,21 @@ class Batch:
 
     logprob: float64 [N] totals in nats, nan where OOV.
     lengths: int64 [N] symbols per item (OOV items included), so tokens = L+1.
-    oov: bool [N].
+    oov: bool [N]; unknown: position -> unknown symbols, for OOV items only.
+    From a word list (eval) also: in_train per item (None when the model
+    does not know its training items), the list's name, the index of
+    items[0] in it and the items' line numbers.
     """
 
     items: list[str]
     logprob: torch.Tensor
     lengths: torch.Tensor
     oov: torch.Tensor
+    unknown: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    in_train: list[bool] | None = None
+    source: str = ""
+    start: int = 0
+    lines: Sequence[int] = ()
 
     def nll(self) -> torch.Tensor:
         """Per-item NLL, nats/token, float64 [N] (nan where OOV)."""
@@ -183,6 +192,40 @@ class Batch:
         """Per-item perplexity [N], inf where perplexity() says so (OOV included)."""
         nll = self.nll()
         return nll.exp().masked_fill(~(nll < MAX_NLL), math.inf)
+
+    def metrics(self) -> Metrics:
+        """The batch's totals, column-wise (no per-row objects)."""
+        ok = ~self.oov
+        lp = self.logprob[ok]  # (scored,) float64
+        unknown: Counter[str] = Counter()
+        for symbols in self.unknown.values():
+            unknown.update(symbols)
+        return Metrics(
+            tokens=int((self.lengths[ok] + 1).sum()),
+            logprob=float(lp.sum()),
+            oov=len(self.items) - len(lp),
+            items=len(self.items),
+            in_train=sum(self.in_train) if self.in_train is not None else 0,
+            unknown=unknown,
+        )
+
+    def rows(self) -> Iterator[ItemScore]:
+        """One ItemScore per item, in order."""
+        logprob, lengths = self.logprob.tolist(), self.lengths.tolist()
+        flags, lines = self.in_train, self.lines
+        for i, item in enumerate(self.items):
+            unknown = self.unknown.get(i)
+            yield ItemScore(
+                item,
+                lengths[i] + 1,
+                logprob[i],
+                unknown is not None,
+                unknown or (),
+                None if flags is None else flags[i],
+                self.start + i,
+                self.source,
+                lines[i] if lines else 0,
+            )
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-    from ..listeval import Chunk
-    from ..results import ItemScore
+    from ..results import Batch, ItemScore
 
 COLUMNS = (
     "source",
@@ -77,7 +76,7 @@ class DelimitedWriter:
         if len(self._buffer) >= 8192:
             self.flush()
 
-    def write_chunk(self, chunk: Chunk) -> None:
+    def write_chunk(self, chunk: Batch) -> None:
         """A whole chunk, column by column (the fast path of streaming).
 
         When nothing in the chunk needs csv quoting, rows are formatted by one
@@ -86,7 +85,7 @@ class DelimitedWriter:
         scores) are then formatted apart.
         """
         self.flush()
-        b = chunk.batch
+        b = chunk
         tokens, nll, ppl = b.lengths + 1, b.nll(), b.perplexity()  # (N,) each, nan/inf where OOV
         n = len(chunk.items)
         flags = [""] * n if chunk.in_train is None else [_flag(x) for x in chunk.in_train]
@@ -135,7 +134,7 @@ class JsonlWriter:
     def __init__(self, out: IO[str]) -> None:
         self._out = out
 
-    def write_chunk(self, chunk: Chunk) -> None:
+    def write_chunk(self, chunk: Batch) -> None:
         for row in chunk.rows():
             self.write(row, row.line)
 
