@@ -18,7 +18,7 @@ from rich.console import Console, RenderableType
 from ngramkit import CountLM
 from ngramkit.compare import compare
 from ngramkit.evaluate import breakdown, corpus_metrics
-from ngramkit.fitting import DataStats, FitResult
+from ngramkit.fitting import CountedStats, DataStats, FitResult, fit_counted, table_metrics
 from ngramkit.listeval import ListEvaluation
 from ngramkit.ranking import select
 from ngramkit.registry import BackendEntry
@@ -27,8 +27,9 @@ from ngramkit.report.breakdown import breakdown_report, oddest_line
 from ngramkit.report.compare import compare_report
 from ngramkit.report.curve import LossCurve, curve_of
 from ngramkit.report.evaluation import eval_report, item_text, selection_note
+from ngramkit.report.fit import fit_report
 from ngramkit.report.heatmap import heatmap, transitions_table
-from ngramkit.report.tables import fit_report, metrics_table, samples_table
+from ngramkit.report.tables import metrics_table, samples_table
 from ngramkit.results import Metrics
 from ngramkit.transitions import strongest, transition_matrix
 
@@ -226,10 +227,11 @@ def test_samples_table_marks_seen_new_and_empty() -> None:
 
 
 def test_fit_report(add1: CountLM) -> None:
-    data = DataStats("train.txt", 4, 1, 1, 3, 1, 0, 10, 3)
+    data = DataStats("train.txt", 4, 1, 1, 3, 1, 0, 10, 3, 0.25, 7)
     train, val = corpus_metrics(add1, TRAIN), corpus_metrics(add1, ["ab"])
-    result = FitResult(add1, data, train, val, [("ab", True), ("bbba", False)], 0.25)
-    lines = render(fit_report(result, "m.ngk")).splitlines()
+    samples = [("ab", True), ("bbba", False)]
+    result = FitResult(add1, data, train, val, samples, 0.25, output="m.ngk")
+    lines = render(fit_report(result)).splitlines()
     assert lines[0].startswith("╭─ ngramkit fit · count · order 2 ─")
     for row in (
         "│ source                      train.txt",
@@ -243,6 +245,29 @@ def test_fit_report(add1: CountLM) -> None:
     ):
         assert any(line.startswith(row) for line in lines), row
     assert all(len(line) == 80 for line in lines)
+
+
+def test_fit_report_from_counts(tmp_path: Path) -> None:
+    from ngramkit.counting import InProcess, count_files
+
+    words = tmp_path / "t.txt"
+    words.write_text("\n".join(TRAIN) + "\n\n", encoding="utf-8")
+    table = count_files([str(words)], 2, InProcess()).table
+    model = fit_counted(CountLM, table, {"smooth": 1})
+    stages = {"symbols": 0.5, "count": 1.0, "merge": 0.25, "estimate": 0.25}
+    data = CountedStats("in this process", 1, table, stages)
+    result = FitResult(model, data, table_metrics(model, table), None, [], 2.0, output="m.ngk")
+    lines = render(fit_report(result)).splitlines()
+    assert lines[0].startswith("╭─ ngramkit fit · count · order 2 · from counts ─")
+    for row in (
+        "│ counted                                          in this process",
+        "│ blank lines skipped                              1",
+        "│ predicted train tokens                           10",
+        "│ │ count    │    1.00 │   50% │",
+        "│ │ train │     10 │           0.9170 │      2.502 │     1.3229 │",
+        "│ saved m.ngk  ·  2.00 s",
+    ):
+        assert any(line.startswith(row) for line in lines), row
 
 
 def test_model_card(add1: CountLM, tmp_path: Path) -> None:
@@ -262,28 +287,6 @@ def test_model_card(add1: CountLM, tmp_path: Path) -> None:
         "│ predicted tokens  10",
         f"│ file             {path.stat().st_size:,} bytes",
         "│  train       10     0.9170   2.502     1.3229",
-    ):
-        assert any(line.startswith(row) for line in lines), row
-
-
-def test_sharded_fit_report(tmp_path: Path) -> None:
-    from ngramkit.counting import InProcess, count_files, fit_table
-    from ngramkit.report.sharded import sharded_fit_report
-
-    words = tmp_path / "t.txt"
-    words.write_text("\n".join(TRAIN) + "\n\n", encoding="utf-8")
-    run = count_files([str(words)], 2, InProcess())
-    fit = fit_table(CountLM, run.table, {"smooth": 1}, n_samples=0)
-    seconds = {"symbols": 0.5, "count": 1.0, "merge": 0.25, "estimate": 0.25}
-    lines = render(sharded_fit_report(fit, "m.ngk", "in this process", 1, seconds)).splitlines()
-    assert lines[0].startswith("╭─ ngramkit fit · count · order 2 · from counts ─")
-    for row in (
-        "│ counted                                          in this process",
-        "│ blank lines skipped                              1",
-        "│ predicted train tokens                           10",
-        "│ │ count    │    1.00 │   50% │",
-        "│ │ train │     10 │           0.9170 │      2.502 │     1.3229 │",
-        "│ saved m.ngk  ·  2.00 s",
     ):
         assert any(line.startswith(row) for line in lines), row
 

@@ -85,8 +85,7 @@ class DelimitedWriter:
         scores) are then formatted apart.
         """
         self.flush()
-        b = chunk
-        tokens, nll, ppl = b.lengths + 1, b.nll(), b.perplexity()  # (N,) each, nan/inf where OOV
+        tokens, nll, ppl = chunk.lengths + 1, chunk.nll(), chunk.perplexity()  # (N,), nan/inf: OOV
         n = len(chunk.items)
         flags = [""] * n if chunk.in_train is None else [_flag(x) for x in chunk.in_train]
         cols = (chunk.lines, chunk.items, tokens.tolist())
@@ -96,9 +95,9 @@ class DelimitedWriter:
                 zip(
                     [chunk.source] * n,
                     *cols,
-                    _numbers(b.logprob),
+                    _numbers(chunk.logprob),
                     _numbers(nll),
-                    _numbers(ppl.masked_fill(b.oov, math.nan)),
+                    _numbers(ppl.masked_fill(chunk.oov, math.nan)),
                     ["true" if i in chunk.unknown else "false" for i in range(n)],
                     [" ".join(chunk.unknown.get(i, ())) for i in range(n)],
                     flags,
@@ -107,13 +106,13 @@ class DelimitedWriter:
         else:
             self._out.write(self._plain(chunk, cols, nll.tolist(), ppl.tolist(), flags))
 
-    def _plain(self, chunk: Chunk, cols: tuple, nll: list, ppl: list, flags: list[str]) -> str:
+    def _plain(self, chunk: Batch, cols: tuple, nll: list, ppl: list, flags: list[str]) -> str:
         """The chunk's rows by str.format, when no field needs quoting."""
         d = self._delimiter
         row = d.join(["{}", "{}", "{}", "{!r}", "{!r}", "{!r}", "false", "", "{}"])
         head = chunk.source + d
         fmt = (head + row + "\n").format
-        lines = list(map(fmt, *cols, chunk.batch.logprob.tolist(), nll, ppl, flags))
+        lines = list(map(fmt, *cols, chunk.logprob.tolist(), nll, ppl, flags))
         for i, symbols in chunk.unknown.items():
             oov = [chunk.source, chunk.lines[i], chunk.items[i], cols[2][i], "", "", ""]
             oov += ["true", " ".join(symbols), flags[i]]
