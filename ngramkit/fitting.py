@@ -30,10 +30,11 @@ from .counting.tablefile import load as load_table
 from .counts import NgramCounts, check_compatible, merge_all
 from .data import train_val_split
 from .errors import DataError, OptionError
-from .evaluate import Metrics, corpus_metrics
+from .evaluate import corpus_metrics
 from .keys import key_digits
 from .options import LECTURE_SEED, ORDER
 from .reader import WordList, read_items
+from .results import Metrics
 from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:

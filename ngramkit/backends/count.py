@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from ..corpus import Corpus
     from ..counts import NgramCounts
-    from ..evaluate import Metrics
+    from ..results import Metrics
     from ..smoothing.addk import AddK
     from ..smoothing.backoff import BackoffTables
     from ..tokenizer import Vocabulary
@@ -90,7 +90,7 @@ class CountLM(LanguageModel):
         """NLL of the counted data: each distinct n-gram scored once, times its count."""
         import torch
 
-        from ..evaluate import Metrics
+        from ..results import Metrics
 
         keys, cnt = counts.top()
         lp = self._scorer().estimate.distinct_logprobs(keys)  # (M,) float64
