@@ -29,6 +29,7 @@ def command(name: str, parent: str) -> None:
     dist = identifiers(name)["dist"]
     out.print(
         f"next: pip install -e {root}  &&  ngramkit fit DATA --backend {name}  &&  "
-        f"pytest {root}   (guide: docs/plugins.md; package {dist})",
+        f"pytest {root}   (contract and kit: python -m pydoc ngramkit.model, "
+        f"python -m pydoc ngramkit.testing; package {dist})",
         soft_wrap=True,
     )
