@@ -197,10 +197,16 @@ def check_target(path: Path, error: type[NgramkitError]) -> None:
         raise error(f"cannot write {path}: it exists and is not a regular file")
 
 
-def atomic_write(path: Path, parts: list[bytes | memoryview], error: type[NgramkitError]) -> Path:
+def atomic_write(
+    path: Path,
+    parts: list[bytes | memoryview] | Callable[[BinaryIO], object],
+    error: type[NgramkitError],
+) -> Path:
     """Write `parts` to `path` so that readers see the old file or the new one, never a mix.
 
-    The bytes go to a temporary file `.<name>.<random>.tmp` next to `path`,
+    `parts` is the file's bytes in pieces, or a function that writes them to
+    the open binary file (a text format streamed, such as ARPA). The bytes go
+    to a temporary file `.<name>.<random>.tmp` next to `path`,
     are fsynced, then renamed over `path` (os.replace, atomic on POSIX and
     Windows), and the folder is fsynced so the rename survives a power cut.
     A writer killed before the rename leaves its temporary file behind and
@@ -217,8 +223,11 @@ def atomic_write(path: Path, parts: list[bytes | memoryview], error: type[Ngramk
         with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
             os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, "wb") as f:
-            for part in parts:
-                f.write(part)
+            if callable(parts):
+                parts(f)
+            else:
+                for part in parts:
+                    f.write(part)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from .errors import NgramkitError
 from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
@@ -54,7 +55,13 @@ class Corpus:
     def from_items(
         cls, items: Sequence[str], vocab: Vocabulary | None = None, kind: str = "char"
     ) -> Corpus:
-        """Encode `items`; with no vocabulary, build one from them (kind "char" or "word")."""
+        """Encode `items`; with no vocabulary, build one from them (kind "char" or "word").
+
+        A bare string is refused: list("emma") would silently be four items.
+        """
+        if isinstance(items, (str, bytes)):
+            shown = repr(items if len(items) <= 20 else items[:20] + "...")
+            raise NgramkitError(f"items must be a list of strings, not a string: pass [{shown}]")
         items = list(items)
         if vocab is not None:
             return cls(vocab, items)

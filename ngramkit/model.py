@@ -92,7 +92,7 @@ class LanguageModel(abc.ABC):
         """
         from .data import fingerprint
 
-        corpus = data if isinstance(data, Corpus) else Corpus.from_items(list(data))
+        corpus = data if isinstance(data, Corpus) else Corpus.from_items(data)
         if len(corpus) == 0 or bool(corpus.oov.all()):
             raise NgramkitError("cannot fit on an empty corpus")
         if len(corpus.vocab) < 2:

@@ -112,6 +112,8 @@ def _open(path: str, name: str) -> Iterator[BinaryIO]:
     """The file's bytes (stdin's for "-", not closed); OSError -> DataError 'cannot read'."""
     try:
         if path == STDIN:
+            if sys.stdin is None:  # started with `<&-`
+                raise DataError(f"{name}: standard input is closed")
             yield sys.stdin.buffer
         else:
             with open(path, "rb") as f:

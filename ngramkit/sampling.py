@@ -197,8 +197,8 @@ def sample(
     vocab = model.require_fitted()
     if n < 0:
         raise NgramkitError(f"cannot draw {n} samples")
-    if not temperature > 0:
-        raise NgramkitError(f"--temperature must be > 0, got {temperature:g}")
+    if not 0 < temperature < math.inf:
+        raise NgramkitError(f"temperature must be a finite number > 0, got {temperature:g}")
     max_len = DEFAULT_MAX_LEN if max_len is None else max_len
     if max_len < 1:
         raise NgramkitError(f"--max-len must be >= 1, got {max_len}")

@@ -7,10 +7,14 @@ line on stderr and exit status 1; click's usage errors exit 2.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
 import os
+import signal
+import sys
 import warnings
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -75,4 +79,38 @@ def main() -> None:
     # torch's CPU wheel warns at import when numpy is absent; ngramkit never needs numpy.
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     os.environ.setdefault("PYTHONWARNINGS", "ignore:Failed to initialize NumPy")  # workers too
-    cli(prog_name="ngramkit")
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nothing we print would land
+        _fail("standard output is closed; redirect it to a file or /dev/null")
+    # SIGTERM ends a run as Ctrl-C does, so atomic writes remove their temporary files.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        try:
+            cli(prog_name="ngramkit")
+        finally:
+            sys.stdout.flush()  # a full disk shows here, while we can still say so
+    except OSError as e:
+        _output_failed(e)
+
+
+def _output_failed(e: OSError) -> NoReturn:
+    """One line for an error writing output (a full disk, a closed pipe), never a traceback.
+
+    The library turns its own file errors into NgramkitError, so an OSError that
+    reaches this point comes from writing the output itself.
+    """
+    # Point stdout at /dev/null: Python flushes it again at exit and must not fail there.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    if e.errno == errno.EPIPE:  # the reader stopped (`| head -1`): quiet, as Unix tools are
+        sys.exit(128 + signal.SIGPIPE)
+    where = e.filename or "standard output"
+    _fail(f"cannot write {where}: {e.strerror or e}")
+
+
+def _fail(message: str) -> NoReturn:
+    """One line on stderr (when there is one) and exit status 1."""
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"Error: {message}\n")
+    sys.exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -20,6 +21,13 @@ def console(stderr: bool = False) -> Console:
 def emit_json(data: Any) -> None:
     """Print one JSON object to stdout and nothing else."""
     click.echo(json.dumps(data, ensure_ascii=False, allow_nan=False))
+
+
+def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A click callback refusing nan and inf (FloatRange lets nan through), as click refuses."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number.", ctx, param)
+    return value
 
 
 def load_model(path: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..options import LECTURE_SEED, MAX_SEED
-from .common import console, emit_json, load_model
+from .common import console, emit_json, finite, load_model
 
 
 @click.command("sample")
@@ -28,6 +28,7 @@ from .common import console, emit_json, load_model
 @click.option(
     "--temperature",
     type=click.FloatRange(min=0, min_open=True),
+    callback=finite,
     default=1.0,
     show_default=True,
     help="Divide log-probabilities by T before drawing.",

@@ -31,7 +31,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import BinaryIO, Protocol, TextIO
 
 import torch
 
@@ -121,22 +121,27 @@ def _num(x: float) -> str:
 
 
 def save(model: Exportable, path: str | Path) -> list[int]:
-    """Write `model` to an ARPA file (atomically: a temp file, then rename)."""
-    import os
-    import tempfile
+    """Write `model` to an ARPA file, atomically and with the mode of every output file.
+
+    The target is checked as model files' are (container.check_target: no
+    folder, a directory or a device file are refused in one line), then
+    written by container.atomic_write. Returns the n-gram count per order.
+    """
+    import io
+
+    from .. import container
 
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ArpaError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            sizes = write(model, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    container.check_target(path, ArpaError)
+    sizes: list[int] = []
+
+    def write_text(f: BinaryIO) -> None:
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="\n")
+        sizes.extend(write(model, text))
+        text.flush()
+        text.detach()  # the container closes the file itself
+
+    container.atomic_write(path, write_text, ArpaError)
     return sizes
 
 

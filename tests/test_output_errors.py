@@ -1,0 +1,154 @@
+"""Output that cannot be written, input that cannot be read: one line, never a traceback.
+
+Each case runs the real `ngramkit` in a subprocess, since what is under test
+is what the process does with its own standard streams (issue 19).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ngramkit import CountLM
+from ngramkit.errors import NgramkitError
+from ngramkit.evaluate import score_batch
+
+ENTRY = [sys.executable, "-c", "from ngramkit.cli import main; main()"]
+HAS_DEV_FULL = Path("/dev/full").is_char_device()
+
+
+def ngramkit(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ENTRY, *args], capture_output=True, text=True, timeout=120, **kw)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory, names_path: Path) -> Path:
+    path = tmp_path_factory.mktemp("out") / "m.ngk"
+    assert ngramkit("fit", str(names_path), "--smooth", "1", "-o", str(path)).returncode == 0
+    return path
+
+
+def one_error_line(stderr: str) -> str:
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.mark.skipif(not HAS_DEV_FULL, reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [("sample", "-n", "5"), ("sample", "-n", "5", "--json"), ("show",), ("score", "emma")],
+)
+def test_full_stdout_is_one_line(model: Path, args: tuple[str, ...]) -> None:
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(
+            [*ENTRY, args[0], str(model), *args[1:]],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 1
+    assert one_error_line(run.stderr) == (
+        "Error: cannot write standard output: No space left on device"
+    )
+
+
+def test_closed_stdout_is_an_error_not_silence(model: Path) -> None:
+    run = subprocess.run(
+        [*ENTRY, "sample", str(model), "-n", "3"],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert run.returncode == 1
+    assert "standard output is closed" in one_error_line(run.stderr)
+
+
+def test_broken_pipe_exits_quietly(model: Path, names_path: Path) -> None:
+    cmd = [*ENTRY, "eval", str(model), str(names_path), "--format", "tsv"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()  # the reader is gone, as `| head -1` leaves
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    assert code != 0
+    assert "Traceback" not in err
+
+
+def test_closed_stdin_is_one_line(model: Path) -> None:
+    run = subprocess.run(
+        [*ENTRY, "eval", str(model), "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert run.returncode == 1
+    assert one_error_line(run.stderr) == "Error: <stdin>: standard input is closed"
+
+
+def test_export_refuses_folders_and_special_files(model: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for target, why in [(tmp_path, "it is a directory"), (fifo, "not a regular file")]:
+        run = ngramkit("export", str(model), "-o", str(target))
+        assert run.returncode == 1
+        assert why in one_error_line(run.stderr)
+    assert fifo.is_fifo()  # left as it was, not replaced by a regular file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary file
+
+
+def test_export_writes_with_the_mode_of_every_output(model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.arpa"
+    assert ngramkit("export", str(model), "-o", str(out)).returncode == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert out.read_text(encoding="utf-8").startswith("\\data\\\nngram 1=29\nngram 2=622\n")
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "0"])
+def test_temperature_must_be_finite_and_positive(model: Path, value: str) -> None:
+    run = ngramkit("sample", str(model), "--temperature", value)
+    assert run.returncode == 2  # click's code for a bad value, whichever check finds it
+    assert "Traceback" not in run.stderr and "--temperature" in run.stderr
+
+
+def test_library_temperature_names_the_parameter(names: list[str]) -> None:
+    model = CountLM().fit(names[:100])
+    for bad in (0.0, float("inf"), float("nan")):
+        with pytest.raises(NgramkitError, match=r"^temperature must be a finite number > 0"):
+            model.sample(1, temperature=bad)
+
+
+def test_a_bare_string_is_refused(names: list[str]) -> None:
+    with pytest.raises(NgramkitError, match=r"not a string: pass \['emma'\]"):
+        CountLM().fit("emma")
+    model = CountLM().fit(names[:100])
+    with pytest.raises(NgramkitError, match="not a string"):
+        score_batch(model, "emma")
+
+
+def test_sigterm_during_a_fit_leaves_no_file(tmp_path: Path, names_path: Path) -> None:
+    out = tmp_path / "m.ngk"
+    cmd = [*ENTRY, "fit", str(names_path), "--backend", "neural", "--steps", "100000"]
+    with subprocess.Popen([*cmd, "-o", str(out)], stderr=subprocess.PIPE) as proc:
+        assert proc.stderr is not None
+        try:
+            proc.wait(timeout=4)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert code != 0
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
