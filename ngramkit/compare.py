@@ -25,6 +25,7 @@ import torch
 
 from .errors import NgramkitError
 from .evaluate import CHUNK_ITEMS, score_batch
+from .options import MAX_RESAMPLES
 from .results import Metrics, finite_or_none
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ def paired_bootstrap(
     level: float = 0.95,
 ) -> Difference:
     """Bootstrap CI of NLL_k - NLL_0 over the shared items (see module docstring)."""
+    if not 1 <= resamples <= MAX_RESAMPLES:
+        raise NgramkitError(f"resamples must be 1 to {MAX_RESAMPLES:,}, got {resamples:,}")
     keep = cmp.shared
     n = int(keep.sum())
     if n == 0:

@@ -184,6 +184,11 @@ def resolve(options: Iterable[Option], values: Mapping[str, Any], owner: str) ->
 MAX_SEED = 2**63 - 1
 """Largest seed torch.Generator.manual_seed takes here."""
 
+MAX_RESAMPLES = 100_000
+"""Most paired-bootstrap resamples (compare): each keeps one float and costs a pass
+over the items; past 10^4 the interval's ends barely move, so a larger count only
+risks the machine's memory and time."""
+
 LECTURE_SEED = 2147483647
 """The lecture's `torch.Generator().manual_seed(2147483647)`: every default seed."""
 

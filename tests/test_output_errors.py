@@ -152,3 +152,15 @@ def test_sigterm_during_a_fit_leaves_no_file(tmp_path: Path, names_path: Path) -
     assert code != 0
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bootstrap_resamples_are_bounded(model: Path, tmp_path: Path) -> None:
+    items = tmp_path / "few.txt"
+    items.write_text("emma\nava\nolivia\n", encoding="utf-8")
+    run = ngramkit("compare", str(model), str(model), "--on", str(items), "--bootstrap", "10**8")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    run = ngramkit(
+        "compare", str(model), str(model), "--on", str(items), "--bootstrap", "100000000"
+    )
+    assert run.returncode == 2
+    assert "0<=x<=100000" in run.stderr.replace(" ", "")

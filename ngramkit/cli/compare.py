@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..options import MAX_RESAMPLES
 from .common import (
     check_export,
     emit_json,
@@ -28,10 +29,10 @@ def model_names(paths: tuple[str, ...]) -> list[str]:
 @click.option(
     "--bootstrap",
     "resamples",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_RESAMPLES),
     default=1000,
     show_default=True,
-    help="Paired bootstrap resamples (0: no interval).",
+    help=f"Paired bootstrap resamples (0: no interval; at most {MAX_RESAMPLES:,}).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option(
