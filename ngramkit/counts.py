@@ -16,32 +16,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
+import torch
+
+from .corpus import Corpus
 from .errors import CountTableError, NgramkitError
-from .keys import check_order
+from .keys import check_order, stream_gram_keys
+from .tokenizer import Vocabulary
 
-if TYPE_CHECKING:
-    import torch
-
-    from .corpus import Corpus
-    from .tokenizer import Vocabulary
-
-    Top = tuple[torch.Tensor, torch.Tensor]  # (keys [M], counts [M]) of one order
+Top = tuple[torch.Tensor, torch.Tensor]  # (keys [M], counts [M]): a table of one order
 
 CHUNK_TOKENS = 2**20  # symbols counted per chunk before merging
 BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
 T = TypeVar("T")
 
 
-def count_keys(keys: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tensor]:
+def count_keys(keys: torch.Tensor, space: int) -> Top:
     """(sorted distinct keys, their counts) of int64 keys in [0, space).
 
     A small key space is counted with bincount (no sort); a large one sorts.
     count_keys(tensor([3, 1, 3]), 4) == (tensor([1, 3]), tensor([1, 2])).
     """
-    import torch
-
     if space <= BINCOUNT_LIMIT:
         hist = torch.bincount(keys, minlength=space)  # (space,)
         uniq = hist.nonzero().squeeze(1)
@@ -56,8 +52,6 @@ def merge_sorted(a: Top, b: Top) -> Top:
     how many keys of the other array go before it (equal keys of `b` after
     those of `a`), found by binary search; equal neighbours are then summed.
     """
-    import torch
-
     (ka, ca), (kb, cb) = a, b
     pa = torch.searchsorted(kb, ka) + torch.arange(len(ka))
     pb = torch.searchsorted(ka, kb, right=True) + torch.arange(len(kb))
@@ -69,10 +63,8 @@ def merge_sorted(a: Top, b: Top) -> Top:
     return sum_runs(keys, cnt)
 
 
-def sum_runs(keys: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def sum_runs(keys: torch.Tensor, counts: torch.Tensor) -> Top:
     """Sorted keys with repeats -> (distinct keys, summed counts), in one pass."""
-    import torch
-
     n = len(keys)
     if n == 0:
         return keys, counts
@@ -163,8 +155,6 @@ class NgramCounts:
         recorded there too. The same table as `count(Corpus.from_items(items,
         vocab), order)`.
         """
-        from .corpus import Corpus
-
         check_order(order, len(vocab))
         sizes: list[int] = []  # items per chunk, noted as the chunks are read
 
@@ -206,7 +196,7 @@ class NgramCounts:
         """counts[k-1]: int64 counts aligned with keys[k-1]."""
         return self._orders[1]
 
-    def top(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def top(self) -> Top:
         """(keys, counts) of the highest order."""
         return self.top_keys, self.top_counts
 
@@ -215,7 +205,7 @@ class NgramCounts:
         """Predicted tokens counted: sum of (L + 1) over the kept items."""
         return int(self.top_counts.sum())
 
-    def context_totals(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def context_totals(self) -> Top:
         """(sorted context keys [C], c(h) [C]) of the top order: see `context_totals`."""
         return context_totals(self.top_keys, self.top_counts, self.vocab_size)
 
@@ -232,17 +222,13 @@ class NgramCounts:
         return NgramCounts(self.vocab, self.order, keys, counts, self.provenance + other.provenance)
 
 
-def context_totals(
-    keys: torch.Tensor, counts: torch.Tensor, vocab_size: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def context_totals(keys: torch.Tensor, counts: torch.Tensor, vocab_size: int) -> Top:
     """(sorted distinct contexts, c(h)) of sorted n-gram keys [M] and their counts [M].
 
     A context is a key without its last token (key // V); c(h) sums the
     counts of the n-grams it begins, in int64. Over (.,a)=1 (a,b)=1 (b,.)=2
     (.,b)=1 (V=3): contexts [0, 1, 2] (. a b), totals [2, 1, 2].
     """
-    import torch
-
     ctx_keys, inverse = torch.unique_consecutive(keys // vocab_size, return_inverse=True)
     return ctx_keys, torch.zeros_like(ctx_keys).index_add_(0, inverse, counts)
 
@@ -316,8 +302,6 @@ def subtract_counts(whole: NgramCounts, part: NgramCounts) -> NgramCounts:
     this is exactly the table of the other items: n-grams left at 0 are
     dropped. The top order decides; lower orders follow as its suffix sums.
     """
-    import torch
-
     if (whole.vocab_size, whole.order) != (part.vocab_size, part.order):
         raise NgramkitError("cannot subtract counts of another vocabulary or order")
     kw, cw, kp, cp = whole.top_keys, whole.top_counts, part.top_keys, part.top_counts
@@ -334,7 +318,7 @@ def subtract_counts(whole: NgramCounts, part: NgramCounts) -> NgramCounts:
     return NgramCounts(whole.vocab, whole.order, kw[keep], left[keep], made)
 
 
-def _ascii_bigrams(corpus: Corpus, limit: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+def _ascii_bigrams(corpus: Corpus, limit: int) -> Top | None:
     """Bigram (keys, counts) straight from the bytes of a small ASCII char corpus, or None.
 
     The lecture's case (names, identifiers): the items joined by newlines are
@@ -344,8 +328,6 @@ def _ascii_bigrams(corpus: Corpus, limit: int) -> tuple[torch.Tensor, torch.Tens
     None (use the general path) for other vocabularies, corpora over `limit`
     characters, items holding a newline, or symbols outside the vocabulary.
     """
-    import torch
-
     vocab = corpus.vocab
     if vocab.kind != "char" or "\n" in vocab.stoi or any(ord(s) >= 128 for s in vocab.symbols):
         return None
@@ -371,16 +353,12 @@ def _ascii_bigrams(corpus: Corpus, limit: int) -> tuple[torch.Tensor, torch.Tens
     return keys, cells[nz][order]
 
 
-def _top(
-    corpus: Corpus, order: int, chunk_tokens: int
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def _top(corpus: Corpus, order: int, chunk_tokens: int) -> Iterator[Top]:
     """The order-N (keys, counts) of `corpus`, chunk by chunk (at least one table).
 
     Each chunk is a bigram stream of whole items holding about `chunk_tokens`
     tokens (Corpus.stream_chunks: a large corpus is encoded one chunk at a time).
     """
-    from .keys import stream_gram_keys
-
     V = len(corpus.vocab)
     for piece in corpus.stream_chunks(chunk_tokens):
         yield count_keys(stream_gram_keys(piece, order, V), V**order)
@@ -399,15 +377,11 @@ def _item_chunks(items: Iterable[str], chunk_tokens: int) -> Iterator[list[str]]
     yield chunk
 
 
-def sum_by_key(
-    keys: torch.Tensor, counts: torch.Tensor, space: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def sum_by_key(keys: torch.Tensor, counts: torch.Tensor, space: int) -> Top:
     """(sorted distinct keys, summed counts) of unsorted keys in [0, space).
 
     sum_by_key(tensor([2, 0, 2]), tensor([1, 5, 3]), 3) == (tensor([0, 2]), tensor([5, 4])).
     """
-    import torch
-
     if space <= BINCOUNT_LIMIT:  # float64 sums are exact below 2^53
         hist = torch.bincount(keys, weights=counts.double(), minlength=space)
         uniq = hist.nonzero().squeeze(1)
