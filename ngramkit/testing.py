@@ -19,8 +19,7 @@ fails, the message names the rule, what was found, and how to fix it.
 `hparams` should make training quick (few steps): the checks fit a handful
 of times on corpora of a few items.
 
-This module does not import pytest unless `parametrize_checks` is called,
-and does not import torch until a check runs.
+This module does not import pytest unless `parametrize_checks` is called.
 """
 
 from __future__ import annotations
@@ -34,16 +33,18 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import ConformanceError, NotFittedError, OptionError
+import torch
+
+from . import persist, registry
+from .container import DTYPES
+from .corpus import Corpus
+from .errors import ConformanceError, NgramkitError, NotFittedError, OptionError
+from .keys import key_digits
+from .model import LanguageModel
 from .options import Option, check_reserved
-
-if TYPE_CHECKING:
-    import torch
-
-    from .model import LanguageModel
-    from .registry import BackendEntry
+from .registry import BackendEntry, declaration_error
 
 TINY = ("emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "ella")
 """A few names: small enough to fit in a blink, varied enough to have structure."""
@@ -57,6 +58,9 @@ HEAVY = ("torch", "numpy", "scipy", "pandas", "tensorflow", "jax")
 HIGH_ORDER = 10  # check_high_order fits at this order (or the highest the backend allows)
 MIXED = ("Emma", "olivia", "ZOË", "łukasz", "jürgen", "o'neil", "sophia-mae", "x y z q")
 """Items of 33 symbols (capitals, accents, punctuation): V^10 is about 10^15."""
+
+Entries = Mapping[str, BackendEntry] | None
+"""The registry to check registration against (None: the installed entry points)."""
 
 
 class CheckSkipped(Exception):
@@ -80,7 +84,7 @@ class Backend:
     name: str
     cls: type[LanguageModel] | None
     hparams: dict[str, Any] = field(default_factory=dict)
-    entries: Mapping[str, BackendEntry] | None = None
+    entries: Entries = None
     error: str | None = None
 
     def __repr__(self) -> str:
@@ -106,8 +110,6 @@ class Backend:
         return self.__dict__["_blocker"]
 
     def fitted(self, items: Iterable[str] = TINY, kind: str = "char") -> LanguageModel:
-        from .corpus import Corpus
-
         return self.make().fit(Corpus.from_items(list(items), kind=kind))
 
 
@@ -173,17 +175,11 @@ def _check(rule: str, fix: str) -> Callable[[Callable[[Backend], None]], Callabl
 
 
 def _contexts(rows: list[list[int]], order: int) -> torch.Tensor:
-    import torch
-
     return torch.tensor(rows, dtype=torch.long).reshape(len(rows), order - 1)
 
 
 def _all_contexts(model: LanguageModel, limit: int = 512) -> torch.Tensor:
     """Every context over the vocabulary when there are few, else a seeded sample."""
-    import torch
-
-    from .keys import key_digits
-
     V, k = len(model.require_fitted()), model.order - 1
     if k == 0:
         return torch.zeros(1, 0, dtype=torch.long)  # a unigram model has one context
@@ -195,8 +191,6 @@ def _all_contexts(model: LanguageModel, limit: int = 512) -> torch.Tensor:
 
 def _rows_problem(rows: Any, batch: int, V: int) -> str | None:
     """Why `rows` is not [batch, V] of log-distributions, or None if it is."""
-    import torch
-
     if not isinstance(rows, torch.Tensor):
         return f"returned {type(rows).__name__}, not a torch.Tensor"
     if tuple(rows.shape) != (batch, V):
@@ -227,10 +221,13 @@ def _plain_logprob(model: LanguageModel, item: str) -> float:
     return total
 
 
-def _distributions(model: LanguageModel, contexts: torch.Tensor, what: str) -> None:
-    problem = _rows_problem(model.next_logprobs(contexts), len(contexts), len(model.vocab or ()))
+def _distributions(model: LanguageModel, contexts: torch.Tensor, what: str) -> torch.Tensor:
+    """next_logprobs(contexts) [B, V]; _Broken unless its rows are log-distributions."""
+    rows = model.next_logprobs(contexts)
+    problem = _rows_problem(rows, len(contexts), len(model.vocab or ()))
     if problem:
         raise _Broken(f"next_logprobs on {what}: {problem}")
+    return rows
 
 
 # -- the checks ----------------------------------------------------------------
@@ -250,8 +247,6 @@ def check_registered(backend: Backend) -> None:
 
 def _registration_problem(backend: Backend) -> str | None:
     """What check_registered finds wrong (see its rule), or None."""
-    from . import registry
-
     entries = registry.installed() if backend.entries is None else backend.entries
     entry = entries.get(backend.name)
     if entry is None:
@@ -281,8 +276,6 @@ def _registration_problem(backend: Backend) -> str | None:
     'rate", min=0), ...)` on the class; rename options that clash',
 )
 def check_options_declared(backend: Backend) -> None:
-    from .registry import declaration_error
-
     cls = backend.make().__class__
     if not cls.name or not isinstance(cls.name, str):
         raise _Broken("class attribute `name` is empty")
@@ -377,8 +370,6 @@ def check_unfitted(backend: Backend) -> None:
     "and store the learned state on self",
 )
 def check_fit_tiny(backend: Backend) -> None:
-    from .corpus import Corpus
-
     model = backend.make()
     corpus = Corpus.from_items(list(TINY))
     out = model.fit(corpus)
@@ -409,18 +400,13 @@ def check_fit_one_item(backend: Backend) -> None:
     "token_logprobs, make it equal next_logprobs(contexts).gather(1, targets[:, None])",
 )
 def check_next_logprobs(backend: Backend) -> None:
-    import torch
-
     model = backend.fitted()
     V, k = len(model.require_fitted()), model.order - 1
     for B in (0, 1, 7):
         g = torch.Generator().manual_seed(B)
         ctx = torch.randint(0, V, (B, k), generator=g)
         before = ctx.clone()
-        rows = model.next_logprobs(ctx)
-        problem = _rows_problem(rows, B, V)
-        if problem:
-            raise _Broken(f"next_logprobs on {B} contexts: {problem}")
+        rows = _distributions(model, ctx, f"{B} contexts")
         if not torch.equal(ctx, before):
             raise _Broken("next_logprobs modified its input contexts")
         targets = torch.randint(0, V, (B,), generator=g)
@@ -453,8 +439,6 @@ def check_logprob_sum(backend: Backend) -> None:
     "of dividing by a zero count",
 )
 def check_unseen_contexts(backend: Backend) -> None:
-    import torch
-
     model = backend.fitted()
     V, k = len(model.require_fitted()), model.order - 1
     g = torch.Generator().manual_seed(1)
@@ -473,8 +457,6 @@ def check_unseen_contexts(backend: Backend) -> None:
     "(e.g. init_seed); keep the boundary (id 0) reachable so items end",
 )
 def check_seeded(backend: Backend) -> None:
-    import torch
-
     a, b = backend.fitted(), backend.fitted()
     ctx = _all_contexts(a)
     if not torch.equal(a.next_logprobs(ctx), b.next_logprobs(ctx)):
@@ -504,11 +486,6 @@ def check_seeded(backend: Backend) -> None:
     "non-tensor state JSON-able",
 )
 def check_state_round_trip(backend: Backend) -> None:
-    import torch
-
-    from . import persist, registry
-    from .container import DTYPES
-
     model = backend.fitted()
     config, tensors = model.state()
     try:
@@ -537,8 +514,6 @@ def check_state_round_trip(backend: Backend) -> None:
 
 def _same_scores(model: LanguageModel, back: LanguageModel, how: str) -> None:
     """_Broken unless `back` gives `model`'s rows and item scores exactly."""
-    import torch
-
     ctx = _all_contexts(model)
     if not torch.equal(back.next_logprobs(ctx), model.next_logprobs(ctx)):
         raise _Broken(f"next_logprobs differs after {how}")
@@ -574,8 +549,6 @@ def check_word_tokenizer(backend: Backend) -> None:
     "can use `if TYPE_CHECKING: import torch`",
 )
 def check_import_is_light(backend: Backend) -> None:
-    from . import registry
-
     entries = registry.installed() if backend.entries is None else backend.entries
     module = entries[backend.name].value.partition(":")[0]
     probe = (
@@ -601,8 +574,6 @@ def check_import_is_light(backend: Backend) -> None:
     "raise OptionError naming the order: `--order 10 over 33 tokens needs ... cells`",
 )
 def check_high_order(backend: Backend) -> None:
-    from .errors import NgramkitError
-
     declared = next((o for o in backend.make().options if o.name == "order"), None)
     top = HIGH_ORDER if declared is None or declared.max is None else int(declared.max)
     order = min(HIGH_ORDER, top)
@@ -619,15 +590,14 @@ def check_high_order(backend: Backend) -> None:
 
 # -- running -------------------------------------------------------------------
 
+Subject = str | type[LanguageModel] | Backend
+"""A backend under test: an entry-point name, a class, or a Backend."""
+
 
 def as_backend(
-    backend: str | type[LanguageModel] | Backend,
-    hparams: Mapping[str, Any] | None = None,
-    entries: Mapping[str, BackendEntry] | None = None,
+    backend: Subject, hparams: Mapping[str, Any] | None = None, entries: Entries = None
 ) -> Backend:
     """The Backend under test for an entry-point name, a class, or a Backend."""
-    from . import registry
-
     if isinstance(backend, Backend):  # given hparams are added to its own
         return replace(backend, hparams={**backend.hparams, **hparams}) if hparams else backend
     hp = dict(hparams or {})
@@ -641,10 +611,7 @@ def as_backend(
 
 
 def run_checks(
-    backend: str | type[LanguageModel] | Backend,
-    hparams: Mapping[str, Any] | None = None,
-    *,
-    entries: Mapping[str, BackendEntry] | None = None,
+    backend: Subject, hparams: Mapping[str, Any] | None = None, *, entries: Entries = None
 ) -> dict[str, ConformanceError | CheckSkipped | None]:
     """check name -> None (passed), the ConformanceError it found, or CheckSkipped."""
     subject = as_backend(backend, hparams, entries)
@@ -652,10 +619,7 @@ def run_checks(
 
 
 def check_backend(
-    backend: str | type[LanguageModel] | Backend,
-    hparams: Mapping[str, Any] | None = None,
-    *,
-    entries: Mapping[str, BackendEntry] | None = None,
+    backend: Subject, hparams: Mapping[str, Any] | None = None, *, entries: Entries = None
 ) -> None:
     """Run every check; one ConformanceError listing all failures, if any."""
     results = run_checks(backend, hparams, entries=entries).values()
@@ -667,10 +631,6 @@ def check_backend(
             f"{len(failed)} of {len(CHECKS)} checks failed{also}\n"
             + "\n".join(str(e) for e in failed)
         )
-
-
-Subject = str | type["LanguageModel"] | Backend
-"""A backend under test: an entry-point name, a class, or a Backend."""
 
 
 def parametrize_checks(
