@@ -142,6 +142,17 @@ def _dtype_name(t: torch.Tensor) -> str:
     return name
 
 
+def json_safe(x: Any) -> Any:
+    """A JSON-able copy for a header: tuples to lists, non-finite floats to None."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    return x
+
+
 def _json_default(x: Any) -> Any:
     raise TypeError(f"not JSON-able: {type(x).__name__}")
 

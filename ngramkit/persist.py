@@ -12,7 +12,6 @@ and bench/fuzz_persist.py. Saving is atomic (container.atomic_write).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +57,7 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
     """Write `model` to `path` atomically (see container.atomic_write); returns the path."""
     path = Path(path)
     container.check_target(path, ModelFileError)  # before model.state(): a bad target first
-    fields, tensors = _contents(model, _clean(extra or {}))
+    fields, tensors = _contents(model, container.json_safe(extra or {}))
     return container.atomic_write(path, container.pack(MODEL, fields, tensors), ModelFileError)
 
 
@@ -96,17 +95,6 @@ def _contents(
         **extra,
     }
     return fields, sorted(tensors.items())
-
-
-def _clean(x: Any) -> Any:
-    """JSON-safe copy: non-finite floats become None (JSON has no inf/nan)."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
 
 
 def read_header(path: str | Path) -> tuple[dict[str, Any], bytes]:

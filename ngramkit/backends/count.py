@@ -143,8 +143,7 @@ class CountLM(LanguageModel):
 
     def backoff_tables(self) -> BackoffTables:
         """The estimate as backoff tables, as an ARPA file holds it (add-k converted)."""
-        est = self._scorer().estimate
-        return est.as_tables()
+        return self._scorer().estimate.as_tables()
 
     @classmethod
     def from_tables(
@@ -157,8 +156,7 @@ class CountLM(LanguageModel):
         return model
 
     def summary(self) -> dict[str, Any]:
-        est = self._scorer().estimate
-        out = est.summary()
+        out = self._scorer().estimate.summary()
         if is_addk(self.hparams["smooth"]):
             out["table"] = "dense" if self._scorer().dense is not None else "sparse"
             if self.hparams["smooth"] == ADDK_AUTO:
@@ -176,11 +174,12 @@ class CountLM(LanguageModel):
     # -- persistence -------------------------------------------------------
 
     def state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        from ..container import json_safe
+
         est = self._scorer().estimate
-        config = {**self.base_config(), "learned": _json_safe(self.learned_)}
+        config = {**self.base_config(), "learned": json_safe(self.learned_)}
         if not is_addk(self.hparams["smooth"]):
-            unk = est.unk_logp
-            config["unk_logp"] = unk if math.isfinite(unk) else None
+            config["unk_logp"] = json_safe(est.unk_logp)
         return config, est.state()
 
     @classmethod
@@ -203,14 +202,3 @@ class CountLM(LanguageModel):
             unk_logp = -math.inf if unk is None else float(unk)
             model._adopt(BackoffTables.from_state(V, N, tensors, unk_logp), learned)
         return model
-
-
-def _json_safe(x: Any) -> Any:
-    """Learned state for the JSON header: tuples to lists, non-finite floats to None."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    return x
