@@ -199,7 +199,7 @@ def save(
 
 def check_target(path: Path, error: type[NgramkitError]) -> None:
     """Refuse a target whose folder is missing or that exists and is not a regular file."""
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     if not folder.is_dir():
         raise error(f"cannot write {path}: folder {folder} does not exist")
     if path.is_dir():
@@ -225,7 +225,7 @@ def atomic_write(
     they are STALE_AFTER seconds old (younger ones may belong to a writer
     still at work). OSError becomes `error` with one line.
     """
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as e:

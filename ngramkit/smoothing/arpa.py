@@ -27,6 +27,7 @@ with -99, as SRILM does.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from typing import BinaryIO, Protocol, TextIO
 
 import torch
 
+from .. import container
 from ..errors import ArpaError, NgramkitError
 from ..keys import check_order, key_digits
 from ..tokenizer import Vocabulary, pick_boundary
@@ -127,10 +129,6 @@ def save(model: Exportable, path: str | Path) -> list[int]:
     folder, a directory or a device file are refused in one line), then
     written by container.atomic_write. Returns the n-gram count per order.
     """
-    import io
-
-    from .. import container
-
     path = Path(path)
     container.check_target(path, ArpaError)
     sizes: list[int] = []
