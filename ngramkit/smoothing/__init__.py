@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NgramkitError, OptionError
 from ..options import Option
-from .methods import METHODS, Method
+from .methods import METHODS
 
 if TYPE_CHECKING:
     from ..corpus import Corpus
@@ -70,10 +70,6 @@ def parse_discounts(value: Any) -> list[float] | None:
         return [float(v) for v in value]
     out = list(parse(str(value)))
     return out or None
-
-
-def method(name: str) -> Method:
-    return METHODS[name]
 
 
 OPTIONS = (
@@ -148,7 +144,7 @@ def estimate(
             "--from-counts; fit(), not fit_counts(), in Python)"
         )
     if not is_addk(smooth):
-        return fit_tables(method(smooth), corpus, counts, **options)
+        return fit_tables(METHODS[smooth], corpus, counts, **options)
     if options["discount"] is not None or options["tune"]:
         raise OptionError("--discount and --tune apply to kn, mkn, abs (add-k: --smooth auto)")
     if isinstance(smooth, str):

@@ -161,29 +161,9 @@ class AddK:
         }
 
 
-def addk_nll(
-    k: float, pair: torch.Tensor, total: torch.Tensor, vocab_size: int, weight: torch.Tensor
-) -> float:
-    """Held-out NLL (nats/token) of add-k over distinct held-out n-grams [U]:
-    pair = c(h, w), total = c(h) in the training counts, weight = held-out count."""
-    p = addk_probs(pair, total, k, vocab_size)
-    return float(-(p.log() * weight).sum() / weight.sum())
-
-
-def tune_addk(
-    pair: torch.Tensor, total: torch.Tensor, vocab_size: int, weight: torch.Tensor, steps: int = 40
-) -> float:
-    """k in K_RANGE minimizing addk_nll, by golden-section search on log k."""
-
-    def f(log_k: float) -> float:
-        return addk_nll(math.exp(log_k), pair, total, vocab_size, weight)
-
-    return math.exp(golden_min(f, math.log(K_RANGE[0]), math.log(K_RANGE[1]), steps))
-
-
 def tune_k(corpus: Corpus, whole: NgramCounts, folds: int = 1, dev_fraction: float = 0.1) -> float:
-    """add-k's k minimizing the held-out NLL (held_out, tune_addk) of `corpus`,
-    whose counts at the model's order are `whole`."""
+    """add-k's k in K_RANGE minimizing the held-out NLL (held_out folds) of `corpus`,
+    whose counts at the model's order are `whole`, by golden-section search on log k."""
     pairs, totals, weights = [], [], []
     for train, dev in held_out(corpus, whole, folds, dev_fraction):
         est = AddK.fit(*train.top(), train.vocab_size, train.order, 0.0)
@@ -191,4 +171,11 @@ def tune_k(corpus: Corpus, whole: NgramCounts, folds: int = 1, dev_fraction: flo
         pairs.append(lookup(est.keys, est.counts, held)[0].double())
         totals.append(lookup(est.ctx_keys, est.ctx_totals, held // est.vocab_size)[0].double())
         weights.append(weight.double())
-    return tune_addk(torch.cat(pairs), torch.cat(totals), len(corpus.vocab), torch.cat(weights))
+    pair, total, weight = torch.cat(pairs), torch.cat(totals), torch.cat(weights)  # (U,) each
+
+    def nll(log_k: float) -> float:
+        """Held-out NLL (nats/token) at k = exp(log_k): c(h, w) = pair, c(h) = total."""
+        p = addk_probs(pair, total, math.exp(log_k), len(corpus.vocab))
+        return float(-(p.log() * weight).sum() / weight.sum())
+
+    return math.exp(golden_min(nll, math.log(K_RANGE[0]), math.log(K_RANGE[1]), 40))
