@@ -201,7 +201,7 @@ def nll(lm, order: int, items: Sequence[str]) -> tuple[float, int]:
 
 
 def golden(f: Callable[[float], float], lo: float, hi: float, steps: int) -> float:
-    """Golden-section search for the minimum of f on (lo, hi): ngramkit's own (tune_addk's)."""
+    """Golden-section search for the minimum of f on (lo, hi): ngramkit's own (tune_k's)."""
     from ngramkit.smoothing.tune import golden_min
 
     return golden_min(f, lo, hi, steps)
