@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Protocol
 import torch
 
 from .errors import NgramkitError
-from .keys import key_digits, max_order
+from .keys import gram_keys, key_digits, max_order
 
 if TYPE_CHECKING:
     from .tokenizer import Vocabulary
@@ -124,12 +124,17 @@ class _Sampler:
         Returns (tok, next key, next length); an ended or cut item restarts.
         """
         tok = (self.rows(key) / noise).argmax(1)  # (A,) multinomial's draw
+        return tok, *self.advance(key, length, tok)
+
+    def advance(
+        self, key: torch.Tensor, length: torch.Tensor, tok: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The state after drawing `tok` in state (key, length); an ended or cut item restarts."""
         length = length + 1
         restart = (tok == 0) | (length >= self.max_len)
         rows = self.rows
         key = (key * rows.V + tok) % rows.space if rows.k else key
-        key = torch.where(restart, self.start_key, key)
-        return tok, key, torch.where(restart, 0, length)
+        return torch.where(restart, self.start_key, key), torch.where(restart, 0, length)
 
     def walk(self, walk: _Walk, key0: int, len0: int) -> None:
         """Fill every row of `walk` (R a multiple of _SEGMENT), row 0 in state (key0, len0)."""
@@ -154,13 +159,7 @@ class _Sampler:
         while True:
             # True state at each segment start: the transition out of the row before it.
             prev = starts[1:] - 1
-            tok = walk.tok[prev]
-            nlen = walk.length[prev] + 1
-            restart = (tok == 0) | (nlen >= self.max_len)
-            rows = self.rows
-            nkey = (walk.key[prev] * rows.V + tok) % rows.space if rows.k else walk.key[prev]
-            true_key = torch.where(restart, self.start_key, nkey)
-            true_len = torch.where(restart, 0, nlen)
+            true_key, true_len = self.advance(walk.key[prev], walk.length[prev], walk.tok[prev])
             bad = (true_key != walk.key[starts[1:]]) | (true_len != walk.length[starts[1:]])
             seg = bad.nonzero().squeeze(1) + 1
             if len(seg) == 0:
@@ -212,9 +211,8 @@ def sample(
         # Context keys would overflow int64: draw one token at a time instead.
         return _sample_one_by_one(model, n, seed, temperature, prefix, max_len)
     padded = [0] * k + vocab.encode(prefix)
-    start_key = 0  # base-V key of the item-start context (boundaries, then the prefix)
-    for t in padded[len(padded) - k :] if k else []:
-        start_key = start_key * len(vocab) + t
+    # base-V key of the item-start context (boundaries, then the prefix)
+    start_key = int(gram_keys(torch.tensor([padded[len(padded) - k :]]).view(1, k), len(vocab)))
 
     g = torch.Generator().manual_seed(seed)
     sampler = _Sampler(_Rows(model, temperature), start_key, max_len)
