@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import torch
 
+from ..corpus import Corpus
+from ..counts import NgramCounts, context_totals
 from ..errors import ModelFileError
 from ..keys import is_table, lookup, stored_at_own_order, top_order
 from .backoff import BackoffTables
 from .fit import held_out
 from .tune import golden_min
-
-if TYPE_CHECKING:
-    from ..corpus import Corpus
-    from ..counts import NgramCounts
 
 K_RANGE = (1e-4, 10.0)  # --smooth auto searches k here, fake counts
 
@@ -64,8 +62,6 @@ class AddK:
     @classmethod
     def fit(cls, keys: torch.Tensor, counts: torch.Tensor, V: int, N: int, k: float) -> AddK:
         """The estimate from the top-order (keys, counts) of an order-N table over V tokens."""
-        from ..counts import context_totals
-
         return cls(V, N, k, keys, counts, *context_totals(keys, counts, V))
 
     def key_logprobs(self, grams: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..corpus import Corpus
+from ..counts import NgramCounts, subtract_counts
+from ..data import train_val_split
 from ..errors import NgramkitError, OptionError
+from ..keys import key_digits
 from ..options import LECTURE_SEED
 from .discounts import estimate as estimate_discounts
 from .discounts import per_order
@@ -22,29 +26,9 @@ from .methods import Method
 from .tune import tune_discounts
 
 if TYPE_CHECKING:
-    from ..corpus import Corpus
-    from ..counts import NgramCounts
     from .backoff import BackoffTables
 
 DEV_SEED = LECTURE_SEED  # the split seed ngramkit uses everywhere by default
-
-
-def dev_split(
-    corpus: Corpus, whole: NgramCounts, fraction: float
-) -> tuple[NgramCounts, NgramCounts]:
-    """(counts of the rest, counts of the dev items) of a seeded dev split of
-    `corpus`, whose counts are `whole`."""
-    from ..data import train_val_split
-
-    items = _in_vocab(corpus)
-    n_dev = round(len(items) * fraction)
-    if n_dev == 0 or n_dev >= len(items):
-        raise NgramkitError(
-            f"too few training items ({len(items)}) to cut a dev set of {fraction:g} "
-            "for tuning; give more data or fixed values"
-        )
-    _, dev = train_val_split(items, fraction, DEV_SEED)
-    return _rest(corpus, whole, dev)
 
 
 def held_out(
@@ -53,8 +37,8 @@ def held_out(
     """(counts of the rest, counts of the held-out items) per held-out part of
     `corpus`, whose counts (of the order to tune) are `whole`.
 
-    folds 1: one seeded dev split of `dev_fraction` (dev_split). folds K >= 2:
-    K-fold cross-validation: a seeded permutation deals the items into K
+    folds 1: one seeded dev split of `dev_fraction` (data.train_val_split).
+    folds K >= 2: K-fold cross-validation: a seeded permutation deals the items into K
     folds (item perm[j] to fold j % K); each fold is held out from the counts
     of the other K - 1, so every item is scored once, by counts that did not
     see it. Tuning on all of them is steadier than on one split: a small dev
@@ -63,9 +47,16 @@ def held_out(
     n-gram is scored once and weighted by its count. Only the held-out items
     are counted: the rest is `whole` minus them (counts add over items).
     """
+    items = [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
     if folds == 1:
-        return [dev_split(corpus, whole, dev_fraction)]
-    items = _in_vocab(corpus)
+        n_dev = round(len(items) * dev_fraction)
+        if n_dev == 0 or n_dev >= len(items):
+            raise NgramkitError(
+                f"too few training items ({len(items)}) to cut a dev set of {dev_fraction:g} "
+                "for tuning; give more data or fixed values"
+            )
+        _, dev = train_val_split(items, dev_fraction, DEV_SEED)
+        return [_rest(corpus, whole, dev)]
     if len(items) < folds:
         raise NgramkitError(
             f"too few training items ({len(items)}) for {folds}-fold tuning; "
@@ -78,23 +69,8 @@ def held_out(
     return [_rest(corpus, whole, [s for s, g in zip(items, flags) if g == f]) for f in range(folds)]
 
 
-def held_out_grams(dev: NgramCounts) -> tuple[torch.Tensor, torch.Tensor]:
-    """(distinct order-N windows [U, N], their counts [U] float64) of held-out counts."""
-    from ..keys import key_digits
-
-    keys, cnt = dev.top()
-    return key_digits(keys, dev.vocab_size, dev.order), cnt.double()
-
-
-def _in_vocab(corpus: Corpus) -> list[str]:
-    return [s for s, bad in zip(corpus.items, corpus.oov.tolist()) if not bad]
-
-
 def _rest(corpus: Corpus, whole: NgramCounts, dev: list[str]) -> tuple[NgramCounts, NgramCounts]:
     """(whole minus the counts of `dev`, the counts of `dev`)."""
-    from ..corpus import Corpus
-    from ..counts import NgramCounts, subtract_counts
-
     held = NgramCounts.count(Corpus.from_items(dev, corpus.vocab), whole.order)
     return subtract_counts(whole, held), held
 
@@ -135,8 +111,9 @@ def fit_tables(
         parts = []
         for train, dev in held_out(corpus, counts, folds, dev_fraction):
             sub = build_levels(train, method.continuation)
-            grams, weight = held_out_grams(dev)
-            parts.append((sub, locate(sub, V, grams[:, :-1], grams[:, -1]), weight))
+            keys, weight = dev.top()  # (U,) distinct held-out n-grams and their counts
+            grams = key_digits(keys, V, N)  # (U, N)
+            parts.append((sub, locate(sub, V, grams[:, :-1], grams[:, -1]), weight.double()))
         start = [estimate_discounts(method, level) for level in parts[0][0]]
         D, dev_nll = tune_discounts(method, parts, V, start, unk)
         learned["dev_nll"] = dev_nll
