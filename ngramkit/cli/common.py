@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
 from ..config import SHARDS_PER_WORKER
+from ..errors import OptionError
 
 
 def console(stderr: bool = False) -> Console:
@@ -99,10 +101,6 @@ def export_option(f: Any) -> Any:
 
 def check_export(path: str | None, as_json: bool = False) -> None:
     """Refuse an --export target we cannot write, before any work is done."""
-    from pathlib import Path
-
-    from ..errors import OptionError
-
     if path is None:
         return
     if as_json:
@@ -112,7 +110,7 @@ def check_export(path: str | None, as_json: bool = False) -> None:
         raise OptionError(
             f"--export {path}: the file name must end in {', '.join(EXPORT_SUFFIXES)}"
         )
-    if not (p.parent if str(p.parent) else Path(".")).is_dir():
+    if not p.parent.is_dir():
         raise OptionError(f"--export {path}: folder {p.parent} does not exist")
 
 
@@ -125,8 +123,6 @@ def save_export(con: Console, path: str | None) -> None:
     """Write what `con` recorded to `path` (format from the suffix)."""
     if path is None:
         return
-    from ..errors import OptionError
-
     suffix = path.lower().rsplit(".", 1)[-1]
     try:
         if suffix == "html":

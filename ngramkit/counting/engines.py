@@ -9,8 +9,11 @@ re-runs the tasks of a worker that dies.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import torch
@@ -49,18 +52,12 @@ class LocalPool(InProcess):
     """N local processes (`--workers N`); spawned, so no torch state is forked."""
 
     def __init__(self, workers: int) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the spawned workers
         self.pool = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
         )
 
     def map(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[Any]:
-        from concurrent.futures import as_completed
-        from concurrent.futures.process import BrokenProcessPool
-
         futures = [self.pool.submit(fn, *a) for a in args]
         try:
             for f in as_completed(futures):
@@ -127,10 +124,10 @@ class DaskCluster:
 
     def map_handles(self, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[Any]:
         """Futures of the tasks as they finish; their results stay on the workers."""
-        from distributed import as_completed
+        import distributed
 
         futures = [self.client.submit(fn, *a, pure=False) for a in args]
-        for f in as_completed(futures):
+        for f in distributed.as_completed(futures):
             if f.status == "error":
                 _result(f)  # raises the task's own error (a DataError, say)
             yield f
