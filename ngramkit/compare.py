@@ -19,17 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from .errors import NgramkitError
 from .evaluate import CHUNK_ITEMS, score_batch
+from .model import LanguageModel
 from .options import MAX_RESAMPLES
 from .results import Metrics, finite_or_none
-
-if TYPE_CHECKING:
-    from .model import LanguageModel
 
 
 @dataclass(frozen=True)

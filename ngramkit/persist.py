@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -23,9 +23,7 @@ from . import __version__, container, registry
 from .container import Format, is_int, tensor_view
 from .errors import BackendError, ModelFileError, NgramkitError
 from .model import LanguageModel, TrainingInfo
-
-if TYPE_CHECKING:
-    from .registry import BackendEntry
+from .registry import BackendEntry
 
 MAGIC = b"NGRAMKIT\n"
 MODEL = Format(

@@ -31,15 +31,13 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import torch
 
 from .errors import NgramkitError
 from .keys import gram_keys, key_digits, max_order
-
-if TYPE_CHECKING:
-    from .tokenizer import Vocabulary
+from .tokenizer import Vocabulary
 
 DEFAULT_MAX_LEN = 256
 """Symbols after which a sampled item is cut (a model may never end an item)."""

@@ -14,17 +14,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..counts import NgramCounts
 from ..keys import check_order
+from ..model import Progress
 from ..tokenizer import Vocabulary, pick_boundary
+from .engines import InProcess
 from .shards import Shard, plan
 from .tasks import count_shard, shard_symbols
-
-if TYPE_CHECKING:
-    from ..model import Progress
-    from .engines import InProcess
 
 
 @dataclass(frozen=True)

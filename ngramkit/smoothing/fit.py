@@ -8,7 +8,7 @@ training items they are given (never from anything else).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -18,15 +18,13 @@ from ..data import train_val_split
 from ..errors import NgramkitError, OptionError
 from ..keys import key_digits
 from ..options import LECTURE_SEED
+from .backoff import BackoffTables
 from .discounts import estimate as estimate_discounts
 from .discounts import per_order
 from .interpolate import estimate, locate
 from .levels import build_levels
 from .methods import Method
 from .tune import tune_discounts
-
-if TYPE_CHECKING:
-    from .backoff import BackoffTables
 
 DEV_SEED = LECTURE_SEED  # the split seed ngramkit uses everywhere by default
 

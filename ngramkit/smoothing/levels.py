@@ -20,14 +20,11 @@ level 1 = a:1 (after .), b:2 (after a and after .), .:1 (after b).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 
+from ..counts import NgramCounts
 from ..keys import stored_at_own_order
-
-if TYPE_CHECKING:
-    from ..counts import NgramCounts
 
 
 @dataclass(frozen=True)
