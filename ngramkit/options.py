@@ -93,7 +93,7 @@ class Option:
         """Turn a CLI string or YAML value into this option's type, then check it."""
         if value is None:
             return None
-        where = f"{self.flag}"
+        where = self.flag
         if self.parse is not None:
             try:
                 return self.parse(value)

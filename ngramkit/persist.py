@@ -197,10 +197,10 @@ def _training(name: str, training: Any, seen_blob: torch.Tensor | None) -> Train
     if not isinstance(training, dict):
         return None
     items, tokens, fp = (training.get(k) for k in ("items", "tokens", "fingerprint"))
-    if not (is_int(items) and is_int(tokens) and items >= 0 and tokens >= 0):
-        raise ModelFileError(f"{name}: damaged model file (training info)")
-    if not isinstance(fp, str):
-        raise ModelFileError(f"{name}: damaged model file (training info)")
+    if not (
+        is_int(items) and is_int(tokens) and items >= 0 and tokens >= 0 and isinstance(fp, str)
+    ):
+        raise MODEL.damaged(name, "training info")
     seen = None
     if seen_blob is not None:
         try:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from .. import smoothing
 from ..errors import ModelFileError, NgramkitError
 from ..model import LanguageModel, Progress
 from ..smoothing import ADDK_AUTO, IMPORTED, OPTIONS, is_addk
@@ -77,8 +78,6 @@ class CountLM(LanguageModel):
         return self
 
     def _estimate(self, counts: NgramCounts, corpus: Corpus | None) -> None:
-        from .. import smoothing
-
         self._adopt(*smoothing.estimate(self.hparams, counts, corpus))
 
     def _adopt(self, estimate: AddK | BackoffTables, learned: dict[str, Any]) -> None:

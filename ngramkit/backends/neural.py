@@ -67,9 +67,9 @@ def _parse_lr(value: Any) -> float | str:
     """'auto' (the optimizer's default learning rate) or a number > 0."""
     if isinstance(value, str) and value.strip().lower() == "auto":
         return "auto"
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number > 0 or 'auto', got {value!r}")
     try:
+        if isinstance(value, bool):  # float(True) is 1.0: not a learning rate anyone meant
+            raise TypeError(value)
         lr = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"must be a number > 0 or 'auto', got {value!r}") from None

@@ -32,9 +32,8 @@ def _click_option(name: str, owners: list[tuple[str, Any]]) -> click.Option:
     opt = owners[0][1]
     who = ", ".join(b for b, _ in owners)
     helps = "; ".join(f"{b}: {o.help} (default {o.default}{_range(o)})" for b, o in owners)
-    if opt.type is bool:
-        decl = f"{opt.flag}/--no-{opt.flag[2:]}"
-        return click.Option([decl, name], default=None, help=f"[{who}] {helps}")
+    if opt.type is bool:  # --tune/--no-tune
+        return click.Option([_flag_text(opt), name], default=None, help=f"[{who}] {helps}")
     metavar = opt.metavar or ("|".join(opt.choices) if opt.choices else opt.type.__name__.upper())
     return click.Option(
         [opt.flag, name], type=str, default=None, metavar=metavar, help=f"[{who}] {helps}"
