@@ -60,16 +60,18 @@ def parse_smooth(value: Any) -> float | str:
 
 def parse_discounts(value: Any) -> list[float] | None:
     """'0.5,1,1.5' or [0.5, 1, 1.5] -> [0.5, 1.0, 1.5]; '' -> None (estimate)."""
-    from .discounts import parse
-
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return [float(value)]
     if isinstance(value, (list, tuple)):
         return [float(v) for v in value]
-    out = list(parse(str(value)))
-    return out or None
+    text = str(value)
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        return [float(p) for p in parts] or None
+    except ValueError:
+        raise ValueError(f"must be numbers separated by commas, got {text!r}") from None
 
 
 OPTIONS = (

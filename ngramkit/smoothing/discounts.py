@@ -41,15 +41,6 @@ def estimate(method: Method, level: Level) -> tuple[float, ...]:
     return d
 
 
-def parse(text: str) -> tuple[float, ...]:
-    """'0.7' -> (0.7,); '0.5,1,1.5' -> (0.5, 1.0, 1.5). Empty text: estimate."""
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    try:
-        return tuple(float(p) for p in parts)
-    except ValueError:
-        raise ValueError(f"must be numbers separated by commas, got {text!r}") from None
-
-
 def per_order(method: Method, given: Sequence[float], order: int) -> list[tuple[float, ...]]:
     """Expand user discounts to one tuple per order, checking count and range.
 
