@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import click
 
+from .. import registry
+from ..report.backends import backends_table
 from .common import console, emit_json
 
 
@@ -16,10 +18,7 @@ from .common import console, emit_json
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 def command(as_json: bool) -> None:
     """List installed backends: name, class, distribution, version, status."""
-    from ..registry import installed
-    from ..report.backends import backends_table
-
-    entries = list(installed().values())
+    entries = list(registry.installed().values())
     err = console(stderr=True)
     for entry in entries:
         warning = entry.conflict()

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..options import MAX_RESAMPLES
+from ..report.compare import compare_report
 from .common import (
     check_export,
     emit_json,
@@ -72,8 +73,6 @@ def command(
     if as_json:
         emit_json(result.to_json())
         return
-    from ..report.compare import compare_report
-
     con = report_console(export)
     con.print(compare_report(result))
     save_export(con, export)

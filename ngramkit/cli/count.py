@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..config import Engine
 from .common import ProgressBar, console, emit_json, engine_options
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ def command(
     **engine: Any,
 ) -> None:
     """Count the n-grams of DATA (files, cut into shards) into a count table."""
-    from ..config import Engine
     from ..counting import save
     from ..fitting import count_parts, read_vocab
 

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..errors import OptionError
+from ..ranking import select
+from ..report.evaluation import eval_report
 from .common import (
     ProgressBar,
     check_export,
@@ -73,8 +76,6 @@ def command(
     20 least likely items.
     """
     from ..listeval import ListEvaluation
-    from ..ranking import select
-    from ..report.evaluation import eval_report
 
     fmt = "json" if as_json else fmt
     _check_options(fmt, top, bottom, export)
@@ -103,8 +104,6 @@ def command(
 
 def _check_options(fmt: str, top: int | None, bottom: int | None, export: str | None) -> None:
     """The option combinations click cannot check, before any work."""
-    from ..errors import OptionError
-
     if top is not None and bottom is not None:
         raise OptionError("give --top or --bottom, not both")
     if export is not None and fmt != "table":

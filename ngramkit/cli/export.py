@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..errors import ArpaError
 from .common import console, emit_json, load_model
 
 
@@ -21,7 +22,6 @@ from .common import console, emit_json, load_model
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def command(model_path: str, fmt: str, output: str, as_json: bool) -> None:
     """Write a count MODEL as an ARPA back-off file (see docs/smoothing.md)."""
-    from ..errors import ArpaError
     from ..smoothing import arpa
 
     model = load_model(model_path).model

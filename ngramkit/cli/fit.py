@@ -12,8 +12,10 @@ from typing import Any
 
 import click
 
-from ..config import backend_options
+from .. import registry
+from ..config import backend_options, fit_settings
 from ..options import LECTURE_SEED, ORDER
+from ..report import fit_report
 from .common import ProgressBar, console, emit_json, engine_options
 
 
@@ -95,10 +97,8 @@ def _backend_arg(args: list[str]) -> str | None:
 
 def _order_rows() -> dict[str, list[tuple[str, str]]]:
     """An `--order` row for each backend whose order default is not the usual 2."""
-    from ..registry import installed
-
     rows: dict[str, list[tuple[str, str]]] = {}
-    for name, entry in installed().items():
+    for name, entry in registry.installed().items():
         order = next((o for o in getattr(entry.cls, "options", ()) if o.name == "order"), None)
         if order is not None and order != ORDER:
             rows[name] = [("--order N", _help(order))]
@@ -162,8 +162,6 @@ def command(as_json: bool, **flags: Any) -> None:
     every item (no validation split); see docs/distributed.md.
     """
     from .. import fitting
-    from ..config import fit_settings
-    from ..report import fit_report
 
     settings = fit_settings(flags)
     label = "count" if settings.counted else f"fit {settings.backend}"

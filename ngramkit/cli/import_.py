@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import registry
 from .common import console, emit_json
 
 
@@ -19,7 +20,6 @@ from .common import console, emit_json
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def command(arpa_path: str, output: str, tokenizer: str | None, as_json: bool) -> None:
     """Read an ARPA back-off file (KenLM, SRILM) and save it as an ngramkit model."""
-    from .. import registry
     from ..persist import save
     from ..smoothing import arpa
 

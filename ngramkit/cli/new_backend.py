@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..scaffold import files, identifiers, write_package
 from .common import console
 
 
@@ -19,8 +20,6 @@ from .common import console
 )
 def command(name: str, parent: str) -> None:
     """Create ngramkit-NAME/: a working backend, its entry point and conformance test."""
-    from ..scaffold import files, identifiers, write_package
-
     root = write_package(name, parent)
     out = console()
     out.print(f"created {root}/")

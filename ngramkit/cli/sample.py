@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..options import LECTURE_SEED, MAX_SEED
+from ..report import samples_table
 from .common import console, emit_json, finite, load_model
 
 
@@ -51,8 +52,6 @@ def command(
     as_json: bool,
 ) -> None:
     """Draw items from MODEL; the same seed gives the same items."""
-    from ..report import samples_table
-
     model = load_model(model_path).model
     drawn = model.sample(count, seed=seed, temperature=temperature, prefix=prefix, max_len=max_len)
     if as_json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..report.breakdown import breakdown_report
 from .common import check_export, emit_json, export_option, load_model, report_console, save_export
 
 
@@ -19,7 +20,6 @@ def command(model_path: str, items: tuple[str, ...], as_json: bool, export: str 
     its oddest spot is named: "andrejq" under the names bigram points at "jq".
     """
     from ..evaluate import breakdown
-    from ..report.breakdown import breakdown_report
 
     check_export(export, as_json)
     model = load_model(model_path).model

@@ -7,6 +7,9 @@ from typing import Any
 
 import click
 
+from ..errors import NgramkitError
+from ..report.card import card_rows, model_card
+from ..report.heatmap import heatmap, transitions_table
 from .common import check_export, emit_json, export_option, load_model, report_console, save_export
 
 HEATMAP_TOKENS = 40  # largest bigram vocabulary drawn as a terminal heatmap
@@ -44,7 +47,6 @@ def command(
     (each cell: the bigram and its count); other models list their
     strongest transitions.
     """
-    from ..errors import NgramkitError
     from ..plot import check_figure_path, require_matplotlib, save_matrix
     from ..transitions import strongest, transition_matrix
 
@@ -75,9 +77,6 @@ def command(
 
 def _card(mf: Any, matrix: Any, rows: list[Any], width: int) -> Any:
     """The model card, with the heatmap (small bigram) or the strongest transitions."""
-    from ..report.card import model_card
-    from ..report.heatmap import heatmap, transitions_table
-
     vocab = mf.model.require_fitted()
     extra: list[Any] = []
     if matrix is not None and len(vocab) <= HEATMAP_TOKENS:
@@ -88,8 +87,6 @@ def _card(mf: Any, matrix: Any, rows: list[Any], width: int) -> Any:
 
 
 def _json(mf: Any, matrix: Any, rows: list[Any]) -> dict[str, Any]:
-    from ..report.card import card_rows
-
     card = {
         title.lower().replace(" ", "_"): dict(r)
         for title, r in card_rows(mf, Path(mf.path).stat().st_size).items()
