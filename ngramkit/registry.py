@@ -20,6 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import BackendError
+from .model import LanguageModel
+from .options import Option
 
 GROUP = "ngramkit.backends"
 HOME = "ngramkit"
@@ -83,8 +85,6 @@ class BackendEntry:
 
 
 def _load(ep: md.EntryPoint) -> BackendEntry:
-    from .model import LanguageModel
-
     dist = getattr(ep, "dist", None)
     entry = BackendEntry(
         ep.name,
@@ -121,8 +121,6 @@ def declaration_error(registered: str, cls: type) -> str | None:
     `order` an int. Such a backend is listed as broken: the CLI, which builds
     flags from every backend's options, keeps working for the others.
     """
-    from .options import Option
-
     if getattr(cls, "name", None) != registered:
         return (
             f"the class sets name = {getattr(cls, 'name', None)!r} but its entry point is "
