@@ -119,6 +119,14 @@ def report_console(export: str | None) -> Console:
     return Console(highlight=False, record=export is not None)
 
 
+def print_report(export: str | None, *renderables: Any) -> None:
+    """Print a report's renderables; with --export FILE, also save them there."""
+    con = report_console(export)
+    for r in renderables:
+        con.print(r)
+    save_export(con, export)
+
+
 def save_export(con: Console, path: str | None) -> None:
     """Write what `con` recorded to `path` (format from the suffix)."""
     if path is None:

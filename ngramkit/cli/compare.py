@@ -8,14 +8,7 @@ import click
 
 from ..options import MAX_RESAMPLES
 from ..report.compare import compare_report
-from .common import (
-    check_export,
-    emit_json,
-    export_option,
-    load_model,
-    report_console,
-    save_export,
-)
+from .common import check_export, emit_json, export_option, load_model, print_report
 
 
 def model_names(paths: tuple[str, ...]) -> list[str]:
@@ -73,6 +66,4 @@ def command(
     if as_json:
         emit_json(result.to_json())
         return
-    con = report_console(export)
-    con.print(compare_report(result))
-    save_export(con, export)
+    print_report(export, compare_report(result))

@@ -16,15 +16,7 @@ import click
 from ..errors import OptionError
 from ..ranking import select
 from ..report.evaluation import eval_report
-from .common import (
-    ProgressBar,
-    check_export,
-    emit_json,
-    export_option,
-    load_model,
-    report_console,
-    save_export,
-)
+from .common import ProgressBar, check_export, emit_json, export_option, load_model, print_report
 from .writers import writer
 
 if TYPE_CHECKING:
@@ -90,9 +82,7 @@ def command(
         shown = select(run.rows(), sort, top, bottom, limit=limit)
     run.check_scored()
     if fmt == "table":
-        con = report_console(export)
-        con.print(eval_report(shown, run.files, run.overall))
-        save_export(con, export)
+        print_report(export, eval_report(shown, run.files, run.overall))
     elif fmt == "json":
         emit_json(run.to_json(shown, items=True))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..report.breakdown import breakdown_report
-from .common import check_export, emit_json, export_option, load_model, report_console, save_export
+from .common import check_export, emit_json, export_option, load_model, print_report
 
 
 @click.command("score")
@@ -29,7 +29,5 @@ def command(model_path: str, items: tuple[str, ...], as_json: bool, export: str 
         out = [b.to_json() for b in results]
         emit_json(out[0] if len(out) == 1 else {"items": out})
         return
-    con = report_console(export)
-    for b in results:
-        con.print(breakdown_report(b, model.require_fitted().separator))
-    save_export(con, export)
+    separator = model.require_fitted().separator
+    print_report(export, *(breakdown_report(b, separator) for b in results))
