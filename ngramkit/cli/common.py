@@ -88,15 +88,13 @@ class ProgressBar:
 EXPORT_SUFFIXES = (".html", ".svg", ".txt")
 
 
-def export_option(f: Any) -> Any:
-    """The `--export FILE` option every report command takes."""
-    return click.option(
-        "--export",
-        "export",
-        default=None,
-        metavar="FILE",
-        help="Also save the report as FILE (.html, .svg or .txt).",
-    )(f)
+export_option = click.option(
+    "--export",
+    default=None,
+    metavar="FILE",
+    help="Also save the report as FILE (.html, .svg or .txt).",
+)
+"""The `--export FILE` option every report command takes."""
 
 
 def check_export(path: str | None, as_json: bool = False) -> None:
