@@ -194,7 +194,8 @@ def save(
     """Check the target, then write the file atomically (see `atomic_write`); returns the path."""
     path = Path(path)
     check_target(path, fmt.error)
-    return atomic_write(path, pack(fmt, fields, tensors), fmt.error)
+    parts = pack(fmt, fields, tensors)
+    return atomic_write(path, lambda f: f.writelines(parts), fmt.error)
 
 
 def check_target(path: Path, error: type[NgramkitError]) -> None:
@@ -209,14 +210,12 @@ def check_target(path: Path, error: type[NgramkitError]) -> None:
 
 
 def atomic_write(
-    path: Path,
-    parts: list[bytes | memoryview] | Callable[[BinaryIO], object],
-    error: type[NgramkitError],
+    path: Path, write: Callable[[BinaryIO], object], error: type[NgramkitError]
 ) -> Path:
-    """Write `parts` to `path` so that readers see the old file or the new one, never a mix.
+    """Write a file with `write(f)` so that readers see the old file or the new one, never a mix.
 
-    `parts` is the file's bytes in pieces, or a function that writes them to
-    the open binary file (a text format streamed, such as ARPA). The bytes go
+    `write` gets the open binary file (pieces of bytes are written with
+    `f.writelines`, a text format such as ARPA is streamed). The bytes go
     to a temporary file `.<name>.<random>.tmp` next to `path`,
     are fsynced, then renamed over `path` (os.replace, atomic on POSIX and
     Windows), and the folder is fsynced so the rename survives a power cut.
@@ -234,11 +233,7 @@ def atomic_write(
         with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
             os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, "wb") as f:
-            if callable(parts):
-                parts(f)
-            else:
-                for part in parts:
-                    f.write(part)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -56,7 +56,8 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
     path = Path(path)
     container.check_target(path, ModelFileError)  # before model.state(): a bad target first
     fields, tensors = _contents(model, container.json_safe(extra or {}))
-    return container.atomic_write(path, container.pack(MODEL, fields, tensors), ModelFileError)
+    parts = container.pack(MODEL, fields, tensors)
+    return container.atomic_write(path, lambda f: f.writelines(parts), ModelFileError)
 
 
 def _contents(
