@@ -337,7 +337,6 @@ class NeuralLM(LanguageModel):
         return self.W_
 
     def next_logprobs(self, contexts: torch.Tensor) -> torch.Tensor:
-        self.require_fitted()
         return logits_of(self.weights(), contexts).log_softmax(1)  # (B, V) float64
 
     def summary(self) -> dict[str, Any]:
