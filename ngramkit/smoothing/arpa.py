@@ -271,7 +271,7 @@ def _build(
     except NgramkitError as e:
         raise ArpaError(f"{name}: {e}") from None
     index = {s: i + 1 for i, s in enumerate(words)}
-    ids = {w: index[symbol[w]] for w in raw}  # ARPA word -> token id
+    ids = {BOS: 0, EOS: 0, **{w: index[symbol[w]] for w in raw}}  # ARPA word -> token id
     unk_logp = -math.inf
     skipped = 0
     keys: list[list[int]] = [[] for _ in range(N)]
@@ -289,12 +289,9 @@ def _build(
             for pos, w in enumerate(ws):
                 if (w == BOS and pos != 0) or (w == EOS and pos != k - 1):
                     raise ArpaError(f"{name}:{lineno}: {w} in the middle of an n-gram")
-                if w in (BOS, EOS):
-                    t = 0
-                else:
-                    t = ids.get(w, -1)
-                    if t < 0:
-                        raise ArpaError(f"{name}:{lineno}: word {w!r} is not among the unigrams")
+                t = ids.get(w)
+                if t is None:
+                    raise ArpaError(f"{name}:{lineno}: word {w!r} is not among the unigrams")
                 key = key * V + t
             if bow is not None and k < N and ws[-1] != EOS:
                 ctx[k][key] = bow * LN10
