@@ -119,7 +119,7 @@ def load(path: str | Path, backends: Mapping[str, BackendEntry] | None = None) -
     model = _rebuild(name, cls, header, tensors)
     model.training = _training(name, header.get("training"), seen_blob)
     if not isinstance(header.get("metrics", {}), (dict, type(None))):
-        raise ModelFileError(f"{name}: damaged model file (metrics are not a mapping)")
+        raise MODEL.damaged(name, "metrics are not a mapping")
     return ModelFile(model, header, name)
 
 
@@ -129,7 +129,7 @@ def _backend_class(
     """The installed class for the header's backend; a clear line when it is missing."""
     backend = header.get("backend")
     if not isinstance(backend, str):
-        raise ModelFileError(f"{name}: damaged model file (no backend name)")
+        raise MODEL.damaged(name, "no backend name")
     found = registry.installed() if backends is None else backends
     try:
         return registry.get(backend, dict(found))
@@ -155,7 +155,7 @@ def _rebuild(
     """
     config = header.get("config")
     if not isinstance(config, dict):
-        raise ModelFileError(f"{name}: damaged model file (config is not a mapping)")
+        raise MODEL.damaged(name, "config is not a mapping")
     try:
         model = cls.from_state(config, tensors)
         rows = model.next_logprobs(torch.zeros(1, model.order - 1, dtype=torch.long))  # (1, V)
@@ -167,9 +167,9 @@ def _rebuild(
             raise ModelFileError(f"{name}: {skew} ({detail})") from None
         if isinstance(e, ModelFileError):
             raise ModelFileError(f"{name}: {e}") from None
-        raise ModelFileError(f"{name}: damaged model file ({detail})") from None
+        raise MODEL.damaged(name, detail) from None
     if broken:
-        raise ModelFileError(f"{name}: damaged model file (its scores are not numbers)")
+        raise MODEL.damaged(name, "its scores are not numbers")
     return model
 
 
@@ -207,6 +207,6 @@ def _training(name: str, training: Any, seen_blob: torch.Tensor | None) -> Train
         try:
             text = bytes(tensor_view(seen_blob)).decode("utf-8")
         except UnicodeDecodeError:
-            raise ModelFileError(f"{name}: damaged model file (seen items)") from None
+            raise MODEL.damaged(name, "seen items") from None
         seen = frozenset(text.split("\n")) if text else frozenset()
     return TrainingInfo(items, tokens, fp, seen)

@@ -95,14 +95,14 @@ def load(path: str | Path) -> NgramCounts:
         return _table(header, tensors, name)
     except (KeyError, TypeError, ValueError, ModelFileError) as e:
         detail = str(e) if isinstance(e, ModelFileError) else "header fields"
-        raise CountTableError(f"{name}: damaged count table ({detail})") from None
+        raise COUNTS.damaged(name, detail) from None
 
 
 def _table(header: dict, tensors: dict[str, torch.Tensor], name: str) -> NgramCounts:
     vocab = Vocabulary.from_json(header["vocab"])
     order, data = header["order"], header["data"]
     if not (isinstance(order, int) and order >= 1 and header.get("byteorder") == sys.byteorder):
-        raise CountTableError(f"{name}: damaged count table (order, size or byte order)")
+        raise COUNTS.damaged(name, "order, size or byte order")
     check_order(order, len(vocab))
     keys, counts = tensors["keys"], tensors["counts"]
     valid = (
@@ -111,7 +111,7 @@ def _table(header: dict, tensors: dict[str, torch.Tensor], name: str) -> NgramCo
         and bool((counts > 0).all())
     )
     if not valid:
-        raise CountTableError(f"{name}: damaged count table (keys or counts are inconsistent)")
+        raise COUNTS.damaged(name, "keys or counts are inconsistent")
     sources = tuple(str(s) for s in data["sources"])
     made = Provenance(int(data["items"]), int(data["blank"]), int(data["oov"]), sources)
     return NgramCounts(vocab, order, keys, counts, made)
