@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .. import smoothing
 from ..errors import ModelFileError, NgramkitError
 from ..model import LanguageModel, Progress
+from ..results import Metrics
 from ..smoothing import ADDK_AUTO, IMPORTED, OPTIONS, is_addk
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
     from ..corpus import Corpus
     from ..counts import NgramCounts
-    from ..results import Metrics
     from ..smoothing.addk import AddK
     from ..smoothing.backoff import BackoffTables
     from ..tokenizer import Vocabulary
@@ -57,7 +57,7 @@ class CountLM(LanguageModel):
         from ..counts import NgramCounts
 
         counts = NgramCounts.count(corpus, self.order)
-        self._estimate(counts, corpus)
+        self._adopt(*smoothing.estimate(self.hparams, counts, corpus))
         self.train_metrics_ = self._metrics_of(counts)
 
     def fit_counts(self, counts: NgramCounts, vocab: Vocabulary) -> CountLM:
@@ -74,11 +74,8 @@ class CountLM(LanguageModel):
         if counts.tokens == 0:
             raise NgramkitError("cannot fit on an empty count table")
         self.vocab, self.training, self.train_metrics_ = vocab, None, None
-        self._estimate(counts, None)
+        self._adopt(*smoothing.estimate(self.hparams, counts, None))
         return self
-
-    def _estimate(self, counts: NgramCounts, corpus: Corpus | None) -> None:
-        self._adopt(*smoothing.estimate(self.hparams, counts, corpus))
 
     def _adopt(self, estimate: AddK | BackoffTables, learned: dict[str, Any]) -> None:
         from .scorer import Scorer
@@ -87,13 +84,9 @@ class CountLM(LanguageModel):
 
     def _metrics_of(self, counts: NgramCounts) -> Metrics:
         """NLL of the counted data: each distinct n-gram scored once, times its count."""
-        import torch
-
-        from ..results import Metrics
-
         keys, cnt = counts.top()
         lp = self._scorer().estimate.distinct_logprobs(keys)  # (M,) float64
-        return Metrics(int(cnt.sum()), float((lp * cnt.to(torch.float64)).sum()))
+        return Metrics(int(cnt.sum()), float((lp * cnt.double()).sum()))
 
     def fit_metrics(self) -> Metrics | None:
         return self.train_metrics_
