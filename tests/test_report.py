@@ -121,18 +121,17 @@ def test_item_text_cuts_long_items_and_keeps_markup_literal() -> None:
 def test_compare_report(add1: CountLM, mle: CountLM) -> None:
     items = ["ab", "ba", "bb", "abc", "aab", "bba"]
     result = compare([add1, mle], ["add1", "mle"], items, "list.txt", resamples=100, top=2)
-    # Wider than 80: at 80 the folded "model" column has no room left for names.
     assert (
-        render(compare_report(result), width=100)
+        render(compare_report(result))
         == """\
 6 items of list.txt; 4 scored by every model (differences use those)
 Models
 
-                                                     NLL           bits   NLL shared
- model   backend   order   OOV   p=0   tokens   nats/tok    ppl    /tok     nats/tok
- ───────────────────────────────────────────────────────────────────────────────────
- add1    count         2     1     0       17     1.0359   2.82   1.494       1.0450
- mle     count         2     1     1       17        inf    inf     inf       1.0181
+        backend                         NLL         bits    shared
+ model  order    OOV  p=0  tokens  nats/tok   ppl   /tok  nats/tok
+ ─────────────────────────────────────────────────────────────────
+ add1   count 2    1    0      17    1.0359  2.82  1.494    1.0450
+ mle    count 2    1    1      17       inf   inf    inf    1.0181
 
 Against add1 (paired bootstrap, 100 resamples)
 
@@ -141,7 +140,8 @@ Against add1 (paired bootstrap, 100 resamples)
  ─────────────────────────────────────────────────
  mle      -0.0269   [-0.1601, +0.0599]       66.0%
 
-no clear difference between mle and add1: -0.0269 nats/token, 95% CI [-0.1601, +0.0599] includes 0
+no clear difference between mle and add1: -0.0269 nats/token, 95% CI [-0.1601,
++0.0599] includes 0
 Largest disagreements: mle vs add1
 
  item   NLL add1   NLL mle   Δ nats/tok
@@ -150,9 +150,28 @@ Largest disagreements: mle vs add1
  bba      1.1757    1.2425      +0.0668
 """
     )
-    narrow = render(compare_report(result))
-    assert " mle      -0.0269   [-0.1601, +0.0599]       66.0%" in narrow
-    assert "no clear difference between mle and add1: -0.0269 nats/token" in narrow
+
+
+def test_compare_report_numbers_long_model_names_in_a_key_at_80_columns(
+    add1: CountLM, mle: CountLM
+) -> None:
+    names = ["runs/2024-06/add-one-bigram", "runs/2024-06/unsmoothed-bigram", "x/add-one-bigram"]
+    items = ["ab", "ba", "bb", "abc", "aab", "bba"]
+    result = compare([add1, mle, add1], names, items, "list.txt", resamples=100, top=2)
+    lines = render(compare_report(result)).splitlines()
+    assert lines[1:5] == [
+        "Models (numbered in the tables below)",
+        "#1  runs/2024-06/add-one-bigram",
+        "#2  runs/2024-06/unsmoothed-bigram",
+        "#3  x/add-one-bigram",
+    ]
+    assert " #2     count 2    1    1      17       inf   inf    inf    1.0181" in lines
+    assert " #3       +0.0000   [+0.0000, +0.0000]        0.0%" in lines
+    assert " item   NLL #1   NLL #3   Δ nats/tok" in lines
+    assert "Largest disagreements: x/add-one-bigram vs runs/2024-06/add-one-bigram" in lines
+    assert all(len(line) <= 80 for line in lines)
+    wide = render(compare_report(result), width=120)  # names fit: no key
+    assert "#1" not in wide and " runs/2024-06/unsmoothed-bigram  count 2" in wide
 
 
 def test_compare_report_without_bootstrap_has_no_verdict(add1: CountLM, mle: CountLM) -> None:

@@ -8,17 +8,19 @@ with its full length noted; the machine formats always carry it whole.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .tables import num, simple_table
+from .tables import key_table, natural_width, num, simple_table
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
+
     from ..ranking import Selection
     from ..results import ItemScore, Metrics
 
@@ -35,15 +37,19 @@ def item_text(item: str, limit: int = ITEM_CELLS) -> Text:
     return text
 
 
-def short_path(path: str, limit: int = 24) -> str:
-    """A list's name for a table cell: the path, or "…/name" when it is long."""
-    return path if len(path) <= limit else f"…/{Path(path).name}"
+LIST_CELLS = 16  # widest list name shown beside the items; longer names go to a key
 
 
-def totals_table(files: Sequence[Metrics], overall: Metrics | None) -> Table:
-    """One row per list (and an overall row when there are several)."""
+def totals_table(
+    files: Sequence[Metrics], overall: Metrics | None, labels: Mapping[str, str] | None = None
+) -> Table:
+    """One row per list (and an overall row when there are several).
+
+    labels: what names each list (its path, or "#1" when a key lists the paths).
+    """
+    names = labels or {f.source: f.source for f in files}
     table = simple_table("Word lists")
-    table.add_column("list", overflow="fold", min_width=8)
+    table.add_column("list", no_wrap=True, min_width=8)
     for name in ("items", "OOV", "dupes", "in\ntrain", "tokens"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("NLL\nnats/tok", justify="right", no_wrap=True)
@@ -53,7 +59,7 @@ def totals_table(files: Sequence[Metrics], overall: Metrics | None) -> Table:
     for f in rows:
         all_oov = f.items > 0 and f.scored == 0
         table.add_row(
-            Text(short_path(f.source), style="bold" if f is overall else ""),
+            Text("all", style="bold") if f is overall else Text(names[f.source]),
             f"{f.items:,}",
             Text(f"{f.oov:,}", style="red" if f.oov else ""),
             f"{f.duplicates:,}",
@@ -66,11 +72,16 @@ def totals_table(files: Sequence[Metrics], overall: Metrics | None) -> Table:
     return table
 
 
-def items_table(rows: Sequence[ItemScore], title: str = "", show_source: bool = False) -> Table:
-    """The scored items: line, item, tokens, log p, NLL, perplexity, marks."""
+def items_table(
+    rows: Sequence[ItemScore], title: str = "", labels: Mapping[str, str] | None = None
+) -> Table:
+    """The scored items: line, item, tokens, log p, NLL, perplexity, marks.
+
+    labels: each list's name by source, shown in a first column (none: one list).
+    """
     table = simple_table(title)
-    if show_source:
-        table.add_column("list", style="dim", overflow="fold", max_width=16)
+    if labels:
+        table.add_column("list", style="dim", no_wrap=True)
     table.add_column("line", justify="right", style="dim", no_wrap=True)
     table.add_column("item", overflow="fold", min_width=8)
     table.add_column("tokens", justify="right", no_wrap=True)
@@ -80,7 +91,7 @@ def items_table(rows: Sequence[ItemScore], title: str = "", show_source: bool = 
     table.add_column("in\ntrain", no_wrap=True)
     table.add_column("OOV\nsymbols", overflow="fold")
     for r in rows:
-        cells: list[RenderableType] = [Text(Path(r.source).name)] if show_source else []
+        cells: list[RenderableType] = [Text(labels[r.source])] if labels else []
         cells += [
             str(r.line or r.index + 1),
             item_text(r.item),
@@ -121,20 +132,48 @@ def selection_note(shown: Selection, total: int) -> str:
     )
 
 
+class EvalReport:
+    """Items table, then the per-list totals, then notes.
+
+    Lists are named by their paths; when a path is too long to sit beside the
+    figures (LIST_CELLS beside the items, or the totals table wider than the
+    console), a key lists every path in full and the tables say #1, #2, ...
+    """
+
+    def __init__(
+        self, shown: Selection, files: Sequence[Metrics], overall: Metrics, title: str = ""
+    ) -> None:
+        self.shown, self.files, self.overall, self.title = shown, files, overall, title
+
+    def _keyed(self, console: Console, options: ConsoleOptions) -> bool:
+        sources = [f.source for f in self.files]
+        wide = natural_width(console, options, totals_table(self.files, self.overall))
+        beside_items = len(sources) > 1 and max(cell_len(s) for s in sources) > LIST_CELLS
+        return wide > options.max_width or beside_items
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        shown, files, overall = self.shown, self.files, self.overall
+        sources = [f.source for f in files]
+        keyed = self._keyed(console, options)
+        labels = {s: f"#{k}" if keyed else s for k, s in enumerate(sources, 1)}
+        if keyed:
+            yield Text("Word lists (numbered in the tables below)")
+            yield key_table(sources)
+        if shown.rows:
+            yield items_table(shown.rows, self.title, labels if len(files) > 1 else None)
+        note = selection_note(shown, overall.items)
+        if note:
+            yield Text(note, style="dim")
+        yield totals_table(files, overall, labels)
+        oov = unknown_line(overall)
+        if oov is not None:
+            yield oov
+        if overall.blank:
+            yield Text(f"{overall.blank:,} blank line(s) skipped", style="dim")
+
+
 def eval_report(
     shown: Selection, files: Sequence[Metrics], overall: Metrics, *, title: str = ""
 ) -> RenderableType:
-    """Items table, then the per-list totals, then notes."""
-    parts: list[RenderableType] = []
-    if shown.rows:
-        parts.append(items_table(shown.rows, title, show_source=len(files) > 1))
-    note = selection_note(shown, overall.items)
-    if note:
-        parts.append(Text(note, style="dim"))
-    parts.append(totals_table(files, overall))
-    oov = unknown_line(overall)
-    if oov is not None:
-        parts.append(oov)
-    if overall.blank:
-        parts.append(Text(f"{overall.blank:,} blank line(s) skipped", style="dim"))
-    return Group(*parts)
+    """The `eval` report as one renderable (see EvalReport)."""
+    return EvalReport(shown, files, overall, title)

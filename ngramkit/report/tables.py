@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions
+
     from ..model import LanguageModel
     from ..results import Metrics, TokenScore
 
@@ -33,6 +36,25 @@ def num(x: float | None, digits: int = 4) -> str:
 def simple_table(title: str = "") -> Table:
     """The reports' plain table: a left-aligned title, one rule under the header."""
     return Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+def natural_width(console: Console, options: ConsoleOptions, renderable: RenderableType) -> int:
+    """Terminal cells `renderable` takes when nothing in it wraps or folds."""
+    return Measurement.get(console, options.update_width(10_000), renderable).maximum
+
+
+def key_table(labels: Sequence[str]) -> Table:
+    """The key of numbered rows: '#1  some/long/model-name.ngk', one line each, never cut.
+
+    Reports switch to it when their rows' names do not fit beside the figures
+    at the console's width (80 columns in a pipe): the tables then show #1, #2, ...
+    """
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for k, label in enumerate(labels, 1):
+        table.add_row(f"#{k}", Text(label))
+    return table
 
 
 def kv_table(rows: Iterable[tuple[str, Any]], title: str) -> Table:
