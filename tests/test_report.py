@@ -375,25 +375,35 @@ def test_backends_table_with_a_shadowed_and_a_broken_entry() -> None:
         "count", "ngramkit.backends.count:CountLM", "ngramkit", "0.1.0", CountLM, shadows=[loser]
     )
     broken = BackendEntry("bad", "bad.mod:LM", "bad-dist", "0.3", error="ImportError: boom")
-    lines = render(backends_table([ok, broken])).splitlines()
-    assert lines[0] == "Backends (entry points in group ngramkit.backends)"
-    assert lines[2].split("┃")[1:-1] == [
-        " name  ",
-        " class        ",
-        " distribution ",
-        " version ",
-        " description   ",
-        " status       ",
+    assert (
+        render(backends_table([ok, broken]))
+        == """\
+Backends (entry points in group ngramkit.backends)
+
+                                                          distribution
+ name    class / description                              version        status
+ ──────────────────────────────────────────────────────────────────────────────
+ count   ngramkit.backends.count.CountLM                  ngramkit       ok
+         count n-gram model: add-k, Kneser-Ney,           0.1.0
+         Witten-Bell, absolute discounting
+
+         other.mod.Count                                  other          broken
+         shadowed by ngramkit; broken: ImportError: x     2.0
+
+ bad     bad.mod.LM                                       bad-dist       broken
+         broken: ImportError: boom                        0.3
+"""
+    )
+
+
+def test_backends_table_keeps_long_class_paths_whole_at_80_columns() -> None:
+    paths = ["ngramkit.backends.neural:NeuralLM", "ngramkit_ppm.escape_methods:PPMEscapeLM"]
+    entries = [
+        BackendEntry(f"b{i}", p, "ngramkit-ppm-escapes", "10.2.0rc1", CountLM)
+        for i, p in enumerate(paths)
     ]
-    rows = [line.split("│")[1:-1] for line in lines[4:-1]]
-    assert [c.strip() for c in rows[0]] == [
-        "count",
-        "ngramkit.bac",
-        "ngramkit",
-        "0.1.0",
-        "count n-gram",
-        "ok",
-    ]
-    assert any("shadowed by" in "".join(r) for r in rows)
-    assert [c.strip() for c in rows[-3]][:4] == ["bad", "bad.mod.LM", "bad-dist", "0.3"]
-    assert "boom" in "".join(lines[-2])
+    text = render(backends_table(entries))
+    for p in paths:
+        assert p.replace(":", ".") in text
+    assert "ngramkit-ppm-escapes" in text and "10.2.0rc1" in text
+    assert all(len(line) <= 80 for line in text.splitlines())
