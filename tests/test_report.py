@@ -333,9 +333,31 @@ log(1 + value)"""
 def test_heatmap_cuts_a_wide_matrix_into_column_blocks(add1: CountLM) -> None:
     matrix = transition_matrix(add1)
     assert matrix is not None
-    lines = render(heatmap(matrix, width=8)).splitlines()  # two columns per block
-    assert lines[:3] == ["   .   a", "─────────", ". ..  .a"]
-    assert lines[8:11] == ["   b", "─────", ". .b"]
+    lines = render(heatmap(matrix, width=8)).splitlines()  # two columns, then one
+    assert lines[:4] == ["columns . to a (1 of 2)", "  .  a", "───────", ". .. .a"]
+    assert lines[10:14] == ["column b (2 of 2)", "  b", "────", ". .b"]
+
+
+def test_heatmap_of_the_lecture_matrix_shows_all_27_columns_at_80(names: list[str]) -> None:
+    matrix = transition_matrix(CountLM(order=2, smooth=0).fit(names))
+    assert matrix is not None
+    lines = render(heatmap(matrix, width=76)).splitlines()  # inside show's card at 80 columns
+    assert all(len(line) <= 76 for line in lines)
+    assert "columns . to m (1 of 2)" in lines and "columns n to z (2 of 2)" in lines
+    expected: dict[str, int] = {}  # the lecture's N, by a plain loop
+    for name in names:
+        chars = ["."] + list(name) + ["."]
+        for a, b in zip(chars, chars[1:]):
+            expected[a + b] = expected.get(a + b, 0) + 1
+    shown: dict[str, int] = {}  # each bigram line, then its counts line under it
+    for top, below in zip(lines, lines[1:]):
+        cells = top.split()
+        if len(cells) > 1 and all(len(c) == 2 and c[0] == cells[0] for c in cells[1:]):
+            shown.update(zip(cells[1:], map(int, below.split())))
+    letters = ".abcdefghijklmnopqrstuvwxyz"
+    assert sorted(shown) == sorted(a + b for a in letters for b in letters)  # none cut
+    assert shown == {k: expected.get(k, 0) for k in shown}
+    assert (shown["a."], shown["aa"], shown["ab"], shown["nz"]) == (6640, 556, 541, 145)
 
 
 def test_transitions_table(add1: CountLM) -> None:

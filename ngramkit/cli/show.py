@@ -80,7 +80,7 @@ def _card(mf: Any, matrix: Any, rows: list[Any], width: int) -> Any:
     vocab = mf.model.require_fitted()
     extra: list[Any] = []
     if matrix is not None and len(vocab) <= HEATMAP_TOKENS:
-        extra.append(heatmap(matrix, width=width - 10))
+        extra.append(heatmap(matrix, width=width - 4))  # inside the card: 2 borders, 2 pads
     elif rows:
         extra.append(transitions_table(rows, vocab.separator))
     return model_card(mf, Path(mf.path).stat().st_size, extra)

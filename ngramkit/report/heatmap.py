@@ -4,7 +4,8 @@ Each cell shows the bigram ("ab") over its count (or p(b|a) for backends
 without counts), on a white-to-blue background like matplotlib's "Blues".
 The shade follows log(1 + value) so that rare transitions stay visible
 (the lecture's imshow is linear; the numbers in the cells are exact).
-A matrix wider than the console is cut into column blocks, one under another.
+A matrix wider than the console is cut into balanced blocks of columns, stacked
+one under another, each headed by the columns it holds.
 """
 
 from __future__ import annotations
@@ -37,48 +38,74 @@ def cell_value(value: float, kind: str) -> str:
     return f"{int(value)}" if kind == "count" else f"{value:.2f}".lstrip("0") or "0"
 
 
-def heatmap(m: Matrix, width: int = 200) -> RenderableType:
-    """Grid of cells (bigram over value); blocks of columns fit in `width` cells."""
-    V = len(m.tokens)
-    vals = m.values.double()
-    top = math.log1p(float(vals.max())) if V else 1.0
+def _cell_width(m: Matrix) -> int:
+    """Cells a matrix cell needs: its widest bigram or value."""
+    values = m.values.double().flatten().tolist()
     labels = m.tokens
-    cellw = max(
-        max(len(cell_value(float(v), m.kind)) for v in vals.flatten().tolist()),
+    return max(
+        max(len(cell_value(float(v), m.kind)) for v in values),
         max(len(a) + len(m.separator) + len(b) for a in labels for b in labels),
     )
-    label_w = max(len(t) for t in labels)
-    per_block = max(1, (width - label_w - 1) // (cellw + 1))
-    blocks: list[RenderableType] = []
-    for lo in range(0, V, per_block):
-        cols = range(lo, min(V, lo + per_block))
-        table = Table(
-            box=box.SIMPLE, show_edge=False, padding=(0, 0), pad_edge=False, collapse_padding=True
-        )
-        table.add_column("", justify="right", style="dim", no_wrap=True)
+
+
+def column_blocks(V: int, cellw: int, label_w: int, width: int) -> tuple[int, list[range]]:
+    """The cells each column takes and the column blocks: all V in one block if they fit.
+
+    A column takes cellw + 2 cells (a cell of padding and the divider); when
+    that is too wide, cellw + 1; blocks are balanced (27 columns at 80: 14 and 13).
+    """
+    room = width - label_w - 1  # the row labels and their divider
+    step = cellw + 2 if V * (cellw + 2) <= room else cellw + 1
+    n = -(-V // max(1, room // step))  # blocks needed
+    per = -(-V // n)
+    return step, [range(lo, min(V, lo + per)) for lo in range(0, V, per)]
+
+
+def _block(m: Matrix, cols: range, step: int, top: float) -> Table:
+    """One block of columns: every row of the matrix, cells bigram over value."""
+    labels, vals = m.tokens, m.values.double()
+    table = Table(
+        box=box.SIMPLE, show_edge=False, padding=(0, 0), pad_edge=False, collapse_padding=True
+    )
+    table.add_column("", justify="right", style="dim", no_wrap=True)
+    for j in cols:
+        table.add_column(labels[j], justify="center", width=step - 1, no_wrap=True)
+    for i in range(len(labels)):
+        cells: list[RenderableType] = [labels[i]]
         for j in cols:
-            table.add_column(labels[j], justify="center", width=cellw + 1, no_wrap=True)
-        for i in range(V):
-            cells: list[RenderableType] = [labels[i]]
-            for j in cols:
-                v = float(vals[i, j])
-                style = shade(math.log1p(v) / top if top > 0 else 0.0)
-                cells.append(
-                    Text(
-                        f"{labels[i]}{m.separator}{labels[j]}\n{cell_value(v, m.kind)}",
-                        style=style,
-                        justify="center",
-                    )
-                )
-            table.add_row(*cells)
-        blocks.append(table)
+            v = float(vals[i, j])
+            style = shade(math.log1p(v) / top if top > 0 else 0.0)
+            text = f"{labels[i]}{m.separator}{labels[j]}\n{cell_value(v, m.kind)}"
+            cells.append(Text(text, style=style, justify="center"))
+        table.add_row(*cells)
+    return table
+
+
+def heatmap(m: Matrix, width: int = 200) -> RenderableType:
+    """Grid of cells (bigram over value) in `width` cells: one block, or labelled blocks.
+
+    A matrix too wide for one block is cut into blocks of columns stacked one
+    under another, each headed by the columns it holds ("columns . to m (1 of 2)").
+    """
+    V = len(m.tokens)
+    top = math.log1p(float(m.values.double().max())) if V else 1.0
+    label_w = max(len(t) for t in m.tokens)
+    step, blocks = column_blocks(V, _cell_width(m), label_w, width)
+    parts: list[RenderableType] = []
+    for k, cols in enumerate(blocks, 1):
+        if len(blocks) > 1:
+            first, last = m.tokens[cols[0]], m.tokens[cols[-1]]
+            which = f"columns {first} to {last}" if len(cols) > 1 else f"column {first}"
+            head = f"{which} ({k} of {len(blocks)})"
+            parts += [Text(""), Text(head, style="bold")] if k > 1 else [Text(head, style="bold")]
+        parts.append(_block(m, cols, step, top))
     what = "counts" if m.kind == "count" else "p(next | previous)"
     legend = Text(
         f"rows: previous token, columns: next token; cells: bigram and {what}; "
         "shade: log(1 + value)",
         style="dim",
     )
-    return Group(*blocks, legend)
+    return Group(*parts, legend)
 
 
 def transitions_table(rows: list[Transition], separator: str = "") -> Table:
