@@ -299,6 +299,7 @@ def test_model_card(add1: CountLM, tmp_path: Path) -> None:
     lines = render(model_card(mf, path.stat().st_size)).splitlines()
     assert lines[0].startswith(f"╭─ ngramkit model · {path}"[:78])
     for row in (
+        f"│ path               {path}"[:79],
         "│ backend            count",
         "│ size V     3",
         "│ symbols    ab",

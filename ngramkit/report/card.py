@@ -54,6 +54,7 @@ def card_rows(mf: ModelFile, file_bytes: int) -> dict[str, list[tuple[str, Any]]
     symbols = vocab.separator.join(vocab.symbols[:40]) + (" …" if len(vocab.symbols) > 40 else "")
     return {
         "Model": [
+            ("path", mf.path),  # in full: the panel's title is cut to the console's width
             ("backend", model.name),
             ("provided by", f"{prov.get('distribution', '?')} {prov.get('version', '')}".strip()),
             *[(k, v) for k, v in model.hparams.items()],

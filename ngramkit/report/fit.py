@@ -47,10 +47,22 @@ def split_rows(d: DataStats) -> list[tuple[str, Any]]:
     ]
 
 
+def source_files(sources: tuple[str, ...], shown: int = 8) -> str:
+    """The files a table was counted from, once each: 'a.txt, b.txt' (shards 'a.txt[0:9]').
+
+    More than `shown` files end in "and N more" (the JSON and the model file keep
+    the fingerprint; a report line stays a line).
+    """
+    files = list(dict.fromkeys(s.rsplit("[", 1)[0] if s.endswith("]") else s for s in sources))
+    more = len(files) - shown
+    return ", ".join(files[:shown]) + (f", and {more} more" if more > 0 else "")
+
+
 def counted_rows(d: CountedStats) -> list[tuple[str, Any]]:
     """A merged count table and how it was counted, as (key, value) rows."""
     t = d.table
     return [
+        ("sources", source_files(t.provenance.sources) or "-"),
         ("counted", d.how),
         ("shards", d.shards),
         ("items read", t.provenance.items),

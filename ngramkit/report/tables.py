@@ -83,7 +83,9 @@ def metrics_table(rows: Sequence[tuple[str, Metrics | None]]) -> Table:
 
 
 def samples_table(samples: Sequence[tuple[str, bool | None]], title: str = "Samples") -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, box=None)
+    table = Table(  # at least as wide as its title, which would wrap to the table's width
+        title=title, title_justify="left", show_header=False, box=None, min_width=len(title)
+    )
     table.add_column("sample")
     table.add_column("seen")
     for item, seen in samples:
@@ -130,9 +132,9 @@ def colored_item(tokens: Sequence[TokenScore], separator: str = "") -> Text:
 
 
 def score_table(item: str, tokens: Sequence[TokenScore], separator: str = "") -> RenderableType:
-    table = Table(
-        title=Text.assemble("score ", colored_item(tokens, separator)), title_justify="left"
-    )
+    title = Text.assemble("score ", colored_item(tokens, separator))
+    # at least as wide as its title, which would wrap (mid-item) to the table's width
+    table = Table(title=title, title_justify="left", min_width=title.cell_len)
     table.add_column("context")
     table.add_column("token")
     table.add_column("prob", justify="right")
