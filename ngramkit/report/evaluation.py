@@ -9,6 +9,7 @@ with its full length noted; the machine formats always carry it whole.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -45,7 +46,8 @@ def totals_table(
 ) -> Table:
     """One row per list (and an overall row when there are several).
 
-    labels: what names each list (its path, or "#1" when a key lists the paths).
+    labels: what names each list by source (its file name, or "#1" when a key lists
+    the paths); none: the paths.
     """
     names = labels or {f.source: f.source for f in files}
     table = simple_table("Word lists")
@@ -135,9 +137,10 @@ def selection_note(shown: Selection, total: int) -> str:
 class EvalReport:
     """Items table, then the per-list totals, then notes.
 
-    Lists are named by their paths; when a path is too long to sit beside the
-    figures (LIST_CELLS beside the items, or the totals table wider than the
-    console), a key lists every path in full and the tables say #1, #2, ...
+    Lists are named by their file names (their paths when two names coincide);
+    when a name is too long to sit beside the figures (LIST_CELLS beside the
+    items, or the totals table wider than the console), a key lists every path
+    in full and the tables say #1, #2, ...
     """
 
     def __init__(
@@ -145,17 +148,22 @@ class EvalReport:
     ) -> None:
         self.shown, self.files, self.overall, self.title = shown, files, overall, title
 
-    def _keyed(self, console: Console, options: ConsoleOptions) -> bool:
+    def _labels(self, console: Console, options: ConsoleOptions) -> dict[str, str] | None:
+        """Each list's name in the tables: file names when they are unique, else paths;
+        None when those do not fit (then the tables number the lists)."""
         sources = [f.source for f in self.files]
-        wide = natural_width(console, options, totals_table(self.files, self.overall))
-        beside_items = len(sources) > 1 and max(cell_len(s) for s in sources) > LIST_CELLS
-        return wide > options.max_width or beside_items
+        names = [Path(s).name for s in sources]
+        labels = dict(zip(sources, names if len(set(names)) == len(names) else sources))
+        wide = natural_width(console, options, totals_table(self.files, self.overall, labels))
+        beside_items = len(sources) > 1 and max(map(cell_len, labels.values())) > LIST_CELLS
+        return None if wide > options.max_width or beside_items else labels
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         shown, files, overall = self.shown, self.files, self.overall
         sources = [f.source for f in files]
-        keyed = self._keyed(console, options)
-        labels = {s: f"#{k}" if keyed else s for k, s in enumerate(sources, 1)}
+        named = self._labels(console, options)
+        keyed = named is None
+        labels = named or {s: f"#{k}" for k, s in enumerate(sources, 1)}
         if keyed:
             yield Text("Word lists (numbered in the tables below)")
             yield key_table(sources)
