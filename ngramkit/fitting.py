@@ -34,7 +34,7 @@ from .evaluate import corpus_metrics
 from .keys import key_digits
 from .options import LECTURE_SEED, ORDER
 from .reader import WordList, read_items
-from .results import Metrics
+from .results import Metrics, check_logprobs
 from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
@@ -114,6 +114,7 @@ class FitResult:
 
     def save(self, path: str) -> FitResult:
         """Write the model file with the metrics (and the word list's split) in its header."""
+        check_logprobs(type(self.model), [("train", self.train), ("val", self.val)])
         extra: dict[str, Any] = {"metrics": self.metrics()}
         if isinstance(self.data, DataStats):
             keys = ("source", "items", "train", "val", "val_fraction", "seed")

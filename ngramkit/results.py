@@ -1,8 +1,10 @@
 """What scoring returns: totals, per-item rows, per-token rows, column-wise batches.
 
 Plain result types with their JSON (DESIGN.md's stable keys). This module
-scores nothing and imports nothing of ngramkit: evaluate.py, listeval.py and
-compare.py make these, model.py names them, report/ and the CLI show them.
+scores nothing: evaluate.py, listeval.py and compare.py make these, model.py
+names them, report/ and the CLI show them. `check_logprobs` is the one rule
+every total must keep (log p <= 0); it asks the registry only to name the
+backend that broke it.
 
 Units: nats. NLL = -(sum of log p over predicted tokens) / tokens, where an
 item of length L predicts L+1 tokens; perplexity = exp(NLL); bits = NLL / ln 2.
@@ -17,12 +19,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .errors import BackendError
+
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import torch
 
 LN2 = math.log(2)
 MAX_NLL = 700.0
 """NLL (nats/token) from which perplexity is inf: exp(700) ~ 1e304 is near float64's top."""
+LOGPROB_SLACK = 1e-4
+"""Nats per token a true distribution may total above 0 from float rounding (the kit's)."""
 
 
 def finite_or_none(x: float) -> float | None:
@@ -291,3 +299,27 @@ class Breakdown:
         if not math.isfinite(total):
             out["reason"] = "a token has probability 0 under this model"
         return out
+
+
+def check_logprobs(backend: type, totals: Iterable[tuple[str, Metrics | None]]) -> None:
+    """One clear line (BackendError) when a total shows log-probabilities above 0.
+
+    Each (label, totals) is what the CLI is about to report ("train", a list's
+    path, ...). Every log p of a distribution is <= 0, so a total above
+    LOGPROB_SLACK per token (NLL < 0, perplexity < 1) means the backend gives
+    something else: probabilities, say, where log p of 0.2 reads as 0.2 > 0.
+    """
+    from .registry import provider  # names the distribution; torch-free
+
+    for label, m in totals:
+        if m is None or not m.tokens or not m.logprob > LOGPROB_SLACK * m.tokens:
+            continue
+        name = getattr(backend, "name", backend.__name__)
+        dist, version = provider(backend)
+        raise BackendError(
+            f"backend '{name}' from {dist} {version} gives log-probabilities above 0 "
+            f"(NLL {m.nll:.4f} nats/token, perplexity {m.perplexity:.4g} < 1, on {label}): "
+            "next_logprobs must return natural-log probabilities, every row's logsumexp 0; "
+            "fix the backend to return log p (e.g. logits.log_softmax(dim=1)), "
+            "not p, and run its conformance kit (ngramkit.testing)"
+        )

@@ -59,6 +59,26 @@ PLUGINS = {
         NotAnOption = model("notanoption", ("alpha", float, 0.5))
         Misnamed = model("ppm")
     """,
+    "ngk_fake_probs": """
+        from ngramkit.backends.count import CountLM
+
+        class ProbsLM(CountLM):
+            \"\"\"Returns p where log p is due: every score is above 0.\"\"\"
+
+            name = "probs"
+
+            def next_logprobs(self, contexts):
+                return super().next_logprobs(contexts).exp()
+
+            def token_logprobs(self, contexts, targets):
+                return super().token_logprobs(contexts, targets).exp()
+
+            def corpus_logprobs(self, corpus):
+                return super().corpus_logprobs(corpus).exp()
+
+            def fit_metrics(self):
+                return None
+    """,
     "ngk_fake_abstract": """
         from ngramkit import LanguageModel
 
@@ -325,3 +345,51 @@ def test_backends_lists_the_real_installation_without_importing_torch() -> None:
     names = {b["name"] for b in json.loads(done.stdout)["backends"]}
     assert "count" in names
     assert done.stderr.strip() == "False"
+
+
+# -- a backend returning probabilities, caught by the CLI ----------------------------
+
+
+def test_a_backend_returning_probabilities_is_one_clear_line_in_every_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ngramkit.persist import save
+
+    found = registry.discover(eps(HOME, FakeDist("ngk-probs", {"probs": "ngk_fake_probs:ProbsLM"})))
+    monkeypatch.setattr(registry, "installed", lambda: found)
+    words = tmp_path / "w.txt"
+    words.write_text("emma\nava\nolivia\nsophia\nmia\n")
+    model = tmp_path / "probs.ngk"
+    runner = CliRunner()
+    fitted = runner.invoke(cli, ["fit", str(words), "--backend", "probs", "-o", str(model)])
+    assert not model.exists()  # caught before the file is written
+    probs = found["probs"].cls
+    save(probs(order=2, smooth=1).fit(["emma", "ava", "olivia"]), model)
+    count = tmp_path / "count.ngk"
+    assert runner.invoke(cli, ["fit", str(words), "-o", str(count)]).exit_code == 0
+    results = {
+        "fit": fitted,
+        "eval": runner.invoke(cli, ["eval", str(model), str(words)]),
+        "eval tsv": runner.invoke(cli, ["eval", str(model), str(words), "--format", "tsv"]),
+        "score": runner.invoke(cli, ["score", str(model), "emma"]),
+        "compare": runner.invoke(cli, ["compare", str(count), str(model), "--on", str(words)]),
+    }
+    for command, result in results.items():
+        assert result.exit_code == 1, (command, result.output)
+        assert isinstance(result.exception, SystemExit), (command, result.exception)
+        line = result.stderr.strip().splitlines()[-1]
+        assert line.startswith("Error: backend 'probs' from ngk-probs 1.0 gives log-probabil")
+        for part in ("perplexity", "< 1", "natural-log probabilities", "logsumexp 0", "fix"):
+            assert part in line, (command, line)
+
+
+def test_check_logprobs_passes_true_totals_and_rounding_but_not_probabilities() -> None:
+    from ngramkit.results import LOGPROB_SLACK, Metrics, check_logprobs
+
+    good = CountLM(order=2, smooth=1).fit(["ab", "ba"])
+    check_logprobs(
+        type(good), [("train", Metrics(10, -3.0)), ("val", None), ("none", Metrics(0, 0))]
+    )
+    check_logprobs(CountLM, [("rounding", Metrics(10, 10 * LOGPROB_SLACK))])  # at the slack
+    with pytest.raises(BackendError, match=r"backend 'count' from ngramkit .* on val\)"):
+        check_logprobs(CountLM, [("train", Metrics(10, -3.0)), ("val", Metrics(4, 0.01))])

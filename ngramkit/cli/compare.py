@@ -55,6 +55,7 @@ def command(
     """
     from ..compare import compare
     from ..reader import read_items
+    from ..results import check_logprobs
 
     check_export(export, as_json)
     models = [load_model(p).model for p in model_paths]
@@ -63,6 +64,8 @@ def command(
     result = compare(
         models, names, words.items, words.source, resamples=resamples, seed=seed, top=top
     )
+    for k, model in enumerate(models):
+        check_logprobs(type(model), [(f"{words.source} ({names[k]})", result.scores.metrics(k))])
     if as_json:
         emit_json(result.to_json())
         return

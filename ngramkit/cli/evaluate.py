@@ -76,11 +76,11 @@ def command(
         run = ListEvaluation(model, wordlists, progress=bar if bar.enabled else None)
         if fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None:
             _stream(run, fmt)
-            run.check_scored()
+            _check_totals(run)
             return
         limit = TABLE_ROWS if fmt == "table" else None
         shown = select(run.rows(), sort, top, bottom, limit=limit)
-    run.check_scored()
+    _check_totals(run)
     if fmt == "table":
         print_report(export, eval_report(shown, run.files, run.overall))
     elif fmt == "json":
@@ -99,6 +99,15 @@ def _check_options(fmt: str, top: int | None, bottom: int | None, export: str | 
     if export is not None and fmt != "table":
         raise OptionError(f"--export saves the table report; it does not apply to --format {fmt}")
     check_export(export)
+
+
+def _check_totals(run: ListEvaluation) -> None:
+    """After scoring, one clear line: nothing could be scored, or the totals are no
+    distribution's (log p above 0: a backend returning probabilities)."""
+    from ..results import check_logprobs
+
+    run.check_scored()
+    check_logprobs(type(run.model), [(f.source, f) for f in run.files])
 
 
 def _stream(run: ListEvaluation, fmt: str) -> None:

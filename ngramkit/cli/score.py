@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..report.breakdown import breakdown_report
+from ..results import Metrics, check_logprobs
 from .common import check_export, emit_json, export_option, load_model, print_report
 
 
@@ -24,6 +25,7 @@ def command(model_path: str, items: tuple[str, ...], as_json: bool, export: str 
     check_export(export, as_json)
     model = load_model(model_path).model
     results = [breakdown(model, item) for item in items]
+    check_logprobs(type(model), [(b.item, Metrics(len(b.tokens), b.logprob)) for b in results])
     if as_json:
         # One object always: DESIGN's keys for one item, {"items": [...]} for several.
         out = [b.to_json() for b in results]
