@@ -14,6 +14,16 @@ Everything derived (per-token scores, `logprob`, sampling) is written once
 here, on top of `next_logprobs`, so backends cannot disagree. A backend may
 override `token_logprobs` for speed, but must give the same numbers.
 
+Optional hooks, public and looked up by name (a backend without them works
+everywhere else; docs/plugins.md section 5 has their contract and an example):
+
+- `fit_counts(counts, vocab) -> self`: learn from an `NgramCounts` table alone
+  (several files, --workers, --shards, --dask, --from-counts);
+- `top_counts() -> (keys [M], counts [M]) | None`: the top-order n-grams
+  counted, sorted base-V keys (`show`: the lecture's count matrix);
+- `backoff_tables() -> BackoffTables`: the model as an ARPA file holds it
+  (`export`).
+
 Units: natural logs (nats). An item of length L predicts L+1 tokens (each
 symbol, then the end boundary); the start boundary is context only.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -96,6 +97,19 @@ PLUGINS = {
         def broken(:
     """,
 }
+
+
+def docs_blocks(*starts: str) -> str:
+    """The python blocks of docs/plugins.md that begin with `starts`, joined: run as written."""
+    text = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    return "\n\n".join(next(b for b in blocks if b.startswith(s)) for s in starts)
+
+
+# section 1's MineLM, then section 5's hooks added to it
+PLUGINS["ngk_docs_mine"] = docs_blocks(
+    "from ngramkit import LanguageModel", "from ngramkit import N"
+)
 
 
 class FakeDist(md.Distribution):
@@ -393,3 +407,56 @@ def test_check_logprobs_passes_true_totals_and_rounding_but_not_probabilities() 
     check_logprobs(CountLM, [("rounding", Metrics(10, 10 * LOGPROB_SLACK))])  # at the slack
     with pytest.raises(BackendError, match=r"backend 'count' from ngramkit .* on val\)"):
         check_logprobs(CountLM, [("train", Metrics(10, -3.0)), ("val", Metrics(4, 0.01))])
+
+
+# -- the hooks of docs/plugins.md, as written there --------------------------------
+
+
+def test_the_documented_hooks_fit_from_counts_and_draw_the_lecture_matrix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, names: list[str]
+) -> None:
+    from ngramkit.counting import InProcess, count_files
+    from ngramkit.fitting import fit_counted
+    from ngramkit.persist import load
+
+    mine = FakeDist("ngramkit-mine", {"mine": "ngk_docs_mine:MineLM"}, "0.1.0")
+    found = registry.discover(eps(HOME, mine))
+    monkeypatch.setattr(registry, "installed", lambda: found)
+    assert found["mine"].ok, found["mine"].error
+    hooked = found["mine"].cls
+    plain = hooked.__mro__[1]  # section 1's MineLM
+    assert plain.__module__ == "ngk_docs_mine" and plain.__name__ == "MineLM"
+    assert plain is not hooked and issubclass(hooked, plain)
+    want = plain(order=3, smooth=0.5).fit(names).logp_
+    assert torch_equal(hooked(order=3, smooth=0.5).fit(names).logp_, want)
+    halves = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    halves[0].write_text("\n".join(names[:16000]) + "\n")
+    halves[1].write_text("\n".join(names[16000:]) + "\n")
+    table = count_files([str(p) for p in halves], 3, InProcess()).table
+    counted = fit_counted(hooked, table, {"smooth": 0.5})
+    assert counted.training is None and torch_equal(counted.logp_, want)
+    model = tmp_path / "mine.ngk"
+    runner = CliRunner()
+    args = [*map(str, halves), "--backend", "mine", "--order", "3", "--smooth", "0.5"]
+    fitted = runner.invoke(cli, ["fit", *args, "-o", str(model)])  # counted as one table
+    assert fitted.exit_code == 0, fitted.output
+    assert "from counts" in fitted.stdout and "a.txt, " in fitted.stdout
+    bigram = tmp_path / "bigram.ngk"
+    args = [str(halves[0]), "--backend", "mine", "--order", "2", "--val-fraction", "0"]
+    assert runner.invoke(cli, ["fit", *args, "-o", str(bigram)]).exit_code == 0  # every item
+    shown = runner.invoke(cli, ["show", str(bigram), "--json"])
+    matrix = json.loads(shown.stdout)["matrix"]
+    assert matrix["kind"] == "count"  # the lecture's counts, kept through the model file
+    expected = [[0] * 27 for _ in range(27)]
+    for name in names[:16000]:
+        ids = [0, *(ord(c) - 96 for c in name), 0]
+        for a, b in zip(ids, ids[1:]):
+            expected[a][b] += 1
+    assert matrix["values"] == expected
+    assert torch_equal(load(model).model.logp_, want)
+
+
+def torch_equal(a: object, b: object) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))  # type: ignore[arg-type]

@@ -27,7 +27,8 @@ def command(model_path: str, fmt: str, output: str, as_json: bool) -> None:
     model = load_model(model_path).model
     if not hasattr(model, "backoff_tables"):
         raise ArpaError(
-            f"{model_path}: only count models can be written as ARPA (this is '{model.name}')"
+            f"{model_path}: backend '{model.name}' has no backoff_tables(), which ARPA export "
+            "reads (the count backend has it; see docs/plugins.md, optional hooks)"
         )
     sizes = arpa.save(model, output)
     if as_json:
