@@ -200,7 +200,9 @@ def _rows_problem(rows: Any, batch: int, V: int) -> str | None:
     if bool(torch.isnan(rows).any()):
         return "holds NaN"
     if bool((rows > TOLERANCE).any()):
-        return f"holds log-probabilities > 0 (max {float(rows.max()):.4g}): probabilities above 1"
+        found = f"holds log-probabilities > 0 (max {float(rows.max()):.4g}): probabilities above 1"
+        looks = bool(((rows >= 0) & (rows <= 1)).all())  # p where log p is due
+        return found + ("; every value lies in [0, 1]: these are probabilities" if looks else "")
     if batch:
         lse = torch.logsumexp(rows.double(), 1)
         worst = float((lse.abs()).max())

@@ -80,6 +80,42 @@ PLUGINS = {
             def fit_metrics(self):
                 return None
     """,
+    "ngk_suite": """
+        from ngramkit.backends.count import CountLM
+
+        class MyCountLM(CountLM):
+            name = "count"  # ngramkit's own name: shadowed, the kit would test the built-in
+
+        class ReservedLM(CountLM):
+            name = "reserved"
+
+            def state(self):
+                config, tensors = super().state()
+                return config, {**tensors, "__cache__": next(iter(tensors.values()))}
+
+            @classmethod
+            def from_state(cls, config, tensors):
+                rest = {k: v for k, v in tensors.items() if k != "__cache__"}
+                return super().from_state(config, rest)
+
+        class DenseLM(CountLM):
+            name = "dense"
+
+            def _fit(self, corpus, progress):
+                import torch
+
+                V = len(self.require_fitted())
+                self.table_ = torch.zeros(V**self.order)  # no guard: V^order cells
+                super()._fit(corpus, progress)
+    """,
+    "ngk_suite_heavy": """
+        import torch  # at the top: every `ngramkit backends` pays for it
+
+        from ngramkit.backends.count import CountLM
+
+        class HeavyLM(CountLM):
+            name = "heavy"
+    """,
     "ngk_fake_abstract": """
         from ngramkit import LanguageModel
 
@@ -149,6 +185,16 @@ def plugin_modules(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         sys.modules.pop(module, None)
 
 
+@pytest.fixture
+def fresh_options() -> Iterator[None]:
+    """`fit`'s options are read from the installed backends once per process: re-read."""
+    from ngramkit import config
+
+    config.backend_options.cache_clear()
+    yield
+    config.backend_options.cache_clear()
+
+
 def test_a_working_plugin_is_loaded_with_its_distribution() -> None:
     found = registry.discover(eps(HOME, FakeDist("ngk-good", {"good": "ngk_fake_good:GoodLM"})))
     assert list(found) == ["count", "good"]
@@ -215,28 +261,20 @@ def test_a_declaration_mistake_marks_only_that_backend_broken(name: str) -> None
         registry.get(name, found)
 
 
+@pytest.mark.usefixtures("fresh_options")
 def test_the_cli_works_for_every_other_backend_beside_declaration_mistakes(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from ngramkit.cli import fit as fit_command
-
     found = registry.discover(eps(HOME, MISTAKEN))
     monkeypatch.setattr(registry, "installed", lambda: found)
-    if hasattr(fit_command, "backend_options"):  # cached per process
-        fit_command.backend_options.cache_clear()
-        monkeypatch.setattr(fit_command, "backend_options", fit_command.backend_options)
     words = tmp_path / "w.txt"
     words.write_text("emma\nava\nolivia\n")
     model = tmp_path / "m.ngk"
     runner = CliRunner()
-    try:
-        helped = runner.invoke(cli, ["fit", "--help"])
-        fitted = runner.invoke(cli, ["fit", str(words), "--smooth", "1", "-o", str(model)])
-        listed = runner.invoke(cli, ["backends", "--json"])
-        scored = runner.invoke(cli, ["eval", str(model), str(words), "--format", "json"])
-    finally:
-        if hasattr(fit_command, "backend_options"):
-            fit_command.backend_options.cache_clear()
+    helped = runner.invoke(cli, ["fit", "--help"])
+    fitted = runner.invoke(cli, ["fit", str(words), "--smooth", "1", "-o", str(model)])
+    listed = runner.invoke(cli, ["backends", "--json"])
+    scored = runner.invoke(cli, ["eval", str(model), str(words), "--format", "json"])
     assert helped.exit_code == 0 and "--smooth" in helped.stdout, helped.output
     assert fitted.exit_code == 0 and model.exists(), fitted.output
     assert scored.exit_code == 0 and json.loads(scored.stdout)["summary"]["items"] == 3
@@ -364,6 +402,7 @@ def test_backends_lists_the_real_installation_without_importing_torch() -> None:
 # -- a backend returning probabilities, caught by the CLI ----------------------------
 
 
+@pytest.mark.usefixtures("fresh_options")
 def test_a_backend_returning_probabilities_is_one_clear_line_in_every_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -412,6 +451,7 @@ def test_check_logprobs_passes_true_totals_and_rounding_but_not_probabilities() 
 # -- the hooks of docs/plugins.md, as written there --------------------------------
 
 
+@pytest.mark.usefixtures("fresh_options")
 def test_the_documented_hooks_fit_from_counts_and_draw_the_lecture_matrix(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, names: list[str]
 ) -> None:
@@ -460,3 +500,75 @@ def torch_equal(a: object, b: object) -> bool:
     import torch
 
     return bool(torch.equal(a, b))  # type: ignore[arg-type]
+
+
+# -- the broken-plugin suite: one plugin per mistake of issue 13 -----------------
+
+SUITE = {  # name -> (entry point, how `backends` lists it, the kit's finding: check, text)
+    "nodep": ("ngk_fake_missing_dep:X", "import failed: ModuleNotFoundError", "check_registered"),
+    "strtype": ("ngk_fake_mistakes:StrType", "option 'alpha' has type 'float'", "check_registered"),
+    "pmm": ("ngk_fake_mistakes:Misnamed", "but its entry point is named 'pmm'", "check_registered"),
+    "half": (
+        "ngk_fake_abstract:HalfDone",
+        "is abstract: it does not implement",
+        "check_registered",
+    ),
+    "count": ("ngk_suite:MyCountLM", "shadowed by ngramkit", "check_registered"),
+    "heavy": ("ngk_suite_heavy:HeavyLM", "ok", "check_import_is_light"),
+    "reserved": ("ngk_suite:ReservedLM", "ok", "check_state_round_trip"),
+    "dense": ("ngk_suite:DenseLM", "ok", "check_high_order"),
+    "probs": ("ngk_fake_probs:ProbsLM", "ok", "check_fit_tiny"),
+}
+FINDINGS = {  # what the kit says, in one line
+    "nodep": "import failed: ModuleNotFoundError: No module named 'ngk_no_such_dependency",
+    "strtype": "is broken: ngk_fake_mistakes:StrType: option 'alpha' has type 'float'",
+    "pmm": "sets name = 'ppm' but its entry point is named 'pmm'",
+    "half": "is abstract: it does not implement _fit, from_state",
+    "count": "the name 'count' is claimed twice: ngramkit.backends.count.CountLM from ngramkit",
+    "heavy": "importing ngk_suite_heavy imports torch",
+    "reserved": "'__cache__': names of the form __name__ are reserved",
+    "dense": "fit at order 10 raised RuntimeError",
+    "probs": "holds log-probabilities > 0 (max 0.3913): probabilities above 1; every value lies "
+    "in [0, 1]: these are probabilities",
+}
+
+
+@pytest.mark.usefixtures("fresh_options")
+@pytest.mark.parametrize("name", sorted(SUITE))
+def test_a_broken_plugin_breaks_nothing_is_listed_and_fails_the_kit_once(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ngramkit.testing import ConformanceError, run_checks
+
+    value, listed, check = SUITE[name]
+    found = registry.discover(eps(HOME, FakeDist(f"ngk-suite-{name}", {name: value}, "0.9")))
+    monkeypatch.setattr(registry, "installed", lambda: found)
+    words, model = tmp_path / "w.txt", tmp_path / "m.ngk"
+    words.write_text("emma\nava\nolivia\nmia\n")
+    runner = CliRunner()
+    helped = runner.invoke(cli, ["fit", "--help"])
+    fitted = runner.invoke(cli, ["fit", str(words), "--backend", "count", "-o", str(model)])
+    scored = runner.invoke(cli, ["eval", str(model), str(words), "--format", "json"])
+    listing = runner.invoke(cli, ["backends"])
+    assert helped.exit_code == 0 and "--smooth" in helped.stdout, helped.output
+    assert fitted.exit_code == 0 and model.exists(), fitted.output
+    assert scored.exit_code == 0 and json.loads(scored.stdout)["summary"]["items"] == 4
+    assert listing.exit_code == 0, listing.output
+    rows = json.loads(runner.invoke(cli, ["backends", "--json"]).stdout)["backends"]
+    row = next(r for r in rows if r["name"] == name)
+    if listed == "ok":  # loads and declares well: only running it shows the mistake
+        assert row["status"] == "ok"
+    elif name == "count":
+        assert row["status"] == "ok" and row["shadows"][0]["distribution"] == "ngk-suite-count"
+        assert listed in listing.stdout
+    else:
+        assert row["status"] == "broken" and listed in row["error"], row
+        assert "broken:" in listing.stdout
+    results = run_checks(name, {"smooth": 1}, entries=found)
+    failed = {c: str(e) for c, e in results.items() if isinstance(e, ConformanceError)}
+    first = next(iter(failed))
+    assert first == check and FINDINGS[name] in failed[first], failed
+    assert failed[first].startswith(f"backend '{name}' fails {check}\n  rule:  ")
+    assert "\n  found: " in failed[first] and "\n  fix:   " in failed[first]
+    if check == "check_registered":  # one root cause, one failure: the rest are skipped
+        assert len(failed) == 1
