@@ -49,6 +49,14 @@ GENERAL: dict[str, Option] = {
         Option("output", str, None, "model file to write"),
         Option("tokenizer", str, "char", "char or word", choices=("char", "word")),
         Option("samples", int, 10, "samples shown in the report", min=0),
+        Option("unk", bool, False, "add the unknown token: unseen symbols get a score"),
+        Option(
+            "min_count",
+            int,
+            None,
+            "symbols seen fewer times become the unknown token (implies unk)",
+            min=1,
+        ),
     )
 }
 
@@ -212,6 +220,8 @@ class FitSettings:
     samples: int
     engine: Engine
     from_counts: bool
+    unk: bool = False  # the vocabulary gets the unknown token
+    min_count: int = 1  # symbols seen fewer times become it (1: none)
 
     @property
     def counted(self) -> bool:
@@ -248,6 +258,9 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
     # --order given by flag or file goes to the backend; otherwise its own default does.
     if "order" in declared and ("order" in flag or "order" in from_file):
         hparams["order"] = s["order"]
+    unk, min_count = _open_vocabulary(cls, backend, flag, from_file)
+    if "unk" in declared and unk:
+        hparams["unk"] = True
     _try_construct(cls, hparams, config, [k for k in from_file if k in hparams])
     return FitSettings(
         backend=backend,
@@ -257,8 +270,32 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
         val_flag=flag.get("val_fraction"),
         engine=engine,
         from_counts=from_counts,
+        unk=unk,
+        min_count=min_count,
         **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples")},
     )
+
+
+def _open_vocabulary(
+    cls: type[LanguageModel], backend: str, flag: Mapping[str, Any], from_file: Mapping[str, Any]
+) -> tuple[bool, int]:
+    """(unk, min_count) of a fit: --min-count N > 1 implies --unk, and without it a
+    backend's own `unk_min_count` applies; refused for a backend without unk support."""
+    given = {k: flag.get(k, from_file.get(k)) for k in ("unk", "min_count")}
+    min_count = given["min_count"]
+    if min_count is not None and min_count > 1 and given["unk"] is False:
+        raise OptionError(
+            f"--min-count {min_count} makes rare symbols the unknown token: drop --no-unk"
+        )
+    unk = bool(given["unk"]) or (min_count or 1) > 1
+    if unk and not getattr(cls, "supports_unk", True):
+        raise OptionError(
+            f"--unk: backend '{backend}' does not support the unknown token "
+            "(it declares supports_unk = False); fit it without --unk or --min-count"
+        )
+    if min_count is None:
+        min_count = int(getattr(cls, "unk_min_count", 1)) if unk else 1
+    return unk, min_count
 
 
 def _try_construct(

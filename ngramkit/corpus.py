@@ -13,7 +13,8 @@ one window per target: (context..., next). At order 2, "ab" gives (.,a)
 (a,b) (b,.).
 
 Items with symbols outside the vocabulary are marked OOV and left out of the
-stream.
+stream, unless the vocabulary has the unknown token (tokenizer.py): then
+every unseen symbol is that token and no item is OOV.
 """
 
 from __future__ import annotations
@@ -53,9 +54,16 @@ class Corpus:
 
     @classmethod
     def from_items(
-        cls, items: Sequence[str], vocab: Vocabulary | None = None, kind: str = "char"
+        cls,
+        items: Sequence[str],
+        vocab: Vocabulary | None = None,
+        kind: str = "char",
+        *,
+        unk: bool = False,
+        min_count: int = 1,
     ) -> Corpus:
-        """Encode `items`; with no vocabulary, build one from them (kind "char" or "word").
+        """Encode `items`; with no vocabulary, build one from them (kind "char" or "word";
+        `unk` and `min_count` as Vocabulary.build takes them).
 
         A bare string is refused: list("emma") would silently be four items.
         """
@@ -65,10 +73,11 @@ class Corpus:
         items = list(items)
         if vocab is not None:
             return cls(vocab, items)
-        corpus = cls(Vocabulary.build(items, kind), items)
+        corpus = cls(Vocabulary.build(items, kind, unk=unk, min_count=min_count), items)
         if corpus._large:
-            # The vocabulary holds every symbol of these items: no item is OOV, and
-            # the token count is known without the encoding pass `_scan` makes.
+            # The vocabulary holds every symbol of these items (or the unknown token
+            # stands for the rare ones): no item is OOV, and the token count is
+            # known without the encoding pass `_scan` makes.
             import torch
 
             symbols = _bound(items) - 1 if kind == "char" else _word_tokens(items)
@@ -147,6 +156,19 @@ class Corpus:
         out = torch.zeros(len(self.items), dtype=torch.long)
         out[self.kept] = ends[1:] - ends[:-1] - 1
         return out
+
+    def unk_tokens(self) -> torch.Tensor:
+        """Tokens of each item encoded as the unknown token, LongTensor [N] (all 0 in a
+        closed vocabulary)."""
+        import torch
+
+        unk = self.vocab.unk_id
+        if unk is None or not self.n_tokens:
+            return torch.zeros(len(self.items), dtype=torch.long)
+        hit = (self.stream[1:] == unk).long()  # (T,) per predicted token
+        return torch.zeros(len(self.items), dtype=torch.long).index_add_(
+            0, self.target_items(), hit
+        )
 
     @property
     def ids(self) -> torch.Tensor:

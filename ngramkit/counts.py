@@ -339,7 +339,7 @@ def _ascii_bigrams(corpus: Corpus, limit: int) -> Top | None:
     lut = torch.full((128,), -1, dtype=torch.long)
     lut[10] = 0
     lut[torch.tensor([ord(s) for s in vocab.symbols], dtype=torch.long)] = torch.arange(
-        1, len(vocab)
+        1, len(vocab.symbols) + 1
     )
     present = seen.nonzero().squeeze(1)
     if int(seen[10]) != len(corpus.items) + 1 or bool((lut[present] < 0).any()):

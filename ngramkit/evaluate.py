@@ -5,8 +5,9 @@ list's tokens; `breakdown` shows one item token by token. All are built on
 `LanguageModel.token_logprobs` / `corpus_logprobs`, so scoring never needs a
 dense [B, V] row per token. Log-likelihoods are accumulated in float64.
 Items with symbols outside the model's vocabulary are OOV: counted, listed
-with their unknown symbols, and left out of the aggregate. The result types
-live in results.py.
+with their unknown symbols, and left out of the aggregate; under a model with
+the unknown token they are scored through it instead, and its tokens are
+counted per item and in total. The result types live in results.py.
 """
 
 from __future__ import annotations
@@ -52,26 +53,29 @@ def score_batch(model: LanguageModel, items: Sequence[str]) -> Batch:
         logprob = torch.full((len(corpus),), math.nan, dtype=torch.float64)
     else:
         logprob = item_logprobs(model, corpus)
-    return Batch(list(corpus.items), logprob, lengths, corpus.oov, unknown)
+    unk = corpus.unk_tokens() if vocab.unk else None
+    return Batch(list(corpus.items), logprob, lengths, corpus.oov, unknown, unk_tokens=unk)
 
 
 def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:
     """NLL of `items` (OOV items left out), scored CHUNK_ITEMS at a time."""
     vocab = model.require_fitted()
-    tokens, total, oov = 0, 0.0, 0
+    tokens, total, oov, unk = 0, 0.0, 0, 0
     for start in range(0, len(items), CHUNK_ITEMS):
         corpus = Corpus.from_items(items[start : start + CHUNK_ITEMS], vocab)
         if corpus.n_tokens:
             total += float(model.corpus_logprobs(corpus).to(torch.float64).sum())
+            if vocab.unk:
+                unk += int((corpus.stream == vocab.unk_id).sum())
         tokens += corpus.n_tokens
         oov += int(corpus.oov.sum())
-    return Metrics(tokens, total, oov)
+    return Metrics(tokens, total, oov, unk_tokens=unk)
 
 
 def token_breakdown(model: LanguageModel, item: str) -> list[TokenScore]:
     """Per-token scores of one item, as the lecture prints for "andrej".
 
-    Raises OOVError for symbols outside the vocabulary.
+    Raises OOVError for symbols outside a closed vocabulary.
     """
     vocab = model.require_fitted()
     grams = model.windows_of(item)  # (L+1, order)
@@ -86,8 +90,10 @@ def token_breakdown(model: LanguageModel, item: str) -> list[TokenScore]:
 
 
 def breakdown(model: LanguageModel, item: str) -> Breakdown:
-    """`token_breakdown` as a result; an OOV item gets its unknown symbols, no error."""
-    unknown = model.require_fitted().unknown(item)
-    if unknown:
-        return Breakdown(item, (), tuple(unknown))
-    return Breakdown(item, tuple(token_breakdown(model, item)))
+    """`token_breakdown` as a result; an OOV item gets its unknown symbols, no error
+    (under the unknown token it is scored, and its unknown symbols listed too)."""
+    vocab = model.require_fitted()
+    unknown = tuple(vocab.unknown(item))
+    if unknown and not vocab.unk:
+        return Breakdown(item, (), unknown)
+    return Breakdown(item, tuple(token_breakdown(model, item)), unknown)

@@ -59,12 +59,17 @@ class DataStats:
     vocab_size: int
     val_fraction: float
     seed: int  # of the split (and of the samples)
+    unk_tokens: int | None = None  # training tokens that are the unknown token (None: no unk)
+    min_count: int = 1  # the vocabulary cut-off used
 
     def to_json(self) -> dict[str, Any]:
         out = {
             k: getattr(self, k) for k in ("items", "tokens", "vocab_size", "blank", "duplicates")
         }
-        return out | {"train_items": self.train, "val_items": self.val, "val_oov": self.val_oov}
+        out |= {"train_items": self.train, "val_items": self.val, "val_oov": self.val_oov}
+        if self.unk_tokens is not None:
+            out |= {"unk_tokens": self.unk_tokens, "min_count": self.min_count}
+        return out
 
 
 @dataclass(frozen=True)
@@ -133,13 +138,23 @@ def train(
     kind: str = "char",
     n_samples: int = 10,
     progress: Progress | None = None,
+    unk: bool = False,
+    min_count: int = 1,
 ) -> FitResult:
-    """Train `cls(**hparams)` on `words` with a seeded validation split; measure, sample."""
+    """Train `cls(**hparams)` on `words` with a seeded validation split; measure, sample.
+
+    unk, min_count: the vocabulary gets the unknown token, and the symbols seen
+    fewer than `min_count` times in the training items become it.
+    """
     start = time.perf_counter()
     train_items, val_items = train_val_split(words.items, val_fraction, seed)
     if not train_items:
         raise DataError(f"{words.source}: no training items")
-    corpus = Corpus.from_items(train_items, kind=kind)
+    corpus = Corpus.from_items(train_items, kind=kind, unk=unk, min_count=min_count)
+    if unk and len(corpus.vocab.symbols) == 0:
+        raise DataError(
+            f"{words.source}: --min-count {min_count} leaves no symbol: every one is rarer"
+        )
     model = cls(**hparams).fit(corpus, progress=progress)
     metrics = model.fit_metrics() or corpus_metrics(model, train_items)
     val = corpus_metrics(model, val_items) if val_items else None
@@ -158,6 +173,8 @@ def train(
         vocab_size=len(corpus.vocab),
         val_fraction=val_fraction,
         seed=seed,
+        unk_tokens=int(corpus.unk_tokens().sum()) if unk else None,
+        min_count=min_count,
     )
     return FitResult(model, stats, metrics, val, samples, time.perf_counter() - start)
 
@@ -203,11 +220,13 @@ def count_parts(
     kind: str = "char",
     vocab: Vocabulary | None = None,
     progress: Progress | None = None,
+    unk: bool = False,
 ) -> CountRun:
     """The word lists in `paths` counted in `engine.n_shards` shards on `engine`.
 
     vocab: the vocabulary to count over (parts merge only over one; see
-    `read_vocab`), or None for the symbols of `paths`.
+    `read_vocab`), or None for the symbols of `paths` (with the unknown token
+    when `unk`).
     """
     workers = engine.workers or 1
     if engine.dask:
@@ -219,7 +238,7 @@ def count_parts(
     try:  # the pool or the cluster is shut down however the count ends
         n_shards = engine.n_shards(len(paths))
         return count_files(
-            paths, order, eng, n_shards=n_shards, kind=kind, vocab=vocab, progress=progress
+            paths, order, eng, n_shards=n_shards, kind=kind, vocab=vocab, progress=progress, unk=unk
         )
     finally:
         eng.close()
@@ -254,6 +273,8 @@ def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
         kind=settings.tokenizer,
         n_samples=settings.samples,
         progress=progress,
+        unk=settings.unk,
+        min_count=settings.min_count,
     )
     return result.save(output)
 
@@ -290,6 +311,11 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
             "--val-fraction: fitting from count tables trains on every item; "
             "score a held-out file with `ngramkit eval` instead"
         )
+    if s.min_count > 1:
+        raise OptionError(
+            "--min-count needs the items' symbol counts before counting: fit in one "
+            "process (no --workers, --shards, --dask or --from-counts)"
+        )
     if not hasattr(s.cls, "fit_counts"):  # before any counting
         raise OptionError(
             f"backend '{s.backend}' cannot be fitted from count tables, which --workers, "
@@ -299,9 +325,11 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
     start = time.perf_counter()
     if s.from_counts:
         table, how, shards, stages = _read_tables(s.data)
+        if s.unk and not table.vocab.unk:
+            raise OptionError("--unk: these count tables were made without the unknown token")
     else:
         order = int(s.hparams.get("order", _default_order(s.cls)))  # the backend's own default
-        done = count_parts(s.data, order, s.engine, kind=s.tokenizer, progress=progress)
+        done = count_parts(s.data, order, s.engine, kind=s.tokenizer, unk=s.unk, progress=progress)
         table, how, shards = done.table, s.engine.describe(), len(done.shards)
         stages = dict(done.seconds)
     clock = time.perf_counter()

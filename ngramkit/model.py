@@ -26,6 +26,12 @@ everywhere else; docs/plugins.md section 5 has their contract and an example):
 
 Units: natural logs (nats). An item of length L predicts L+1 tokens (each
 symbol, then the end boundary); the start boundary is context only.
+
+Open vocabulary: a corpus whose vocabulary has the unknown token (`--unk`,
+tokenizer.py) gives the backend one more token, the last id, like any other:
+its rows cover it and still sum to one, and at scoring time every unseen
+symbol is that token, so every item gets a finite score. A backend that
+cannot model it sets `supports_unk = False` (fit then refuses `--unk`).
 """
 
 from __future__ import annotations
@@ -77,6 +83,13 @@ class LanguageModel(abc.ABC):
     """One line for `ngramkit backends`."""
     options: ClassVar[tuple[Option, ...]] = (ORDER,)
     """Declared hyperparameters; extend with `LanguageModel.options + (...)`."""
+    supports_unk: ClassVar[bool] = True
+    """Whether the backend can be fitted with the unknown token (`--unk`): it is one
+    more vocabulary entry, so most can; one that cannot says False here."""
+    unk_min_count: ClassVar[int] = 1
+    """`--min-count` under `--unk` when none is given: 2 for a backend that learns the
+    unknown token only from data (the symbols seen once become it); 1 for one that
+    estimates its probability (the count backend)."""
 
     def __init__(self, **hparams: Any) -> None:
         self.hparams: dict[str, Any] = resolve(
@@ -153,7 +166,7 @@ class LanguageModel(abc.ABC):
         """Total log-probability (nats) of one item, boundaries included.
 
         logprob("ab") = log p(a|.) + log p(b|a) + log p(.|b) at order 2.
-        Raises OOVError if the item holds symbols outside the vocabulary.
+        Raises OOVError if the item holds symbols outside a closed vocabulary.
         """
         import torch
 
@@ -165,7 +178,7 @@ class LanguageModel(abc.ABC):
         """The item's n-gram windows [L+1, order] (context..., next)."""
         vocab = self.require_fitted()
         unknown = vocab.unknown(item)
-        if unknown:
+        if unknown and not vocab.unk:
             raise OOVError(f"{item!r} has symbols outside the vocabulary: {' '.join(unknown)}")
         return Corpus.from_items([item], vocab).grams(self.order)
 

@@ -198,16 +198,18 @@ ORDER = Option(
 
 RESERVED = frozenset(
     {"data", "backend", "order", "seed", "val_fraction", "output", "config", "tokenizer"}
-    | {"samples", "json", "workers", "shards", "dask", "from_counts"}
+    | {"samples", "json", "workers", "shards", "dask", "from_counts", "unk", "min_count"}
 )
-"""The names of `ngramkit fit`'s own flags. `order` is shared (every backend
-declares it and --order reaches it); a backend option must use none of the others."""
+"""The names of `ngramkit fit`'s own flags. `order` and `unk` are shared (a backend
+may declare them and the flag reaches it: every backend declares order, the count
+backend unk); a backend option must use none of the others."""
+SHARED = frozenset({"order", "unk"})
 
 
 def check_reserved(options: Iterable[Option], owner: str) -> None:
     """OptionError when `owner` declares an option named like one of fit's own flags."""
     for o in options:
-        if o.name in RESERVED and o.name != ORDER.name:
+        if o.name in RESERVED and o.name not in SHARED:
             raise OptionError(
                 f"backend '{owner}' declares option '{o.name}', which clashes with "
                 f"`ngramkit fit {o.flag}`; rename the option"

@@ -51,6 +51,8 @@ class Metrics:
     by eval only (0 elsewhere): items (scored + OOV), in_train (scored items
     that are training items), and per list its source, blank lines skipped,
     duplicates (scored and counted) and unknown symbol -> OOV items holding it.
+    unk_tokens: under a model with the unknown token, scored tokens that were
+    it (unseen symbols); None for a closed vocabulary.
     """
 
     tokens: int
@@ -62,6 +64,7 @@ class Metrics:
     blank: int = 0
     duplicates: int = 0
     unknown: Counter[str] = field(default_factory=Counter)
+    unk_tokens: int | None = None
 
     @property
     def nll(self) -> float:
@@ -91,6 +94,7 @@ class Metrics:
             self.blank + other.blank,
             self.duplicates + other.duplicates,
             self.unknown + other.unknown,
+            _add(self.unk_tokens, other.unk_tokens),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -123,12 +127,19 @@ class Metrics:
             "duplicates": self.duplicates,
             "blank_lines": self.blank,
             "unknown_symbols": dict(self.unknown.most_common()),
+            **({} if self.unk_tokens is None else {"unk_tokens": self.unk_tokens}),
         }
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    """Counts of the unknown token added; None (closed vocabulary) when neither has one."""
+    return None if a is None and b is None else (a or 0) + (b or 0)
 
 
 @dataclass(frozen=True)
 class ItemScore:
-    """One scored item. tokens = L+1; logprob in nats (nan when OOV)."""
+    """One scored item. tokens = L+1; logprob in nats (nan when OOV); unk_tokens: its
+    tokens scored as the unknown token (None: the model has none)."""
 
     item: str
     tokens: int
@@ -139,6 +150,7 @@ class ItemScore:
     index: int = 0  # position in the input list
     source: str = ""
     line: int = 0  # 1-based line in the source file (0: not from a file)
+    unk_tokens: int | None = None
 
     @property
     def nll(self) -> float:
@@ -163,6 +175,8 @@ class ItemScore:
             out["reason"] = "symbols outside the model's vocabulary"
         elif not math.isfinite(self.logprob):
             out["reason"] = "a token has probability 0 under this model"
+        if self.unk_tokens is not None:
+            out["unk_tokens"] = self.unk_tokens
         if self.source:
             out["source"] = self.source
         if self.line:
@@ -177,6 +191,8 @@ class Batch:
     logprob: float64 [N] totals in nats, nan where OOV.
     lengths: int64 [N] symbols per item (OOV items included), so tokens = L+1.
     oov: bool [N]; unknown: position -> unknown symbols, for OOV items only.
+    unk_tokens: int64 [N] tokens scored as the unknown token (None: the model
+    has none; then no item has any).
     From a word list (eval) also: in_train per item (None when the model
     does not know its training items), the list's name, the index of
     items[0] in it and the items' line numbers.
@@ -191,6 +207,7 @@ class Batch:
     source: str = ""
     start: int = 0
     lines: Sequence[int] = ()
+    unk_tokens: torch.Tensor | None = None
 
     def nll(self) -> torch.Tensor:
         """Per-item NLL, nats/token, float64 [N] (nan where OOV)."""
@@ -215,12 +232,14 @@ class Batch:
             items=len(self.items),
             in_train=sum(self.in_train) if self.in_train is not None else 0,
             unknown=unknown,
+            unk_tokens=None if self.unk_tokens is None else int(self.unk_tokens.sum()),
         )
 
     def rows(self) -> Iterator[ItemScore]:
         """One ItemScore per item, in order."""
         logprob, lengths = self.logprob.tolist(), self.lengths.tolist()
         flags, lines = self.in_train, self.lines
+        unk = None if self.unk_tokens is None else self.unk_tokens.tolist()
         for i, item in enumerate(self.items):
             unknown = self.unknown.get(i)
             yield ItemScore(
@@ -233,6 +252,7 @@ class Batch:
                 self.start + i,
                 self.source,
                 lines[i] if lines else 0,
+                None if unk is None else unk[i],
             )
 
 
@@ -264,7 +284,8 @@ class TokenScore:
 
 @dataclass(frozen=True)
 class Breakdown:
-    """One item token by token (`score`); no tokens and its unknown symbols when OOV."""
+    """One item token by token (`score`); no tokens and its unknown symbols when OOV
+    (with tokens too when the model scored them as the unknown token)."""
 
     item: str
     tokens: tuple[TokenScore, ...]
@@ -280,7 +301,7 @@ class Breakdown:
 
     def to_json(self) -> dict[str, Any]:
         """DESIGN.md's score keys: item, tokens [{context, token, prob, logprob}], logprob."""
-        if self.unknown:
+        if self.unknown and not self.tokens:
             return {
                 "item": self.item,
                 "oov": True,
@@ -296,6 +317,8 @@ class Breakdown:
             "logprob": finite_or_none(total),
             "nll": finite_or_none(-total / len(self.tokens)),
         }
+        if self.unknown:  # scored through the unknown token
+            out["unknown"] = list(self.unknown)
         if not math.isfinite(total):
             out["reason"] = "a token has probability 0 under this model"
         return out

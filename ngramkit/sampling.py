@@ -23,6 +23,12 @@ Why this is fast and still exact:
    text meet quickly (both at an item start at the same row is enough), so
    repairs are short and the total work stays close to one draw per row.
 
+A model with the unknown token (`--unk`) never draws it: its probability is
+set to 0 before the draw, which renormalizes the row over the real symbols
+(multinomial takes unnormalized weights). A sampled item is made of symbols
+the model knows; the unknown token stands for "some symbol never seen" and has
+no spelling to produce. With no unknown token the rows are untouched.
+
 This module draws; it does not decide how items are shown.
 """
 
@@ -57,12 +63,16 @@ class NextTokenModel(Protocol):
     def next_logprobs(self, contexts: torch.Tensor) -> torch.Tensor: ...
 
 
-def _probs(logprobs: torch.Tensor, temperature: float) -> torch.Tensor:
-    """float32 probability rows, as the lecture feeds multinomial."""
+def _probs(logprobs: torch.Tensor, temperature: float, unk: int | None = None) -> torch.Tensor:
+    """float32 probability rows, as the lecture feeds multinomial; column `unk` (the
+    unknown token) set to 0, so it is never drawn."""
     lp = logprobs.to(torch.float64)
     if temperature != 1.0:
         lp = torch.log_softmax(lp / temperature, dim=1)
-    return lp.exp().to(torch.float32)
+    p = lp.exp().to(torch.float32)
+    if unk is not None:
+        p[:, unk] = 0.0
+    return p
 
 
 class _Rows:
@@ -76,13 +86,14 @@ class _Rows:
     def __init__(self, model: NextTokenModel, temperature: float) -> None:
         self.model = model
         self.temperature = temperature
+        self.unk = model.require_fitted().unk_id
         self.V = len(model.require_fitted())
         self.k = model.order - 1
         self.space = self.V**self.k  # number of contexts
         self.table: torch.Tensor | None = None
         if self.space * self.V <= _TABLE_CELLS:
             every = self.digits(torch.arange(self.space))
-            self.table = _probs(model.next_logprobs(every), temperature)  # (V^k, V)
+            self.table = _probs(model.next_logprobs(every), temperature, self.unk)  # (V^k, V)
 
     def digits(self, key: torch.Tensor) -> torch.Tensor:
         """Keys [A] -> contexts [A, k] of token ids."""
@@ -91,7 +102,7 @@ class _Rows:
     def __call__(self, key: torch.Tensor) -> torch.Tensor:
         if self.table is not None:
             return self.table.index_select(0, key)
-        return _probs(self.model.next_logprobs(self.digits(key)), self.temperature)
+        return _probs(self.model.next_logprobs(self.digits(key)), self.temperature, self.unk)
 
 
 @dataclass
@@ -200,7 +211,7 @@ def sample(
     if max_len < 1:
         raise NgramkitError(f"--max-len must be >= 1, got {max_len}")
     unknown = vocab.unknown(prefix)
-    if unknown:
+    if unknown and not vocab.unk:
         raise NgramkitError(f"prefix {prefix!r} has symbols outside the vocabulary: {unknown}")
     if n == 0:
         return []
@@ -271,7 +282,7 @@ def _sample_one_by_one(
         while len(drawn) < max_len:
             ids = [0] * k + head + drawn
             ctx = torch.tensor([ids[len(ids) - k :] if k else []], dtype=torch.long)
-            p = _probs(model.next_logprobs(ctx), temperature)[0]  # (V,) float32
+            p = _probs(model.next_logprobs(ctx), temperature, vocab.unk_id)[0]  # (V,) float32
             ix = int(torch.multinomial(p, 1, replacement=True, generator=g))
             if ix == 0:
                 break

@@ -545,6 +545,27 @@ def check_word_tokenizer(backend: Backend) -> None:
 
 
 @_check(
+    "fitted with the unknown token (`--unk`: Corpus.from_items(items, unk=True)), the rows "
+    "cover it (the last id) and still sum to 1, and an item with unseen symbols gets a finite "
+    "log-probability; a backend that cannot model it declares `supports_unk = False`",
+    "size everything from len(self.vocab): the unknown token is one more token; or set "
+    "`supports_unk = False` on the class (fit then refuses --unk)",
+)
+def check_unk(backend: Backend) -> None:
+    from .corpus import Corpus
+
+    if not getattr(backend.cls, "supports_unk", True):
+        return  # declared: fit refuses --unk for it
+    model = backend.make().fit(Corpus.from_items(list(TINY), unk=True))
+    if not model.require_fitted().unk:
+        raise _Broken("model.vocab has no unknown token after fitting a corpus with one")
+    _distributions(model, _all_contexts(model), "every context, the unknown token included")
+    lp = model.logprob("zoë")
+    if not (math.isfinite(lp) and lp <= TOLERANCE):
+        raise _Broken(f"logprob('zoë') = {lp} (z, ë unseen), expected a finite value <= 0")
+
+
+@_check(
     f"importing the backend's module (its entry point's) imports none of {', '.join(HEAVY)}: "
     "`ngramkit backends` and `ngramkit fit --help` import every backend's module",
     "import torch (and any other heavy package) inside the methods that use it; annotations "

@@ -11,11 +11,20 @@ boundary is shown as "." unless "." is itself a symbol, then as the first
 free marker of `BOUNDARY_MARKERS`. On names.txt the char layout is exactly
 the lecture's: ".abcdefghijklmnopqrstuvwxyz", V = 27.
 
+Open vocabulary: a vocabulary built with `unk=True` holds one more token, the
+unknown symbol, as its last id (V-1, shown as "<unk>" unless that is a word
+of the vocabulary, then as the first free marker of `UNK_MARKERS`). Every
+symbol outside the vocabulary encodes to it, so no item is OOV; the ids of
+the symbols do not move. `min_count=N` (which needs `unk`) keeps only the
+symbols seen at least N times: the rarer ones encode to the unknown token,
+which so gets training data (NLTK's `unk_cutoff`).
+
 This module does not read files (see reader.py) and does not count anything.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +37,7 @@ if TYPE_CHECKING:
 
 KINDS = ("char", "word")
 BOUNDARY_MARKERS = (".", "·", "•", "¶", "⏎", "␃", "<.>", "<|>")
+UNK_MARKERS = ("<unk>", "<UNK>", "<?>")
 
 
 def split_symbols(item: str, kind: str) -> list[str]:
@@ -35,21 +45,23 @@ def split_symbols(item: str, kind: str) -> list[str]:
     return list(item) if kind == "char" else item.split()
 
 
-def _distinct_chars(text: str) -> list[str]:
-    """The distinct characters of `text` (a bincount of code points: faster than set())."""
+def _char_counts(text: str) -> dict[str, int]:
+    """Occurrences of each character of `text` (a bincount of code points: faster than a
+    Counter): _char_counts("abb") == {"a": 1, "b": 2}."""
     import torch
 
     if not text:
-        return []
+        return {}
     cps = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32)
-    present = torch.bincount(cps).nonzero().squeeze(1).tolist()
-    return [chr(c) for c in present]
+    counts = torch.bincount(cps)
+    present = counts.nonzero().squeeze(1)
+    return {chr(c): n for c, n in zip(present.tolist(), counts[present].tolist())}
 
 
-def pick_boundary(symbols: Iterable[str]) -> str:
-    """The first marker of BOUNDARY_MARKERS that is not a symbol."""
+def pick_boundary(symbols: Iterable[str], markers: Sequence[str] = BOUNDARY_MARKERS) -> str:
+    """The first of `markers` that is not a symbol (then <0>, <1>, ...)."""
     used = set(symbols)
-    for marker in BOUNDARY_MARKERS:
+    for marker in markers:
         if marker not in used:
             return marker
     i = 0
@@ -58,43 +70,67 @@ def pick_boundary(symbols: Iterable[str]) -> str:
     return f"<{i}>"
 
 
+def symbol_counts(items: Iterable[str], kind: str) -> Counter[str]:
+    """How often each symbol occurs: symbol_counts(["ab", "b"], "char") == {a: 1, b: 2}."""
+    seen: Counter[str] = Counter()
+    if kind == "char":
+        items = items if isinstance(items, Sequence) else list(items)
+        step = 65_536  # items per pass: the UTF-32 copy stays small on big corpora
+        for i in range(0, len(items), step):
+            seen.update(_char_counts("".join(items[i : i + step])))
+    else:
+        for item in items:
+            seen.update(item.split())
+    return seen
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """The token layout of a model: boundary at id 0, symbols sorted from id 1.
 
     kind: "char" or "word".
-    symbols: the real symbols, sorted by code point (ids 1..V-1).
+    symbols: the real symbols, sorted by code point (ids 1..len(symbols)).
     boundary: how the boundary (id 0) is displayed; never a symbol.
+    unk: whether the last id (V-1) is the unknown token (see the module docstring).
     """
 
     kind: str
     symbols: tuple[str, ...]
     boundary: str = field(default=".")
+    unk: bool = False
 
     @classmethod
-    def build(cls, items: Iterable[str], kind: str = "char") -> Vocabulary:
-        """The vocabulary of `items`: build(["ab", "b"]).tokens == ('.', 'a', 'b')."""
+    def build(
+        cls, items: Iterable[str], kind: str = "char", *, unk: bool = False, min_count: int = 1
+    ) -> Vocabulary:
+        """The vocabulary of `items`: build(["ab", "b"]).tokens == ('.', 'a', 'b');
+        build(["ab", "b"], unk=True, min_count=2).tokens == ('.', 'b', '<unk>')."""
         if kind not in KINDS:
             raise ValueError(f"unknown tokenizer {kind!r} (choose {', '.join(KINDS)})")
-        seen: set[str] = set()
-        if kind == "char":
-            items = items if isinstance(items, Sequence) else list(items)
-            step = 65_536  # items per pass: the UTF-32 copy stays small on big corpora
-            for i in range(0, len(items), step):
-                seen.update(_distinct_chars("".join(items[i : i + step])))
-        else:
-            for item in items:
-                seen.update(item.split())
-        symbols = tuple(sorted(seen))
-        return cls(kind, symbols, pick_boundary(symbols))
+        if min_count > 1 and not unk:
+            raise ValueError("min_count > 1 needs unk=True: rarer symbols become <unk>")
+        counts = symbol_counts(items, kind)
+        symbols = tuple(sorted(s for s, n in counts.items() if n >= min_count))
+        return cls(kind, symbols, pick_boundary(symbols), unk)
 
     def __len__(self) -> int:
-        return len(self.symbols) + 1
+        return len(self.symbols) + 1 + self.unk
+
+    @property
+    def unk_id(self) -> int | None:
+        """The unknown token's id (V-1), or None in a closed vocabulary."""
+        return len(self.symbols) + 1 if self.unk else None
+
+    @cached_property
+    def unk_token(self) -> str:
+        """How the unknown token is displayed: "<unk>", unless that is a symbol."""
+        return pick_boundary(self.symbols, UNK_MARKERS)
 
     @property
     def tokens(self) -> tuple[str, ...]:
-        """Display form of every id: tokens[0] is the boundary marker."""
-        return (self.boundary, *self.symbols)
+        """Display form of every id: tokens[0] is the boundary marker, then the
+        symbols, then the unknown token when there is one."""
+        return (self.boundary, *self.symbols, *([self.unk_token] if self.unk else []))
 
     @cached_property
     def stoi(self) -> dict[str, int]:
@@ -111,7 +147,8 @@ class Vocabulary:
         return self.separator.join(symbols)
 
     def unknown(self, item: str) -> list[str]:
-        """Symbols of `item` that are not in the vocabulary, in order of appearance."""
+        """Symbols of `item` that are not in the vocabulary, in order of appearance
+        (with `unk` they encode to the unknown token; without, the item is OOV)."""
         stoi = self.stoi
         out: list[str] = []
         for s in self.split(item):
@@ -120,14 +157,18 @@ class Vocabulary:
         return out
 
     def encode(self, item: str) -> list[int]:
-        """Symbol ids of one item, without boundaries; KeyError on an unknown symbol."""
-        stoi = self.stoi
+        """Symbol ids of one item, without boundaries; an unknown symbol is the unknown
+        token's id, or a KeyError in a closed vocabulary."""
+        stoi, unk = self.stoi, self.unk_id
+        if unk is not None:
+            return [stoi.get(s, unk) for s in self.split(item)]
         return [stoi[s] for s in self.split(item)]
 
     def decode(self, ids: Iterable[int]) -> str:
-        """The item spelled by `ids` (boundaries, id 0, are dropped)."""
-        symbols = self.symbols
-        return self.join(symbols[i - 1] for i in ids if i > 0)
+        """The item spelled by `ids` (boundaries, id 0, are dropped; the unknown token
+        is spelled by its marker)."""
+        tokens = self.tokens
+        return self.join(tokens[i] for i in ids if i > 0)
 
     def encode_stream(self, items: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode many items as the lecture's bigram stream (see corpus.py).
@@ -135,6 +176,7 @@ class Vocabulary:
         Returns (stream, oov): stream is a LongTensor holding a 0, then each
         in-vocabulary item's ids followed by a 0; oov [N] is True where an item
         has a symbol outside the vocabulary (it is left out of the stream).
+        With `unk` no item is OOV.
         """
         import torch
 
@@ -144,10 +186,9 @@ class Vocabulary:
                 return self._stream_from_text(text, len(items))
         flat: list[int] = [0]
         oov: list[bool] = []
-        stoi = self.stoi
         for item in items:
             try:
-                flat.extend([stoi[s] for s in self.split(item)])
+                flat.extend(self.encode(item))
             except KeyError:
                 oov.append(True)
                 continue
@@ -176,17 +217,20 @@ class Vocabulary:
 
     @cached_property
     def _lookup_table(self) -> torch.Tensor:
-        """code point -> id (0 for newline, -1 unknown); the last cell catches larger ones."""
+        """code point -> id (0 for newline; unknown: the unknown token, or -1); the last
+        cell catches larger ones."""
         import torch
 
         cps = [ord(s) for s in self.symbols]
-        lut = torch.full((max([10, *cps]) + 2,), -1, dtype=torch.long)
+        unknown = -1 if self.unk_id is None else self.unk_id
+        lut = torch.full((max([10, *cps]) + 2,), unknown, dtype=torch.long)
         lut[torch.tensor(cps, dtype=torch.long)] = torch.arange(1, len(cps) + 1)
         lut[10] = 0
         return lut
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "boundary": self.boundary, "symbols": list(self.symbols)}
+        out = {"kind": self.kind, "boundary": self.boundary, "symbols": list(self.symbols)}
+        return out | ({"unk": True} if self.unk else {})  # closed: the files of old
 
     @classmethod
     def from_json(cls, data: Any) -> Vocabulary:
@@ -195,8 +239,10 @@ class Vocabulary:
             kind, boundary, symbols = data["kind"], data["boundary"], data["symbols"]
         except (KeyError, TypeError):
             raise ModelFileError("vocabulary is missing kind, boundary or symbols") from None
+        unk = data.get("unk", False)  # files written before open vocabularies: closed
         ok = (
-            kind in KINDS
+            isinstance(unk, bool)
+            and kind in KINDS
             and isinstance(boundary, str)
             and isinstance(symbols, list)
             and all(isinstance(s, str) and s for s in symbols)
@@ -208,4 +254,4 @@ class Vocabulary:
             raise ModelFileError("vocabulary symbols are not sorted, unique and boundary-free")
         if kind == "char" and any(len(s) != 1 for s in symbols):
             raise ModelFileError("char vocabulary holds a symbol longer than one character")
-        return cls(kind, tuple(symbols), boundary)
+        return cls(kind, tuple(symbols), boundary, unk)

@@ -68,14 +68,13 @@ def addk_rows(addk: AddK) -> ContextRows:
     """Rows of an add-k model: one per seen context, then one uniform row.
 
     The seen contexts' rows are add-k's formula at every token (AddK.next_logprobs),
-    the last row is 1/V for every unseen context.
+    the last row is 1/V for every unseen context (mixed with the unknown token's share).
     """
     V, C = addk.vocab_size, len(addk.ctx_keys)
     row = torch.full((V ** (addk.order - 1),), C, dtype=torch.int32)  # unseen: the last row
     row[addk.ctx_keys] = torch.arange(C, dtype=torch.int32)
     seen = addk.next_logprobs(addk.ctx_keys).flatten()  # (C*V,)
-    uniform = torch.full((V,), 1.0 / V, dtype=torch.float64).log()
-    return ContextRows(V, row, torch.cat([seen, uniform]))
+    return ContextRows(V, row, torch.cat([seen, addk.unseen_row()]))
 
 
 def backoff_rows(tables: BackoffTables) -> ContextRows:

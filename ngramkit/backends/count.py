@@ -15,11 +15,17 @@ A count model is counts, then an estimator, then a scorer:
 
 Only the n-grams seen are stored, as sorted base-V keys (keys.py). Batches
 are keyed straight off the corpus stream (no windows).
+
+The unknown token (`--unk`) is the vocabulary's last id, counted like any
+token; how each estimator gives it probability is in smoothing/__init__.py.
+The `unk` hyperparameter (configs, `CountLM(unk=True)`) is the same thing:
+`fit` adds the token to a corpus vocabulary that lacks it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import smoothing
@@ -53,6 +59,18 @@ class CountLM(LanguageModel):
         self.scorer_: Scorer | None = None  # the estimate's fast paths and their caches
         self.train_metrics_: Metrics | None = None  # of the counted items, from fit
 
+    def fit(self, data: Corpus | Sequence[str], *, progress: Progress | None = None) -> CountLM:
+        """As LanguageModel.fit; with the `unk` hyperparameter the vocabulary gets the
+        unknown token (the symbols' ids do not move)."""
+        from dataclasses import replace
+
+        from ..corpus import Corpus
+
+        corpus = data if isinstance(data, Corpus) else Corpus.from_items(list(data))
+        if self.hparams["unk"] and not corpus.vocab.unk:
+            corpus = Corpus(replace(corpus.vocab, unk=True), corpus.items)
+        return super().fit(corpus, progress=progress)
+
     def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
         from ..counts import NgramCounts
 
@@ -73,6 +91,10 @@ class CountLM(LanguageModel):
             )
         if counts.tokens == 0:
             raise NgramkitError("cannot fit on an empty count table")
+        if self.hparams["unk"] and not vocab.unk:
+            raise NgramkitError(
+                "--unk: these counts were made without the unknown token; count with --unk"
+            )
         self.vocab, self.training, self.train_metrics_ = vocab, None, None
         self._adopt(*smoothing.estimate(self.hparams, counts, None))
         return self
@@ -187,7 +209,8 @@ class CountLM(LanguageModel):
         if not isinstance(learned, dict):
             raise ModelFileError("count model: learned state is not a mapping")
         if is_addk(model.hparams["smooth"]):
-            estimate = AddK.from_state(V, N, learned.get("k", model.hparams["smooth"]), tensors)
+            k = learned.get("k", model.hparams["smooth"])
+            estimate = AddK.from_state(V, N, k, tensors, learned.get("unk_mass", 0.0))
             model._adopt(estimate, {**learned, "k": estimate.k})
         else:
             unk = config.get("unk_logp")

@@ -25,6 +25,11 @@ Optimizers: "gd" (the lecture's full-batch `W -= lr * grad`), "adam" and
 runs in float64 (float32 on mps, which has no float64); the learned W is kept
 on the CPU, so a model trained on a GPU loads and runs anywhere.
 
+With the unknown token (`--unk`) the network learns it from data: fit's
+default cut-off for neural backends is `--min-count 2`, so the symbols seen
+once in training are the unknown token there, and its column of W is trained
+on their occurrences (an unseen symbol is, like a singleton, rare).
+
 Not here: minibatches (the full batch is exact and cheap at these sizes),
 embeddings and hidden layers (makemore's MLP is a different model).
 """
@@ -230,6 +235,7 @@ class NeuralLM(LanguageModel):
 
     name = "neural"
     description = "one-layer neural n-gram trained by gradient descent (the lecture's W)"
+    unk_min_count = 2  # --unk: the symbols seen once train the unknown token
     options = (
         *LanguageModel.options,
         Option("steps", int, 500, "optimizer steps (full batch each)", min=1),

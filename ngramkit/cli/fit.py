@@ -147,6 +147,19 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
 @click.option(
     "--samples", default=None, metavar="N", help="Samples shown in the report [default: 10]."
 )
+@click.option(
+    "--unk/--no-unk",
+    default=None,
+    help="Add the unknown token: every unseen symbol maps to it, every item gets a "
+    "score (docs/open-vocabulary.md) [default: off].",
+)
+@click.option(
+    "--min-count",
+    default=None,
+    metavar="N",
+    help="Symbols seen fewer than N times become the unknown token at training "
+    "(implies --unk) [default: 1; 2 for neural backends under --unk].",
+)
 @engine_options
 @click.option(
     "--from-counts", is_flag=True, help="DATA are count tables (ngramkit count): merge, fit."

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..counts import NgramCounts
@@ -53,19 +53,22 @@ def count_files(
     vocab: Vocabulary | None = None,
     progress: Progress | None = None,
     count: Callable[..., Any] = count_shard,
+    unk: bool = False,
 ) -> CountRun:
     """Count `paths` cut into about `n_shards` byte-range shards (default one per file).
 
     With no `vocab`, one is agreed from the data first (see the module
     docstring); items with symbols outside a given `vocab` are left out and
     counted in `table.provenance.oov`. `count` is the shard task (a test
-    swaps in one that kills its worker).
+    swaps in one that kills its worker). `unk`: the agreed vocabulary gets the
+    unknown token (tokenizer.py).
     """
     shards = plan(paths, n_shards or len(paths))
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     if vocab is None:
         vocab = agree_vocab(engine, shards, kind)
+        vocab = replace(vocab, unk=unk)
         seconds["symbols"] = time.perf_counter() - clock
     check_order(order, len(vocab))
     clock = time.perf_counter()

@@ -65,6 +65,7 @@ def card_rows(mf: ModelFile, file_bytes: int) -> dict[str, list[tuple[str, Any]]
             ("size V", len(vocab)),
             ("boundary", vocab.boundary),
             ("symbols", symbols),
+            *([("unknown token", f"{vocab.unk_token} (id {vocab.unk_id})")] if vocab.unk else []),
         ],
         "Training data": [
             ("source", data.get("source", "?")),

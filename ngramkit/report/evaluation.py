@@ -176,6 +176,9 @@ class EvalReport:
         oov = unknown_line(overall)
         if oov is not None:
             yield oov
+        if overall.unk_tokens:
+            n = overall.unk_tokens
+            yield Text(f"{n:,} token(s) were unseen symbols, scored as the unknown token", "dim")
         if overall.blank:
             yield Text(f"{overall.blank:,} blank line(s) skipped", style="dim")
 

@@ -44,6 +44,7 @@ def split_rows(d: DataStats) -> list[tuple[str, Any]]:
         ("val items OOV (not scored)", d.val_oov),
         ("vocabulary (tokens)", d.vocab_size),
         ("predicted train tokens", d.tokens),
+        *unk_rows(d),
     ]
 
 
@@ -56,6 +57,14 @@ def source_files(sources: tuple[str, ...], shown: int = 8) -> str:
     files = list(dict.fromkeys(s.rsplit("[", 1)[0] if s.endswith("]") else s for s in sources))
     more = len(files) - shown
     return ", ".join(files[:shown]) + (f", and {more} more" if more > 0 else "")
+
+
+def unk_rows(d: DataStats) -> list[tuple[str, Any]]:
+    """The unknown token's row, when the vocabulary has one."""
+    if d.unk_tokens is None:
+        return []
+    cut = f"symbols seen < {d.min_count} times" if d.min_count > 1 else "no cut-off"
+    return [("unknown token (train tokens)", f"{d.unk_tokens:,} ({cut})")]
 
 
 def counted_rows(d: CountedStats) -> list[tuple[str, Any]]:

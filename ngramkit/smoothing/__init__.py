@@ -14,6 +14,21 @@ interpolated methods (methods.py) estimate from a `NgramCounts` table
 (discounts.py, tune.py), into backoff tables (backoff.py) that score with a
 few searchsorted calls per batch. Both write to ARPA files (arpa.py).
 `estimate` turns counts into either, as `--smooth` says.
+
+The unknown token (`--unk`: the vocabulary's last id, tokenizer.py) is one
+more token of the counts, never counted unless `--min-count` made rare
+symbols into it. Its probability, by method (docs/smoothing.md):
+
+- kn, mkn, abs: KenLM's treatment. The unigrams interpolate with the uniform
+  distribution over V tokens, the unknown one included, so it gets the
+  uniform share gamma / V of the unigram level (lmplz's `<unk>` line), and
+  backs off to it in every context.
+- add-k (any k, 0 included) and wb: a singleton (Good-Turing) estimate. The
+  probability that the next token is a symbol never seen is estimated by the
+  share of training tokens that are symbols seen once, m = max(N1, 1) / N
+  (`unk_mass`). add-k mixes it into every row, p(w | h) <- (1 - m) p(w | h)
+  + m [w = unk], so even k = 0 scores unseen symbols finitely; wb mixes it
+  into its unigram level, which every context backs off to.
 """
 
 from __future__ import annotations
@@ -117,7 +132,13 @@ OPTIONS = (
         max=0.9,
         min_exclusive=True,
     ),
-    Option("unk", bool, False, "reserve probability for an unknown symbol, as KenLM does"),
+    Option(
+        "unk",
+        bool,
+        False,
+        "add the unknown token to the vocabulary (fit's --unk; kept for configs and "
+        "CountLM(unk=True))",
+    ),
 )
 """The count backend's options: which estimator, and how it is fitted (see `estimate`)."""
 
@@ -136,7 +157,7 @@ def estimate(
     from .fit import fit_tables
 
     smooth = hparams["smooth"]
-    options = {key: hparams[key] for key in ("discount", "tune", "folds", "dev_fraction", "unk")}
+    options = {key: hparams[key] for key in ("discount", "tune", "folds", "dev_fraction")}
     if smooth == IMPORTED:
         raise OptionError("--smooth arpa is for models read from ARPA files (ngramkit import)")
     if (options["tune"] or smooth == ADDK_AUTO) and corpus is None:
@@ -145,11 +166,32 @@ def estimate(
             "fit on the items in one process (no --workers, --shards, --dask or "
             "--from-counts; fit(), not fit_counts(), in Python)"
         )
+    singleton = counts.vocab.unk and (is_addk(smooth) or METHODS[smooth].witten_bell)
+    m = unk_mass(counts) if singleton else 0.0
     if not is_addk(smooth):
-        return fit_tables(METHODS[smooth], corpus, counts, **options)
+        return fit_tables(METHODS[smooth], corpus, counts, **options, unk_mass=m)
     if options["discount"] is not None or options["tune"]:
         raise OptionError("--discount and --tune apply to kn, mkn, abs (add-k: --smooth auto)")
     if isinstance(smooth, str):
         assert corpus is not None
         smooth = tune_k(corpus, counts, options["folds"], options["dev_fraction"])
-    return AddK.fit(*counts.top(), counts.vocab_size, counts.order, smooth), {"k": smooth}
+    learned = {"k": smooth, **({"unk_mass": m} if m else {})}
+    return AddK.fit(*counts.top(), counts.vocab_size, counts.order, smooth, m), learned
+
+
+def unk_mass(counts: NgramCounts) -> float:
+    """The singleton estimate of p(unknown token): max(N1, 1) / N.
+
+    N: predicted training tokens; N1: symbols (not the boundary, not the
+    unknown token) predicted exactly once. Good-Turing's estimate of the mass
+    of unseen symbols is N1 / N; with no singleton one is assumed, so the
+    estimate is never 0. ["ab", "b"] with a V=4 vocabulary (. a b unk): N = 5
+    tokens, N1 = 1 (a), m = 0.2.
+    """
+    import torch
+
+    V = counts.vocab_size
+    keys, cnt = counts.top()
+    per_token = torch.zeros(V, dtype=torch.long).index_add_(0, keys % V, cnt)  # (V,)
+    n1 = int((per_token[1 : V - 1] == 1).sum())
+    return max(n1, 1) / max(counts.tokens, 1)

@@ -7,6 +7,14 @@ the uniform 1/V (the formula's limit, and a defined answer at k = 0, where
 MLE leaves it 0/0). At k = 0 a seen context gives probability 0 (log -inf)
 to a token it was never followed by.
 
+With the unknown token (`--unk`, the last id) add-k is mixed with the
+singleton estimate m of an unseen symbol (smoothing.unk_mass):
+
+    p(w | h) = (1 - m) * (c(h, w) + k) / (c(h) + k * V)  +  m * [w = unk]
+
+so every row still sums to one and an unseen symbol scores log p >= log m in
+every context, at k = 0 too. Without it, m = 0: the formula above, unchanged.
+
 `AddK` is the estimate: the counts and their context totals, scored by the
 formula above (`key_logprobs`, `next_logprobs`). `as_tables` writes the same
 estimate as backoff tables for ARPA files; `tune_k` picks k for `--smooth
@@ -17,7 +25,7 @@ auto` on held-out training items. How batches are scored fast is not here
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import torch
@@ -48,6 +56,7 @@ class AddK:
     keys, counts: (M,) sorted n-gram keys of the order and their counts.
     ctx_keys, ctx_totals: (C,) sorted keys of the contexts seen and c(h).
     k: the fake count added to every (context, token) pair.
+    unk_mass: m, the unknown token's (the last id's) mixed-in share; 0 without one.
     """
 
     vocab_size: int
@@ -57,18 +66,36 @@ class AddK:
     counts: torch.Tensor
     ctx_keys: torch.Tensor
     ctx_totals: torch.Tensor
+    unk_mass: float = 0.0
     dense_cells: ClassVar[int] = 2**22  # a dense table is cheap to build: a cell is a formula
 
     @classmethod
-    def fit(cls, keys: torch.Tensor, counts: torch.Tensor, V: int, N: int, k: float) -> AddK:
-        """The estimate from the top-order (keys, counts) of an order-N table over V tokens."""
-        return cls(V, N, k, keys, counts, *context_totals(keys, counts, V))
+    def fit(
+        cls, keys: torch.Tensor, counts: torch.Tensor, V: int, N: int, k: float, m: float = 0.0
+    ) -> AddK:
+        """The estimate from the top-order (keys, counts) of an order-N table over V tokens
+        (m: the unknown token's share, see the module docstring)."""
+        return cls(V, N, k, keys, counts, *context_totals(keys, counts, V), m)
+
+    def _mix(self, p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """(1 - m) p + m [target = unk]: p [T] (or [B, V]) of targets [T] (or [V])."""
+        m = self.unk_mass
+        if not m:
+            return p
+        scaled = p * (1 - m)
+        return torch.where(target == self.vocab_size - 1, scaled + m, scaled)
+
+    def unseen_row(self) -> torch.Tensor:
+        """log p after a context never seen: [V] float64, add-k's uniform 1/V (mixed)."""
+        V = self.vocab_size
+        return self._mix(torch.full((V,), 1.0 / V, dtype=torch.float64), torch.arange(V)).log()
 
     def key_logprobs(self, grams: torch.Tensor) -> torch.Tensor:
         """log p of n-gram keys (context, target) [T] -> [T] float64."""
+        V = self.vocab_size
         pair, _ = lookup(self.keys, self.counts, grams)
-        total, _ = lookup(self.ctx_keys, self.ctx_totals, grams // self.vocab_size)
-        return addk_probs(pair.double(), total.double(), self.k, self.vocab_size).log()
+        total, _ = lookup(self.ctx_keys, self.ctx_totals, grams // V)
+        return self._mix(addk_probs(pair.double(), total.double(), self.k, V), grams % V).log()
 
     distinct_logprobs = key_logprobs  # no dedup pass to skip
 
@@ -86,7 +113,8 @@ class AddK:
         pair = torch.zeros(len(ctx), V, dtype=torch.float64)
         pair[row, self.keys[at] % V] = self.counts[at].double()
         total, _ = lookup(self.ctx_keys, self.ctx_totals, ctx)
-        return addk_probs(pair, total.double().unsqueeze(1), self.k, V).log()
+        p = addk_probs(pair, total.double().unsqueeze(1), self.k, V)  # (B, V)
+        return self._mix(p, torch.arange(V)).log()
 
     def as_tables(self) -> BackoffTables:
         """The same estimate as backoff tables (for ARPA): exact for every context
@@ -96,8 +124,15 @@ class AddK:
         weight kV / (c(h) + kV) to 1/V; an unseen context backs off with weight 1,
         which is add-k's uniform row. An n-gram whose context starts with z > 1
         boundaries is stored at the order keys.top_order gives it (same key).
+        With the unknown token mixed in (m > 0), the tables of the unmixed
+        estimate are mixed in backoff form (BackoffTables.with_unk_mass).
         """
         V, N, k = self.vocab_size, self.order, self.k
+        if N == 1:  # one context, seen: the unigram table is its row
+            row = (self.next_logprobs(torch.zeros(1, dtype=torch.long))[0],)
+            return BackoffTables(V, (torch.arange(V),), row, (), ())
+        if self.unk_mass:
+            return replace(self, unk_mass=0.0).as_tables().with_unk_mass(self.unk_mass)
         keys, counts, ctx_keys = self.keys, self.counts, self.ctx_keys
         _, inverse = torch.unique_consecutive(keys // V, return_inverse=True)
         totals = self.ctx_totals.double()  # exact: counts sum below 2^53
@@ -130,10 +165,15 @@ class AddK:
         return {"keys": self.keys, "counts": self.counts}
 
     @classmethod
-    def from_state(cls, V: int, N: int, k: Any, tensors: dict[str, torch.Tensor]) -> AddK:
-        """Rebuild from `state()` and the recorded k, checking what a damaged file could break."""
+    def from_state(
+        cls, V: int, N: int, k: Any, tensors: dict[str, torch.Tensor], m: Any = 0.0
+    ) -> AddK:
+        """Rebuild from `state()` and the recorded k (and m), checking what a damaged
+        file could break."""
         if not isinstance(k, (int, float)) or isinstance(k, bool) or not k >= 0:
             raise ModelFileError("count model: add-k fake count is missing or invalid")
+        if not isinstance(m, (int, float)) or isinstance(m, bool) or not 0 <= m < 1:
+            raise ModelFileError("count model: the unknown token's share is invalid")
         try:
             keys, counts = tensors["keys"], tensors["counts"]
         except KeyError:
@@ -147,7 +187,7 @@ class AddK:
         )
         if not ok:
             raise ModelFileError("count model tensors are inconsistent (keys, counts)")
-        return cls.fit(keys, counts, V, N, float(k))
+        return cls.fit(keys, counts, V, N, float(k), float(m))
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -9,10 +9,13 @@ How ngramkit's tokens map to ARPA words:
 - the boundary (id 0) is `<s>` in a context and `</s>` when predicted: an
   ngramkit item "ab" is the ARPA sentence `<s> a b </s>`; contexts padded with
   several boundaries collapse to one `<s>` (keys.top_order);
-- symbols outside the vocabulary are `<unk>`: its unigram probability is the
-  mass a model reserves for unknown symbols (`--unk`, as KenLM does), -99
-  (no mass) otherwise; ngramkit itself reports items with unknown symbols as
-  OOV and does not score them;
+- symbols outside the vocabulary are `<unk>`: a model with the unknown token
+  (`--unk`, the vocabulary's last id) writes that token as `<unk>`, its
+  unigram and every stored n-gram holding it, so KenLM scores unseen symbols
+  as ngramkit does; a closed model writes `<unk>` with -99 (no mass). Reading
+  a file whose `<unk>` has a probability gives a model with the unknown
+  token (its n-grams kept); with -99 or none, a closed one (n-grams above
+  order 1 holding `<unk>` are then skipped and counted);
 - char models write one word per character, as KenLM's files on
   space-separated characters do. A space character is written `<space>` and
   any other whitespace character as `<U+XXXX>` (its code point in hex), since
@@ -85,19 +88,20 @@ def write(model: Exportable, out: TextIO) -> list[int]:
     vocab = model.require_fitted()
     t = model.backoff_tables()
     V, N = t.vocab_size, t.order
-    words = [EOS, *(word_of(s, vocab.kind) for s in vocab.symbols)]
+    words = [EOS, *(word_of(s, vocab.kind) for s in vocab.symbols), *[UNK] * vocab.unk]
     ctx_words = [BOS, *words[1:]]
     sizes = [len(k) for k in t.keys]
-    sizes[0] += 2  # <s> and <unk>
+    sizes[0] += 1 if vocab.unk else 2  # <s>, and <unk> unless it is a token
     out.write("\\data\\\n")
     for k, n in enumerate(sizes, 1):
         out.write(f"ngram {k}={n}\n")
     for k in range(1, N + 1):
         out.write(f"\n\\{k}-grams:\n")
         bows = _bow_map(t, k) if k < N else {}
-        if k == 1:
+        if k == 1 and not vocab.unk:  # closed: no mass (or an old file's reserve)
             unk = t.unk_logp / LN10 if math.isfinite(t.unk_logp) else NO_PROB
             out.write(f"{_num(unk)}\t{UNK}\n")
+        if k == 1:
             out.write(f"{_num(NO_PROB)}\t{BOS}\t{_num(bows.get(0, 0.0))}\n")
         keys = t.keys[k - 1].tolist()
         logp = (t.logp[k - 1] / LN10).tolist()
@@ -264,7 +268,8 @@ def _build(
         raise ArpaError(f"{name}: --tokenizer char, but some words are longer than one character")
     symbol = chars if kind == "char" else {w: w for w in raw}
     words = sorted(symbol.values())
-    vocab = Vocabulary(kind, tuple(words), pick_boundary(words))
+    open_vocab = any(ws == [UNK] and lp > NO_PROB for _, lp, ws, _ in sections[0])
+    vocab = Vocabulary(kind, tuple(words), pick_boundary(words), open_vocab)
     V, N = len(vocab), len(sections)
     try:
         check_order(N, V)
@@ -272,6 +277,8 @@ def _build(
         raise ArpaError(f"{name}: {e}") from None
     index = {s: i + 1 for i, s in enumerate(words)}
     ids = {BOS: 0, EOS: 0, **{w: index[symbol[w]] for w in raw}}  # ARPA word -> token id
+    if open_vocab:
+        ids[UNK] = V - 1  # the unknown token: an ordinary id from here on
     unk_logp = -math.inf
     skipped = 0
     keys: list[list[int]] = [[] for _ in range(N)]
@@ -279,7 +286,7 @@ def _build(
     ctx: list[dict[int, float]] = [{} for _ in range(N)]  # ctx[k]: k-token contexts
     for k, section in enumerate(sections, 1):
         for lineno, lp, ws, bow in section:
-            if UNK in ws:
+            if UNK in ws and not open_vocab:
                 if k == 1:
                     unk_logp = lp * LN10 if lp > NO_PROB else -math.inf
                 else:

@@ -120,6 +120,35 @@ class BackoffTables:
         """These tables (an add-k estimate converts itself: addk.AddK.as_tables)."""
         return self
 
+    def with_unk_mass(self, m: float) -> BackoffTables:
+        """The tables of p'(w | h) = (1 - m) p(w | h) + m [w = unk] (unk: the last id).
+
+        Every stored probability is scaled by 1 - m; the unknown token does
+        not back off like the rest, so (h, unk) is stored for every stored
+        context h (and, as KenLM requires, for the suffixes of those), with
+        (1 - m) p(unk | h) + m. Backoff weights are unchanged: a known token
+        backs off to the scaled lower order, which is (1 - m) times its old
+        value. Rows still sum to one.
+        """
+        V, N, unk = self.vocab_size, self.order, self.vocab_size - 1
+        scale = math.log1p(-m)
+        extra = torch.zeros(0, dtype=torch.long)  # (h, unk) keys of the order above, cut
+        keys, logp = [], []
+        for k in range(N, 0, -1):
+            own = self.ctx_keys[k - 2] * V + unk if k >= 2 else torch.tensor([unk])
+            new = torch.unique(torch.cat([own, extra]))  # (U,) sorted
+            old = self.score(new, torch.full_like(new, k))  # (U,) log p(unk | h) before
+            mixed = torch.logaddexp(old + scale, torch.tensor(math.log(m), dtype=old.dtype))
+            kk, lp = self.keys[k - 1], self.logp[k - 1] + scale
+            merged, inverse = torch.unique(torch.cat([kk, new]), return_inverse=True)
+            values = torch.empty(len(merged), dtype=torch.float64)
+            values[inverse[: len(kk)]] = lp
+            values[inverse[len(kk) :]] = mixed  # a stored (h, unk) takes its mixed value
+            keys.insert(0, merged)
+            logp.insert(0, values)
+            extra = new % V ** (k - 1) if k >= 2 else extra
+        return BackoffTables(V, tuple(keys), tuple(logp), self.ctx_keys, self.log_bow)
+
     def state(self) -> dict[str, torch.Tensor]:
         """Named tensors for a model file."""
         out: dict[str, torch.Tensor] = {}

@@ -82,11 +82,13 @@ def fit_tables(
     tune: bool = False,
     folds: int = 1,
     dev_fraction: float = 0.1,
-    unk: bool = False,
+    unk_mass: float = 0.0,
 ) -> tuple[BackoffTables, dict[str, Any]]:
     """(backoff tables, learned facts) of `method` on `counts` of `corpus`.
 
-    `corpus` (the items counted) is needed only to tune (see held_out).
+    `corpus` (the items counted) is needed only to tune (see held_out);
+    `unk_mass` > 0 mixes the unknown token's singleton share into every row
+    (BackoffTables.with_unk_mass).
     """
     N, V = counts.order, counts.vocab_size
     if method.min_order > N:
@@ -113,7 +115,11 @@ def fit_tables(
             grams = key_digits(keys, V, N)  # (U, N)
             parts.append((sub, locate(sub, V, grams[:, :-1], grams[:, -1]), weight.double()))
         start = [estimate_discounts(method, level) for level in parts[0][0]]
-        D, dev_nll = tune_discounts(method, parts, V, start, unk)
+        D, dev_nll = tune_discounts(method, parts, V, start)
         learned["dev_nll"] = dev_nll
     learned["discounts"] = [list(row) for row in D]
-    return estimate(method, levels, D, V, unk), learned
+    tables = estimate(method, levels, D, V)
+    if unk_mass > 0:
+        learned["unk_mass"] = unk_mass
+        tables = tables.with_unk_mass(unk_mass)
+    return tables, learned

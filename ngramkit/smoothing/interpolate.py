@@ -11,7 +11,6 @@ discounts, which is how tune.py fits them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,19 +59,18 @@ def estimate(
     levels: Sequence[Level],
     discounts: Sequence[torch.Tensor | Sequence[float]],
     vocab_size: int,
-    unk: bool = False,
     mle_unigrams: bool = False,
 ) -> BackoffTables:
     """Backoff tables of the interpolated estimate (all orders).
 
-    The unigrams interpolate with the uniform distribution over V tokens
-    (V + 1 with `unk`: the extra share is p(<unk>), as lmplz gives it).
-    `mle_unigrams` instead leaves the unigrams undiscounted, a / sum(a), as
-    nltk.lm does (the tests compare with it); a token never counted then
-    has probability 0.
+    The unigrams interpolate with the uniform distribution over V tokens. An
+    unknown token (the last id, never counted) so gets the uniform share
+    gamma / V, as lmplz gives `<unk>`. `mle_unigrams` instead leaves the
+    unigrams undiscounted, a / sum(a), as nltk.lm does (the tests compare
+    with it); a token never counted then has probability 0.
     """
     V = vocab_size
-    base = 1.0 / (V + 1 if unk else V)
+    base = 1.0 / V
     keys, logp, ctx_keys, log_bow = [], [], [], []
     prev = torch.zeros(0)
     for level, D in zip(levels, discounts):
@@ -84,7 +82,6 @@ def estimate(
             if mle_unigrams:
                 p = torch.zeros(V, dtype=torch.float64)
                 p[level.keys] = level.counts / level.counts.sum()
-            unk_logp = math.log(g0 * base) if unk else -math.inf
             keys.append(torch.arange(V))
         else:
             # alpha + gamma(h) * p_lower, in place (equal to the plain expression:
@@ -96,7 +93,7 @@ def estimate(
             log_bow.append(gamma.log())
         logp.append(p.log())
         prev = p
-    return BackoffTables(V, tuple(keys), tuple(logp), tuple(ctx_keys), tuple(log_bow), unk_logp)
+    return BackoffTables(V, tuple(keys), tuple(logp), tuple(ctx_keys), tuple(log_bow))
 
 
 @dataclass(frozen=True)
@@ -138,11 +135,10 @@ def query_probs(
     discounts: Sequence[torch.Tensor | Sequence[float]],
     queries: Queries,
     vocab_size: int,
-    unk: bool = False,
 ) -> torch.Tensor:
     """p(w | h) of every query (T,), float64; differentiable in the discounts."""
     V = vocab_size
-    base = 1.0 / (V + 1 if unk else V)
+    base = 1.0 / V
     alpha, gamma = weights(method, levels[0], discounts[0])
     uni = torch.zeros(V, dtype=torch.float64).index_add(0, levels[0].keys, alpha)
     p = uni[queries.targets] + gamma[0] * base  # (T,)

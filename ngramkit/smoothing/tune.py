@@ -47,7 +47,6 @@ def tune_discounts(
     parts: Sequence[tuple[Sequence[Level], Queries, torch.Tensor]],
     vocab_size: int,
     start: Sequence[Sequence[float]],
-    unk: bool = False,
     max_iter: int = 60,
 ) -> tuple[list[tuple[float, ...]], float]:
     """(discounts per order, held-out NLL) minimizing the NLL of every part's
@@ -63,7 +62,7 @@ def tune_discounts(
 
     def part_nll(levels: Sequence[Level], queries: Queries, weight: torch.Tensor) -> torch.Tensor:
         D = list(hi * torch.sigmoid(theta))  # (N, m), inside (0, hi)
-        lp = query_probs(method, levels, D, queries, vocab_size, unk).log()
+        lp = query_probs(method, levels, D, queries, vocab_size).log()
         return -(lp * weight).sum() / tokens
 
     def closure() -> torch.Tensor:

@@ -29,6 +29,7 @@ class MLPLM(LanguageModel):
 
     name = "mlp"
     description = "MLP n-gram model (Bengio et al. 2003, makemore part 2), trained with SGD"
+    unk_min_count = 2  # --unk: the symbols seen once train the unknown token (see ngramkit)
     options = (
         Option(
             "order", int, 4, "n-gram order: the MLP sees order-1 previous tokens", min=1, max=32
