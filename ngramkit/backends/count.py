@@ -66,7 +66,7 @@ class CountLM(LanguageModel):
 
         from ..corpus import Corpus
 
-        corpus = data if isinstance(data, Corpus) else Corpus.from_items(list(data))
+        corpus = data if isinstance(data, Corpus) else Corpus.from_items(data)
         if self.hparams["unk"] and not corpus.vocab.unk:
             corpus = Corpus(replace(corpus.vocab, unk=True), corpus.items)
         return super().fit(corpus, progress=progress)
