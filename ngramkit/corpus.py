@@ -15,6 +15,12 @@ one window per target: (context..., next). At order 2, "ab" gives (.,a)
 Items with symbols outside the vocabulary are marked OOV and left out of the
 stream, unless the vocabulary has the unknown token (tokenizer.py): then
 every unseen symbol is that token and no item is OOV.
+
+A weighted corpus (a list of `item<TAB>count`) gives each item a weight, a
+whole number >= 1: it stands for the list with each item repeated `weight`
+times, without repeating it. Counting (counts.py) adds each window `weight`
+times, so every backend that learns from counts learns exactly the model of
+the repeated list; `expanded()` repeats the items for what needs them one by one.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class Corpus:
 
     vocab: Vocabulary
     items: Sequence[str]
+    weights: Sequence[int] | None = None  # each item's weight (>= 1), or None: 1 each
 
     @classmethod
     def from_items(
@@ -58,12 +65,13 @@ class Corpus:
         items: Sequence[str],
         vocab: Vocabulary | None = None,
         kind: str = "char",
+        weights: Sequence[int] | None = None,
         *,
         unk: bool = False,
         min_count: int = 1,
     ) -> Corpus:
-        """Encode `items`; with no vocabulary, build one from them (kind "char" or "word";
-        `unk` and `min_count` as Vocabulary.build takes them).
+        """Encode `items` (each weighing its weight); with no vocabulary, build one from
+        them (kind "char" or "word"; `unk` and `min_count` as Vocabulary.build takes them).
 
         A bare string is refused: list("emma") would silently be four items.
         """
@@ -71,9 +79,11 @@ class Corpus:
             shown = repr(items if len(items) <= 20 else items[:20] + "...")
             raise NgramkitError(f"items must be a list of strings, not a string: pass [{shown}]")
         items = list(items)
+        if weights is not None and len(weights) != len(items):
+            raise NgramkitError(f"{len(weights)} weights for {len(items)} items")
         if vocab is not None:
-            return cls(vocab, items)
-        corpus = cls(Vocabulary.build(items, kind, unk=unk, min_count=min_count), items)
+            return cls(vocab, items, weights)
+        corpus = cls(Vocabulary.build(items, kind, unk=unk, min_count=min_count), items, weights)
         if corpus._large:
             # The vocabulary holds every symbol of these items (or the unknown token
             # stands for the rare ones): no item is OOV, and the token count is
@@ -136,6 +146,35 @@ class Corpus:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    @cached_property
+    def item_weights(self) -> torch.Tensor:
+        """Each item's weight, LongTensor [N] (ones when the corpus is not weighted)."""
+        import torch
+
+        if self.weights is None:
+            return torch.ones(len(self.items), dtype=torch.long)
+        return torch.as_tensor(self.weights, dtype=torch.long)
+
+    @property
+    def weighted_tokens(self) -> int:
+        """Predicted tokens of the in-vocabulary items, each item counted `weight` times."""
+        if self.weights is None:
+            return self.n_tokens
+        return int(((self.lengths + 1) * self.item_weights)[self.kept].sum())
+
+    def kept_weight(self) -> int:
+        """Total weight of the in-vocabulary items (their number, unweighted)."""
+        if self.weights is None:
+            return len(self.kept)
+        return int(self.item_weights[self.kept].sum())
+
+    def expanded(self) -> Corpus:
+        """The corpus with each item repeated `weight` times, in order, unweighted."""
+        if self.weights is None:
+            return self
+        items = [item for item, w in zip(self.items, self.weights) for _ in range(w)]
+        return Corpus(self.vocab, items)
 
     @property
     def n_tokens(self) -> int:

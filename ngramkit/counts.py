@@ -13,8 +13,8 @@ estimate (done by a backend); `merge` is associative and commutative, and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TypeVar
 
@@ -32,12 +32,21 @@ BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
 T = TypeVar("T")
 
 
-def count_keys(keys: torch.Tensor, space: int) -> Top:
+def count_keys(keys: torch.Tensor, space: int, weights: torch.Tensor | None = None) -> Top:
     """(sorted distinct keys, their counts) of int64 keys in [0, space).
 
     A small key space is counted with bincount (no sort); a large one sorts.
     count_keys(tensor([3, 1, 3]), 4) == (tensor([1, 3]), tensor([1, 2])).
+    weights: int64 [len(keys)], each key counted that many times (exact int64 sums):
+    count_keys(tensor([3, 1, 3]), 4, tensor([2, 5, 1])) == (tensor([1, 3]), tensor([5, 3])).
     """
+    if weights is not None:
+        if space <= BINCOUNT_LIMIT:
+            hist = torch.zeros(space, dtype=torch.long).index_add_(0, keys, weights)
+            uniq = hist.nonzero().squeeze(1)
+            return uniq, hist[uniq]
+        keys, order = torch.sort(keys)
+        return sum_runs(keys, weights[order])
     if space <= BINCOUNT_LIMIT:
         hist = torch.bincount(keys, minlength=space)  # (space,)
         uniq = hist.nonzero().squeeze(1)
@@ -84,20 +93,33 @@ class Provenance:
     items: items read (non-blank lines); blank: blank lines skipped;
     oov: items left out for symbols outside the vocabulary (0 when the
         vocabulary was collected from the same data);
-    sources: where the items came from (file[start:end] shards), sorted.
+    sources: where the items came from (file[start:end] shards), sorted;
+    weight: total weight of the items read from weighted lists (0: not weighted);
+    seen: the distinct items counted (for "in training" marks), or None when
+        not recorded or past `limit` items.
     """
 
     items: int = 0
     blank: int = 0
     oov: int = 0
     sources: tuple[str, ...] = ()
+    weight: int = 0
+    seen: frozenset[str] | None = None
+    limit: int = 0
 
     def __add__(self, other: Provenance) -> Provenance:
+        seen = None
+        if self.seen is not None and other.seen is not None:
+            seen = self.seen | other.seen
+            seen = seen if len(seen) <= min(self.limit, other.limit) else None
         return Provenance(
             self.items + other.items,
             self.blank + other.blank,
             self.oov + other.oov,
             tuple(sorted(self.sources + other.sources)),  # the same for any merge order
+            self.weight + other.weight,
+            seen,
+            min(self.limit, other.limit),
         )
 
 
@@ -131,11 +153,26 @@ class NgramCounts:
         """
         V = len(corpus.vocab)
         check_order(order, V)
+        if corpus.weights is not None:
+            return cls._count_weighted(corpus, order, chunk_tokens)
         fast = _ascii_bigrams(corpus, chunk_tokens) if order == 2 else None
         if fast is None:
             fast = merge_all(_top(corpus, order, chunk_tokens), merge_sorted)
         keys, counts = fast
         return cls(corpus.vocab, order, keys, counts, _provenance(keys, counts, V, len(corpus)))
+
+    @classmethod
+    def _count_weighted(cls, corpus: Corpus, order: int, chunk_tokens: int) -> NgramCounts:
+        """`count` of a weighted corpus: every window of an item counted `weight` times.
+
+        The same table as counting `corpus.expanded()` (each item repeated), bit for
+        bit (integer sums), at the cost of the distinct items, not of their copies.
+        """
+        tops = _weighted_top(corpus, order, chunk_tokens)
+        keys, counts = merge_all(tops, merge_sorted)
+        oov = int(corpus.oov.sum())
+        made = Provenance(len(corpus), 0, oov, (), int(corpus.item_weights.sum()))
+        return cls(corpus.vocab, order, keys, counts, made)
 
     @classmethod
     def count_items(
@@ -147,25 +184,36 @@ class NgramCounts:
         *,
         blank: int = 0,
         source: str = "",
+        weights: Sequence[int] | None = None,
+        remember: int = 0,
     ) -> NgramCounts:
         """Count raw items chunk by chunk: only one chunk is ever encoded at once.
 
         Items with symbols outside `vocab` are left out (as a Corpus marks
         them OOV) and counted in `provenance.oov`; `blank` and `source` are
         recorded there too. The same table as `count(Corpus.from_items(items,
-        vocab), order)`.
+        vocab, weights=weights), order)`. remember: keep up to this many
+        distinct counted items in `provenance.seen` (0: none).
         """
         check_order(order, len(vocab))
-        sizes: list[int] = []  # items per chunk, noted as the chunks are read
+        items = list(items)
+        made = Provenance(0, blank, 0, (source,) if source else (), 0, frozenset(), remember)
+        parts: list[Provenance] = []  # what each chunk counted, noted as the chunks are read
 
         def tops() -> Iterator[Top]:
-            for chunk in _item_chunks(items, chunk_tokens):
-                sizes.append(len(chunk))
-                yield from _top(Corpus.from_items(chunk, vocab), order, chunk_tokens)
+            for start, stop in _item_chunks(items, chunk_tokens):
+                w = None if weights is None else weights[start:stop]
+                corpus = Corpus.from_items(items[start:stop], vocab, weights=w)
+                parts.append(_counted(corpus, weights is not None, remember))
+                if w is None:
+                    yield from _top(corpus, order, chunk_tokens)
+                else:
+                    yield from _weighted_top(corpus, order, chunk_tokens)
 
         keys, counts = merge_all(tops(), merge_sorted)
-        made = _provenance(keys, counts, len(vocab), sum(sizes), blank, source)
-        return cls(vocab, order, keys, counts, made)
+        for part in parts:
+            made += part
+        return cls(vocab, order, keys, counts, made if remember else replace(made, seen=None))
 
     @property
     def vocab_size(self) -> int:
@@ -364,17 +412,43 @@ def _top(corpus: Corpus, order: int, chunk_tokens: int) -> Iterator[Top]:
         yield count_keys(stream_gram_keys(piece, order, V), V**order)
 
 
-def _item_chunks(items: Iterable[str], chunk_tokens: int) -> Iterator[list[str]]:
-    """Consecutive runs of items holding about `chunk_tokens` symbols (at least one run)."""
-    chunk: list[str] = []
-    size = 0
-    for item in items:
-        chunk.append(item)
+def _item_chunks(items: Sequence[str], chunk_tokens: int) -> Iterator[tuple[int, int]]:
+    """[start, stop) of consecutive runs of items holding about `chunk_tokens` symbols
+    (at least one run)."""
+    start, size = 0, 0
+    for i, item in enumerate(items):
         size += len(item) + 1
         if size >= chunk_tokens:
-            yield chunk
-            chunk, size = [], 0
-    yield chunk
+            yield start, i + 1
+            start, size = i + 1, 0
+    if start < len(items) or not items:
+        yield start, len(items)
+
+
+def _counted(corpus: Corpus, weighted: bool, remember: int) -> Provenance:
+    """What counting `corpus` takes in: items, OOV items, weight, distinct kept items."""
+    oov = corpus.oov.tolist()
+    seen = None
+    if remember:
+        seen = frozenset(s for s, bad in zip(corpus.items, oov) if not bad)
+    weight = int(corpus.item_weights.sum()) if weighted else 0
+    return Provenance(len(corpus), 0, sum(oov), (), weight, seen, remember)
+
+
+def _weighted_top(corpus: Corpus, order: int, chunk_tokens: int) -> Iterator[Top]:
+    """As `_top`, every window counted its item's weight: one table per stream piece.
+
+    A piece is whole items (a 0 first, a 0 after each), so the item of a target
+    is the number of item ends before it, offset by the items of earlier pieces.
+    """
+    V = len(corpus.vocab)
+    kept = corpus.item_weights[corpus.kept]  # (K,) weights of the items in the stream
+    done = 0  # items of the earlier pieces
+    for piece in corpus.stream_chunks(chunk_tokens):
+        ends = piece[1:] == 0  # (P,) targets that close an item
+        item = done + torch.cumsum(ends, 0) - ends.long()  # (P,) index into kept
+        yield count_keys(stream_gram_keys(piece, order, V), V**order, kept[item])
+        done += int(ends.sum())
 
 
 def sum_by_key(keys: torch.Tensor, counts: torch.Tensor, space: int) -> Top:

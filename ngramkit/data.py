@@ -10,11 +10,17 @@ import torch
 from .errors import DataError
 
 
-def fingerprint(items: Sequence[str]) -> str:
-    """sha256 of the items, each followed by a newline: identifies training data."""
+def fingerprint(items: Sequence[str], weights: Sequence[int] | None = None) -> str:
+    """sha256 of the items, each followed by a newline: identifies training data.
+
+    A weighted list hashes each item as "item<TAB>weight" (its line as written).
+    """
     h = hashlib.sha256(b"" if items else b"\n")  # no items: one newline, as "\n".join gives
     for i in range(0, len(items), 65_536):  # a chunk at a time: no copy of a large corpus
-        h.update(("\n".join(items[i : i + 65_536]) + "\n").encode("utf-8"))
+        part = items[i : i + 65_536]
+        if weights is not None:
+            part = [f"{s}\t{w}" for s, w in zip(part, weights[i : i + 65_536])]
+        h.update(("\n".join(part) + "\n").encode("utf-8"))
     return h.hexdigest()
 
 

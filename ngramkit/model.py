@@ -63,8 +63,9 @@ SEEN_LIMIT = 2_000_000
 class TrainingInfo:
     """What a model knows of its training data (kept in the model file).
 
-    items/tokens: training items and predicted tokens (sum of L+1).
-    fingerprint: sha256 of the items (data.fingerprint).
+    items/tokens: training items and predicted tokens (sum of L+1), each item
+        counted `weight` times in a weighted list.
+    fingerprint: sha256 of the items (data.fingerprint), and of their weights.
     seen: the distinct training items, or None past SEEN_LIMIT.
     """
 
@@ -90,6 +91,9 @@ class LanguageModel(abc.ABC):
     """`--min-count` under `--unk` when none is given: 2 for a backend that learns the
     unknown token only from data (the symbols seen once become it); 1 for one that
     estimates its probability (the count backend)."""
+    weighted_fit: ClassVar[bool] = False
+    """True when `_fit` honours a weighted corpus's weights (by learning from its
+    counts, counts.py); otherwise `fit` gives it the corpus with each item repeated."""
 
     def __init__(self, **hparams: Any) -> None:
         self.hparams: dict[str, Any] = resolve(
@@ -121,16 +125,20 @@ class LanguageModel(abc.ABC):
         if len(corpus.vocab) < 2:
             raise NgramkitError("cannot fit: the items hold no symbols (every item is empty)")
         self.vocab = corpus.vocab
-        items = corpus.items
+        items, weights = corpus.items, corpus.weights
         if bool(corpus.oov.any()):
-            items = [s for s, bad in zip(items, corpus.oov.tolist()) if not bad]
+            keep = (~corpus.oov).tolist()
+            items = [s for s, ok in zip(items, keep) if ok]
+            weights = None if weights is None else [w for w, ok in zip(weights, keep) if ok]
         distinct = frozenset(items)
         self.training = TrainingInfo(
-            items=len(items),
-            tokens=corpus.n_tokens,
-            fingerprint=fingerprint(items),
+            items=corpus.kept_weight(),
+            tokens=corpus.weighted_tokens,
+            fingerprint=fingerprint(items, weights),
             seen=distinct if len(distinct) <= SEEN_LIMIT else None,
         )
+        if corpus.weights is not None and not self.weighted_fit:
+            corpus = corpus.expanded()  # a backend that learns item by item sees the copies
         self._fit(corpus, progress)
         return self
 

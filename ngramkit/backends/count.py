@@ -50,6 +50,7 @@ class CountLM(LanguageModel):
 
     name = "count"
     description = "count n-gram model: add-k, Kneser-Ney, Witten-Bell, absolute discounting"
+    weighted_fit = True  # estimated from NgramCounts, which count a weighted corpus's weights
     options = (*LanguageModel.options, *OPTIONS)
 
     def __init__(self, **hparams: Any) -> None:

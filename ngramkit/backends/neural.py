@@ -99,7 +99,8 @@ class Events:
 
     @classmethod
     def of(cls, corpus: Corpus, order: int) -> Events:
-        """The events of `corpus`: its NgramCounts' top order, rows by context."""
+        """The events of `corpus`: its NgramCounts' top order, rows by context (a weighted
+        corpus's events counted `weight` times, as counting does)."""
         import torch
 
         from ..counts import NgramCounts
@@ -112,9 +113,9 @@ class Events:
             contexts = key_digits(ctx_keys, V, order - 1)  # (C, order-1)
             nxt, weight = keys % V, cnt.double()
         else:  # keys would overflow int64: distinct rows of the windows instead
-            grams, _ = corpus.windows(order)  # (T, order): context..., next
+            grams, item = corpus.windows(order)  # (T, order): context..., next; (T,)
             contexts, inverse = torch.unique(grams[:, :-1], dim=0, return_inverse=True)
-            nxt, weight = grams[:, -1], torch.ones(len(grams), dtype=torch.float64)
+            nxt, weight = grams[:, -1], corpus.item_weights[item].double()  # a weight per item
         counts = torch.zeros(len(contexts), V, dtype=torch.float64)
         counts.index_put_((inverse, nxt), weight, accumulate=True)
         return cls(contexts, counts)
@@ -236,6 +237,7 @@ class NeuralLM(LanguageModel):
     name = "neural"
     description = "one-layer neural n-gram trained by gradient descent (the lecture's W)"
     unk_min_count = 2  # --unk: the symbols seen once train the unknown token
+    weighted_fit = True  # the loss reads the counts of events only (Events.of)
     options = (
         *LanguageModel.options,
         Option("steps", int, 500, "optimizer steps (full batch each)", min=1),

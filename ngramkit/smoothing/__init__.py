@@ -166,6 +166,8 @@ def estimate(
             "fit on the items in one process (no --workers, --shards, --dask or "
             "--from-counts; fit(), not fit_counts(), in Python)"
         )
+    if corpus is not None and (options["tune"] or smooth == ADDK_AUTO):
+        corpus = corpus.expanded()  # folds of held-out items: a weighted item's copies too
     singleton = counts.vocab.unk and (is_addk(smooth) or METHODS[smooth].witten_bell)
     m = unk_mass(counts) if singleton else 0.0
     if not is_addk(smooth):
