@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from . import registry
 from .errors import OptionError
 from .options import LECTURE_SEED, MAX_SEED, RESERVED, Option, check_reserved
+from .tabular import ListFormat
 
 if TYPE_CHECKING:
     from .model import LanguageModel
@@ -222,6 +223,8 @@ class FitSettings:
     from_counts: bool
     unk: bool = False  # the vocabulary gets the unknown token
     min_count: int = 1  # symbols seen fewer times become it (1: none)
+    list_format: ListFormat | None = None  # --column, --weight-column, --weighted ...
+    dedup: bool = False  # --dedup: each distinct item once (types)
 
     @property
     def counted(self) -> bool:
@@ -250,6 +253,19 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
     from_file = check(config, declared, backend) if config.values else {}
     engine = Engine(*(given.pop(k, None) for k in ("workers", "shards", "dask")))
     from_counts = bool(given.pop("from_counts", False))
+    fmt, dedup = list_format(given), bool(given.pop("dedup", False))
+    if dedup and fmt is not None and fmt.weighted:
+        raise OptionError("--dedup keeps each item once, ignoring its weight: drop one of them")
+    if dedup and (engine or from_counts):
+        raise OptionError(
+            "--dedup needs the whole list in one process: drop --workers, "
+            "--shards, --dask, --from-counts"
+        )
+    if fmt is not None and from_counts:
+        raise OptionError(
+            "--column, --weight-column, --weighted read word lists; "
+            "--from-counts reads count tables"
+        )
     raw = {k: given.pop(k) for k in list(given) if k in GENERAL}
     hparams = {k: v for k, v in from_file.items() if k in declared}
     hparams.update(_backend_flags(given, declared, backend))
@@ -272,6 +288,8 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
         from_counts=from_counts,
         unk=unk,
         min_count=min_count,
+        list_format=fmt,
+        dedup=dedup,
         **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples")},
     )
 
@@ -296,6 +314,20 @@ def _open_vocabulary(
     if min_count is None:
         min_count = int(getattr(cls, "unk_min_count", 1)) if unk else 1
     return unk, min_count
+
+
+def list_format(flags: dict[str, Any]) -> ListFormat | None:
+    """The tabular list format that --column, --weight-column, --weighted, --delimiter and
+    --header ask for (popped from `flags`), or None for a plain list."""
+    keys = ("column", "weight_column", "weighted", "delimiter", "header")
+    given = {k: flags.pop(k, None) for k in keys}
+    return ListFormat.of(
+        given["column"],
+        given["weight_column"],
+        weighted=bool(given["weighted"]),
+        delimiter=given["delimiter"],
+        header=bool(given["header"]),
+    )
 
 
 def _try_construct(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 
 from .errors import DataError
+
+T = TypeVar("T")
 
 
 def fingerprint(items: Sequence[str], weights: Sequence[int] | None = None) -> str:
@@ -24,9 +27,7 @@ def fingerprint(items: Sequence[str], weights: Sequence[int] | None = None) -> s
     return h.hexdigest()
 
 
-def train_val_split(
-    items: Sequence[str], val_fraction: float, seed: int
-) -> tuple[list[str], list[str]]:
+def train_val_split(items: Sequence[T], val_fraction: float, seed: int) -> tuple[list[T], list[T]]:
     """Seeded train/validation split; both parts keep file order.
 
     round(N * val_fraction) items, chosen by torch.randperm with `seed`, go to

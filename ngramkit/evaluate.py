@@ -57,17 +57,26 @@ def score_batch(model: LanguageModel, items: Sequence[str]) -> Batch:
     return Batch(list(corpus.items), logprob, lengths, corpus.oov, unknown, unk_tokens=unk)
 
 
-def corpus_metrics(model: LanguageModel, items: Sequence[str]) -> Metrics:
-    """NLL of `items` (OOV items left out), scored CHUNK_ITEMS at a time."""
+def corpus_metrics(
+    model: LanguageModel, items: Sequence[str], weights: Sequence[int] | None = None
+) -> Metrics:
+    """NLL of `items` (OOV items left out), scored CHUNK_ITEMS at a time.
+
+    weights: each item counted that many times (tokens and log p), as if repeated.
+    """
     vocab = model.require_fitted()
     tokens, total, oov, unk = 0, 0.0, 0, 0
     for start in range(0, len(items), CHUNK_ITEMS):
-        corpus = Corpus.from_items(items[start : start + CHUNK_ITEMS], vocab)
+        part = None if weights is None else weights[start : start + CHUNK_ITEMS]
+        corpus = Corpus.from_items(items[start : start + CHUNK_ITEMS], vocab, weights=part)
         if corpus.n_tokens:
-            total += float(model.corpus_logprobs(corpus).to(torch.float64).sum())
+            lp = model.corpus_logprobs(corpus).to(torch.float64)  # (T,)
+            if part is not None:
+                lp = lp * corpus.item_weights[corpus.target_items()].double()
+            total += float(lp.sum())
             if vocab.unk:
                 unk += int((corpus.stream == vocab.unk_id).sum())
-        tokens += corpus.n_tokens
+        tokens += corpus.weighted_tokens
         oov += int(corpus.oov.sum())
     return Metrics(tokens, total, oov, unk_tokens=unk)
 

@@ -32,9 +32,11 @@ from .data import train_val_split
 from .errors import DataError, OptionError
 from .evaluate import corpus_metrics
 from .keys import key_digits
+from .model import TrainingInfo
 from .options import LECTURE_SEED, ORDER
 from .reader import WordList, read_items
 from .results import Metrics, check_logprobs
+from .tabular import ListFormat
 from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
@@ -61,15 +63,18 @@ class DataStats:
     seed: int  # of the split (and of the samples)
     unk_tokens: int | None = None  # training tokens that are the unknown token (None: no unk)
     min_count: int = 1  # the vocabulary cut-off used
+    weight: int | None = None  # total weight of the items read (a weighted list), else None
+    dedup: int | None = None  # --dedup: distinct items kept (of `items`), else None
 
     def to_json(self) -> dict[str, Any]:
         out = {
             k: getattr(self, k) for k in ("items", "tokens", "vocab_size", "blank", "duplicates")
         }
-        out |= {"train_items": self.train, "val_items": self.val, "val_oov": self.val_oov}
+        split = {"train_items": self.train, "val_items": self.val, "val_oov": self.val_oov}
+        extra = {k: getattr(self, k) for k in ("weight", "dedup") if getattr(self, k) is not None}
         if self.unk_tokens is not None:
-            out |= {"unk_tokens": self.unk_tokens, "min_count": self.min_count}
-        return out
+            extra |= {"unk_tokens": self.unk_tokens, "min_count": self.min_count}
+        return out | split | extra  # weight, dedup, unk: only when asked for
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,8 @@ class CountedStats:
 
     def to_json(self) -> dict[str, Any]:
         t = self.table
-        return {"items": t.provenance.items, "tokens": t.tokens, "vocab_size": len(t.vocab)}
+        out = {"items": t.provenance.items, "tokens": t.tokens, "vocab_size": len(t.vocab)}
+        return out | ({"weight": t.provenance.weight} if t.provenance.weight else {})
 
 
 @dataclass(frozen=True)
@@ -140,24 +146,30 @@ def train(
     progress: Progress | None = None,
     unk: bool = False,
     min_count: int = 1,
+    dedup: bool = False,
 ) -> FitResult:
     """Train `cls(**hparams)` on `words` with a seeded validation split; measure, sample.
 
     unk, min_count: the vocabulary gets the unknown token, and the symbols seen
     fewer than `min_count` times in the training items become it.
+    A weighted list is split by lines (an item goes to one side with its weight).
+    dedup: train on each distinct item once, at its first line.
     """
     start = time.perf_counter()
-    train_items, val_items = train_val_split(words.items, val_fraction, seed)
+    kept = distinct(words) if dedup else words
+    (train_items, train_w), (val_items, val_w) = _split(kept, val_fraction, seed)
     if not train_items:
         raise DataError(f"{words.source}: no training items")
-    corpus = Corpus.from_items(train_items, kind=kind, unk=unk, min_count=min_count)
+    corpus = Corpus.from_items(
+        train_items, kind=kind, weights=train_w, unk=unk, min_count=min_count
+    )
     if unk and len(corpus.vocab.symbols) == 0:
         raise DataError(
             f"{words.source}: --min-count {min_count} leaves no symbol: every one is rarer"
         )
     model = cls(**hparams).fit(corpus, progress=progress)
-    metrics = model.fit_metrics() or corpus_metrics(model, train_items)
-    val = corpus_metrics(model, val_items) if val_items else None
+    metrics = model.fit_metrics() or corpus_metrics(model, train_items, train_w)
+    val = corpus_metrics(model, val_items, val_w) if val_items else None
     seen = model.training.seen if model.training else None
     drawn = model.sample(n_samples, seed=seed) if n_samples else []
     samples = [(s, None if seen is None else s in seen) for s in drawn]
@@ -175,8 +187,32 @@ def train(
         seed=seed,
         unk_tokens=int(corpus.unk_tokens().sum()) if unk else None,
         min_count=min_count,
+        weight=None if words.weights is None else words.weight,
+        dedup=len(kept) if dedup else None,
     )
     return FitResult(model, stats, metrics, val, samples, time.perf_counter() - start)
+
+
+def distinct(words: WordList) -> WordList:
+    """Each distinct item once, at its first line, in file order (`fit --dedup`)."""
+    first: dict[str, int] = {}
+    for i, item in enumerate(words.items):
+        first.setdefault(item, i)
+    at = list(first.values())  # dicts keep insertion order: file order
+    return WordList(words.source, list(first), [words.lines[i] for i in at], words.blank)
+
+
+def _split(
+    words: WordList, val_fraction: float, seed: int
+) -> tuple[tuple[list[str], list[int] | None], tuple[list[str], list[int] | None]]:
+    """((train items, weights), (validation items, weights)): the seeded split of lines."""
+    if words.weights is None:
+        train_items, val_items = train_val_split(words.items, val_fraction, seed)
+        return (train_items, None), (val_items, None)
+    weights = words.weights
+    parts = train_val_split(range(len(words.items)), val_fraction, seed)
+    a, b = ([[words.items[i] for i in p], [weights[i] for i in p]] for p in parts)
+    return (a[0], a[1]), (b[0], b[1])
 
 
 def table_metrics(model: LanguageModel, table: NgramCounts, block: int = BLOCK) -> Metrics:
@@ -209,7 +245,21 @@ def fit_counted(
         raise OptionError(f"--order {given} does not match the count table's order {table.order}")
     model = cls(**{**hparams, "order": table.order})
     model.fit_counts(table, table.vocab)  # type: ignore[attr-defined]
+    model.training = trained_on(table)
     return model
+
+
+def trained_on(table: NgramCounts) -> TrainingInfo | None:
+    """What a model estimated from `table` knows of its items: counted in shards, they
+    carry their distinct items (`seen`) as a one-process fit does; tables read from
+    files do not (None). The fingerprint, a hash of the items in file order, is not
+    known: shards are counted in any order."""
+    seen = table.provenance.seen
+    if seen is None:
+        return None
+    V = table.vocab_size
+    kept = int(table.top_counts[table.top_keys % V == 0].sum())  # each kept item ends once
+    return TrainingInfo(items=kept, tokens=table.tokens, fingerprint=None, seen=seen)
 
 
 def count_parts(
@@ -221,6 +271,7 @@ def count_parts(
     vocab: Vocabulary | None = None,
     progress: Progress | None = None,
     unk: bool = False,
+    fmt: ListFormat | None = None,
 ) -> CountRun:
     """The word lists in `paths` counted in `engine.n_shards` shards on `engine`.
 
@@ -238,7 +289,15 @@ def count_parts(
     try:  # the pool or the cluster is shut down however the count ends
         n_shards = engine.n_shards(len(paths))
         return count_files(
-            paths, order, eng, n_shards=n_shards, kind=kind, vocab=vocab, progress=progress, unk=unk
+            paths,
+            order,
+            eng,
+            n_shards=n_shards,
+            kind=kind,
+            vocab=vocab,
+            progress=progress,
+            fmt=fmt,
+            unk=unk,
         )
     finally:
         eng.close()
@@ -258,7 +317,7 @@ def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
         return _run_counted(settings, progress)
     if not settings.data:
         raise OptionError("no DATA: give a word list (or `data:` in the config)")
-    words = _read_lists(settings.data)  # several lists, for a backend without fit_counts
+    words = _read_lists(settings.data, settings.list_format)  # several: no fit_counts
     stdin = words.source == "<stdin>"
     stem = "stdin" if stdin else Path(words.source).stem
     output = _writable(settings.output or f"{stem}.{settings.backend}.ngk")
@@ -275,20 +334,23 @@ def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
         progress=progress,
         unk=settings.unk,
         min_count=settings.min_count,
+        dedup=settings.dedup,
     )
     return result.save(output)
 
 
-def _read_lists(paths: list[str]) -> WordList:
+def _read_lists(paths: list[str], fmt: ListFormat | None = None) -> WordList:
     """The items of every list in order, as one WordList (its source names them all)."""
-    lists = [read_items(p) for p in paths]
+    lists = [read_items(p, fmt) for p in paths]
     if len(lists) == 1:
         return lists[0]
+    weighted = fmt is not None and fmt.weighted
     return WordList(
         " + ".join(w.source for w in lists),
         [item for w in lists for item in w.items],
         [line for w in lists for line in w.lines],
         sum(w.blank for w in lists),
+        [x for w in lists for x in w.weights or ()] if weighted else None,
     )
 
 
@@ -329,7 +391,15 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
             raise OptionError("--unk: these count tables were made without the unknown token")
     else:
         order = int(s.hparams.get("order", _default_order(s.cls)))  # the backend's own default
-        done = count_parts(s.data, order, s.engine, kind=s.tokenizer, unk=s.unk, progress=progress)
+        done = count_parts(
+            s.data,
+            order,
+            s.engine,
+            kind=s.tokenizer,
+            unk=s.unk,
+            progress=progress,
+            fmt=s.list_format,
+        )
         table, how, shards = done.table, s.engine.describe(), len(done.shards)
         stages = dict(done.seconds)
     clock = time.perf_counter()
@@ -339,7 +409,9 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
     drawn = model.sample(s.samples, seed=s.seed) if s.samples else []
     stats = CountedStats(how, shards, table, stages)
     seconds = time.perf_counter() - start
-    return FitResult(model, stats, metrics, None, [(d, None) for d in drawn], seconds).save(output)
+    seen = model.training.seen if model.training else None
+    samples = [(d, None if seen is None else d in seen) for d in drawn]
+    return FitResult(model, stats, metrics, None, samples, seconds).save(output)
 
 
 def _default_order(cls: type[LanguageModel]) -> int:

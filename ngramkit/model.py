@@ -71,7 +71,7 @@ class TrainingInfo:
 
     items: int
     tokens: int
-    fingerprint: str
+    fingerprint: str | None  # None: not known (counted in shards, in any order)
     seen: frozenset[str] | None
 
 

@@ -199,7 +199,11 @@ def _training(name: str, training: Any, seen_blob: torch.Tensor | None) -> Train
         return None
     items, tokens, fp = (training.get(k) for k in ("items", "tokens", "fingerprint"))
     if not (
-        is_int(items) and is_int(tokens) and items >= 0 and tokens >= 0 and isinstance(fp, str)
+        is_int(items)
+        and is_int(tokens)
+        and items >= 0
+        and tokens >= 0
+        and isinstance(fp, (str, type(None)))  # None: counted in shards, order unknown
     ):
         raise MODEL.damaged(name, "training info")
     seen = None

@@ -142,6 +142,29 @@ def save_export(con: Console, path: str | None) -> None:
     console(stderr=True).print(f"[dim]report saved to[/dim] {path}")
 
 
+def list_options(f: Any) -> Any:
+    """--column, --weight-column, --weighted, --delimiter, --header (tabular.ListFormat)."""
+    options = [
+        ("--header", "The first line names the columns (implied by a column name)."),
+        (
+            "--delimiter",
+            "Field separator: one character, or tab, comma, semicolon, pipe "
+            "[default: ',' for .csv, else TAB].",
+        ),
+        ("--weighted", "Lines are item<TAB>count: each item counts `count` times."),
+        ("--weight-column", "Column (number from 1, or header name) of each item's weight."),
+        ("--column", "Column (number from 1, or header name) holding the items."),
+    ]
+    for flag, text in options:
+        if flag in ("--header", "--weighted"):
+            f = click.option(flag, is_flag=True, default=None, help=text)(f)
+        else:
+            f = click.option(
+                flag, default=None, metavar="NAME|N" if "col" in flag else "C", help=text
+            )(f)
+    return f
+
+
 def engine_options(f: Any) -> Any:
     """--workers, --shards, --dask (config.Engine): where and in how many pieces to count."""
     f = click.option(

@@ -16,7 +16,7 @@ from .. import registry
 from ..config import backend_options, fit_settings
 from ..options import LECTURE_SEED, ORDER
 from ..report import fit_report
-from .common import ProgressBar, console, emit_json, engine_options
+from .common import ProgressBar, console, emit_json, engine_options, list_options
 
 
 def _range(opt: Any) -> str:
@@ -159,6 +159,13 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
     metavar="N",
     help="Symbols seen fewer than N times become the unknown token at training "
     "(implies --unk) [default: 1; 2 for neural backends under --unk].",
+)
+@list_options
+@click.option(
+    "--dedup",
+    is_flag=True,
+    default=None,
+    help="Train on each distinct item once (types, not tokens); the report counts both.",
 )
 @engine_options
 @click.option(

@@ -19,6 +19,7 @@ from typing import Any
 from ..counts import NgramCounts
 from ..keys import check_order
 from ..model import Progress
+from ..tabular import ListFormat
 from ..tokenizer import Vocabulary, pick_boundary
 from .engines import InProcess
 from .shards import Shard, plan
@@ -54,6 +55,7 @@ def count_files(
     progress: Progress | None = None,
     count: Callable[..., Any] = count_shard,
     unk: bool = False,
+    fmt: ListFormat | None = None,
 ) -> CountRun:
     """Count `paths` cut into about `n_shards` byte-range shards (default one per file).
 
@@ -62,8 +64,9 @@ def count_files(
     counted in `table.provenance.oov`. `count` is the shard task (a test
     swaps in one that kills its worker). `unk`: the agreed vocabulary gets the
     unknown token (tokenizer.py).
+    swaps in one that kills its worker). fmt: the lists' columns (tabular.py).
     """
-    shards = plan(paths, n_shards or len(paths))
+    shards = plan(paths, n_shards or len(paths), fmt)
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     if vocab is None:

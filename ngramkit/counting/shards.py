@@ -10,14 +10,17 @@ import itertools
 from pathlib import Path
 
 from ..errors import DataError
-from ..reader import STDIN, Shard, check_path
+from ..reader import STDIN, Shard, bind_format, check_path, compression
+from ..tabular import ListFormat
 
 
-def plan(paths: list[str], n_shards: int) -> list[Shard]:
+def plan(paths: list[str], n_shards: int, fmt: ListFormat | None = None) -> list[Shard]:
     """About `n_shards` shards over `paths`, cut by bytes: at least one per non-empty file.
 
     Each file gets shards in proportion to its size; the cuts are plain byte
-    offsets (the reader finds line boundaries), so planning reads no data.
+    offsets (the reader finds line boundaries), so planning reads no data (but
+    a tabular list's header, to number its named columns). A compressed or
+    UTF-16 file cannot be cut at byte offsets: it is one shard, read whole.
     """
     sizes = [_size(p) for p in paths]
     total = sum(sizes)
@@ -25,9 +28,10 @@ def plan(paths: list[str], n_shards: int) -> list[Shard]:
     for path, size in zip(paths, sizes):
         if size == 0:
             continue
-        k = max(1, round(n_shards * size / total))
+        bound = bind_format(path, fmt)
+        k = 1 if compression(path) else max(1, round(n_shards * size / total))
         cuts = [size * i // k for i in range(k + 1)]
-        shards += [Shard(path, a, b) for a, b in itertools.pairwise(cuts) if b > a]
+        shards += [Shard(path, a, b, bound) for a, b in itertools.pairwise(cuts) if b > a]
     if not shards:
         raise DataError(f"{', '.join(paths)}: no items, the input is empty")
     return shards

@@ -8,6 +8,7 @@ and reads the shard's file itself: only the byte range travels).
 from __future__ import annotations
 
 from ..counts import NgramCounts
+from ..model import SEEN_LIMIT
 from ..reader import Shard, read_shard
 from ..tokenizer import Vocabulary, split_symbols
 
@@ -23,4 +24,12 @@ def shard_symbols(shard: Shard, kind: str) -> frozenset[str]:
 def count_shard(shard: Shard, vocab: Vocabulary, order: int) -> NgramCounts:
     """The counts of a shard's items over the agreed vocabulary."""
     text = read_shard(shard)
-    return NgramCounts.count_items(text.items, vocab, order, blank=text.blank, source=str(shard))
+    return NgramCounts.count_items(
+        text.items,
+        vocab,
+        order,
+        blank=text.blank,
+        source=str(shard),
+        weights=text.weights,
+        remember=SEEN_LIMIT,  # the distinct items, for "in training" marks
+    )

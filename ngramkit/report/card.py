@@ -72,10 +72,16 @@ def card_rows(mf: ModelFile, file_bytes: int) -> dict[str, list[tuple[str, Any]]
             ("items", training.get("items", "?")),
             ("predicted tokens", training.get("tokens", "?")),
             ("train / val", f"{data.get('train', '?')} / {data.get('val', '?')}"),
-            ("fingerprint", f"sha256 {str(training.get('fingerprint', '?'))[:16]}…"),
+            ("fingerprint", _fingerprint(training)),
         ],
         "Sizes": sizes,
     }
+
+
+def _fingerprint(training: dict) -> str:
+    """'sha256 1a2b…', or why there is none (a model counted in shards)."""
+    fp = training.get("fingerprint", "?")
+    return "not known (counted in shards)" if fp is None else f"sha256 {str(fp)[:16]}…"
 
 
 def model_card(
