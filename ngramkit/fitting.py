@@ -181,7 +181,7 @@ def train(
         train=len(train_items),
         val=len(val_items),
         val_oov=val.oov if val else 0,
-        tokens=corpus.n_tokens,
+        tokens=corpus.weighted_tokens,
         vocab_size=len(corpus.vocab),
         val_fraction=val_fraction,
         seed=seed,

@@ -20,19 +20,24 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DataError
 from .evaluate import CHUNK_ITEMS, score_batch
-from .reader import STDIN, ListStream, check_paths
+from .reader import STDIN, ListStream, WordList, check_paths
 from .results import Batch, ItemScore, Metrics
 
 if TYPE_CHECKING:
     from .model import LanguageModel, Progress
     from .ranking import Selection
+    from .tabular import ListFormat
 
 
 class ListEvaluation:
     """Scores word lists under one model; totals fill in as rows are consumed."""
 
     def __init__(
-        self, model: LanguageModel, paths: Sequence[str], progress: Progress | None = None
+        self,
+        model: LanguageModel,
+        paths: Sequence[str],
+        progress: Progress | None = None,
+        fmt: ListFormat | None = None,
     ) -> None:
         check_paths(paths)
         if list(paths).count(STDIN) > 1:
@@ -40,6 +45,7 @@ class ListEvaluation:
         self.model = model
         self.paths = list(paths)
         self.progress = progress
+        self.format = fmt  # a tabular or weighted list's columns (tabular.py)
         self.files: list[Metrics] = []  # one per list, filled in as its chunks come
         self.overall = Metrics(0, 0.0, source="all")
 
@@ -50,24 +56,29 @@ class ListEvaluation:
         the distinct items of the list, however many items it has.
         """
         for path in self.paths:
-            reader = ListStream(path, CHUNK_ITEMS)
+            reader = ListStream(path, CHUNK_ITEMS, self.format)
             self.files.append(Metrics(0, 0.0, source=reader.source))
             at = 0
-            for items, lines in reader.chunks():
-                chunk = self._chunk(items, reader.source, at, lines)
-                at += len(items)
+            for words in reader.blocks():
+                chunk = self._chunk(words, at)
+                at += len(words)
                 self._add(chunk.metrics())
                 if self.progress is not None:
                     self.progress(reader.bytes_read, reader.size, items=f"{at:,}")
                 yield chunk
             self._add(Metrics(0, 0.0, blank=reader.blank, duplicates=reader.duplicates))
 
-    def _chunk(self, items: list[str], source: str, start: int, lines: Sequence[int]) -> Batch:
-        """score_batch, then where the items come from and which are training items."""
+    def _chunk(self, words: WordList, start: int) -> Batch:
+        """score_batch, then where the items come from, which are training items, weights."""
+        import torch
+
+        items = words.items
         seen = self.model.training.seen if self.model.training else None
         in_train = None if seen is None else [s in seen for s in items]
         batch = score_batch(self.model, items)
-        return replace(batch, in_train=in_train, source=source, start=start, lines=lines)
+        w = None if words.weights is None else torch.as_tensor(words.weights, dtype=torch.long)
+        where = {"source": words.source, "start": start, "lines": words.lines}
+        return replace(batch, in_train=in_train, weights=w, **where)
 
     def _add(self, m: Metrics) -> None:
         self.files[-1] += m

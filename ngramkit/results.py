@@ -65,6 +65,7 @@ class Metrics:
     duplicates: int = 0
     unknown: Counter[str] = field(default_factory=Counter)
     unk_tokens: int | None = None
+    weight: int = 0  # eval of a weighted list: total weight of its items (0: not weighted)
 
     @property
     def nll(self) -> float:
@@ -95,6 +96,7 @@ class Metrics:
             self.duplicates + other.duplicates,
             self.unknown + other.unknown,
             _add(self.unk_tokens, other.unk_tokens),
+            self.weight + other.weight,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -128,6 +130,7 @@ class Metrics:
             "blank_lines": self.blank,
             "unknown_symbols": dict(self.unknown.most_common()),
             **({} if self.unk_tokens is None else {"unk_tokens": self.unk_tokens}),
+            **({"weight": self.weight} if self.weight else {}),
         }
 
 
@@ -151,6 +154,7 @@ class ItemScore:
     source: str = ""
     line: int = 0  # 1-based line in the source file (0: not from a file)
     unk_tokens: int | None = None
+    weight: int | None = None  # its weight, in a weighted list
 
     @property
     def nll(self) -> float:
@@ -181,6 +185,8 @@ class ItemScore:
             out["source"] = self.source
         if self.line:
             out["line"] = self.line
+        if self.weight is not None:
+            out["weight"] = self.weight
         return out
 
 
@@ -208,6 +214,7 @@ class Batch:
     start: int = 0
     lines: Sequence[int] = ()
     unk_tokens: torch.Tensor | None = None
+    weights: torch.Tensor | None = None  # int64 [N], a weighted list's: totals count them
 
     def nll(self) -> torch.Tensor:
         """Per-item NLL, nats/token, float64 [N] (nan where OOV)."""
@@ -225,9 +232,14 @@ class Batch:
         unknown: Counter[str] = Counter()
         for symbols in self.unknown.values():
             unknown.update(symbols)
+        w = self.weights
+        tokens = self.lengths[ok] + 1  # (scored,)
+        if w is not None:  # as if each item were repeated `weight` times
+            tokens, lp = tokens * w[ok], lp * w[ok].double()
         return Metrics(
-            tokens=int((self.lengths[ok] + 1).sum()),
+            tokens=int(tokens.sum()),
             logprob=float(lp.sum()),
+            weight=0 if w is None else int(w.sum()),
             oov=len(self.items) - len(lp),
             items=len(self.items),
             in_train=sum(self.in_train) if self.in_train is not None else 0,
@@ -240,6 +252,7 @@ class Batch:
         logprob, lengths = self.logprob.tolist(), self.lengths.tolist()
         flags, lines = self.in_train, self.lines
         unk = None if self.unk_tokens is None else self.unk_tokens.tolist()
+        weights = None if self.weights is None else self.weights.tolist()
         for i, item in enumerate(self.items):
             unknown = self.unknown.get(i)
             yield ItemScore(
@@ -253,6 +266,7 @@ class Batch:
                 self.source,
                 lines[i] if lines else 0,
                 None if unk is None else unk[i],
+                None if weights is None else weights[i],
             )
 
 

@@ -16,7 +16,15 @@ import click
 from ..errors import OptionError
 from ..ranking import select
 from ..report.evaluation import eval_report
-from .common import ProgressBar, check_export, emit_json, export_option, load_model, print_report
+from .common import (
+    ProgressBar,
+    check_export,
+    emit_json,
+    export_option,
+    list_options,
+    load_model,
+    print_report,
+)
 from .writers import writer
 
 if TYPE_CHECKING:
@@ -50,6 +58,7 @@ TABLE_ROWS = 1000  # rows the table shows at most; more go to machine formats
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @export_option
+@list_options
 def command(
     model_path: str,
     wordlists: tuple[str, ...],
@@ -59,21 +68,26 @@ def command(
     fmt: str,
     as_json: bool,
     export: str | None,
+    **columns: str | bool | None,
 ) -> None:
     """Score every item of each WORDLIST ("-" reads stdin) under MODEL.
 
     Per item: tokens (symbols + the end boundary), total log-probability,
     NLL per token, perplexity, whether it was a training item, and its OOV
     symbols. Totals per list and overall. `--sort nll --bottom 20` shows the
-    20 least likely items.
+    20 least likely items. With --weighted (or --weight-column) the totals count
+    each item `weight` times, as if it were repeated.
     """
+    from ..config import list_format
     from ..listeval import ListEvaluation
 
     fmt = "json" if as_json else fmt
     _check_options(fmt, top, bottom, export)
+    lists = list_format(dict(columns))
     model = load_model(model_path).model
     with ProgressBar("eval") as bar:
-        run = ListEvaluation(model, wordlists, progress=bar if bar.enabled else None)
+        progress = bar if bar.enabled else None
+        run = ListEvaluation(model, wordlists, progress=progress, fmt=lists)
         if fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None:
             _stream(run, fmt)
             _check_totals(run)

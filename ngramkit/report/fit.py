@@ -34,12 +34,17 @@ def stage_table(seconds: dict[str, float]) -> Table:
 
 
 def split_rows(d: DataStats) -> list[tuple[str, Any]]:
-    """A word list read and split, as (key, value) rows."""
+    """A word list read and split, as (key, value) rows (weight and --dedup when used)."""
+    weight = [] if d.weight is None else [("total weight (items counted)", d.weight)]
+    kept = "(kept)" if d.dedup is None else "(dropped: --dedup)"
+    dedup = [("distinct items trained on", f"{d.dedup:,} of {d.items:,}")] if d.dedup else []
     return [
         ("source", d.source),
         ("items read", d.items),
+        *weight,
         ("blank lines skipped", d.blank),
-        ("duplicate items (kept)", d.duplicates),
+        (f"duplicate items {kept}", d.duplicates),
+        *dedup,
         ("train / val items", f"{d.train:,} / {d.val:,}"),
         ("val items OOV (not scored)", d.val_oov),
         ("vocabulary (tokens)", d.vocab_size),
@@ -70,11 +75,13 @@ def unk_rows(d: DataStats) -> list[tuple[str, Any]]:
 def counted_rows(d: CountedStats) -> list[tuple[str, Any]]:
     """A merged count table and how it was counted, as (key, value) rows."""
     t = d.table
+    weight = [("total weight (items counted)", t.provenance.weight)] if t.provenance.weight else []
     return [
         ("sources", source_files(t.provenance.sources) or "-"),
         ("counted", d.how),
         ("shards", d.shards),
         ("items read", t.provenance.items),
+        *weight,
         ("blank lines skipped", t.provenance.blank),
         ("items left out (symbols outside the vocabulary)", t.provenance.oov),
         ("vocabulary (tokens)", len(t.vocab)),
