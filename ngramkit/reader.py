@@ -221,7 +221,7 @@ class _Utf16:
         while True:
             raw = self.f.read(n)
             try:
-                text = self.decoder.decode(raw, final=not raw)
+                text = self.decoder.decode(raw, final=not raw or n < 0)  # -1: all
             except UnicodeDecodeError as e:
                 before = e.object[: e.start].decode(self.encoding, errors="replace")
                 line = self.lines + before.count("\n") + 1
