@@ -17,7 +17,8 @@ Rules, the same for fit and eval, whole or streamed or by byte range:
   fields, "" for a quote), one line per row (a quoted line end is refused);
 - the item is its field stripped; a line that is blank, or whose item field is
   empty in a list without weights, is skipped and counted as blank;
-- a weight is a count: a whole number >= 1 ("12", "+12"). Anything else (a
+- a weight is a count: a whole number >= 1 ("12", "+12", "12.0"), at most
+  2^53 (sums stay exact in float64 too). Anything else (a
   fraction, 0, a negative number, text, a missing field, an empty item with a
   weight) is a `DataError` naming the file and line: counts are integers, so a
   weighted list is exactly the list with each item repeated `weight` times.
