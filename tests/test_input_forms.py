@@ -401,3 +401,15 @@ def test_a_weighted_corpus_counts_the_repeated_windows(names) -> None:
     neural = [NeuralLM(order=2, steps=5).fit(c) for c in (corpus, repeated)]
     assert _same_state(*neural)
     assert math.isclose(neural[0].logprob("emma"), neural[1].logprob("emma"), rel_tol=0)
+
+
+def test_count_tables_of_a_weighted_list_fit_the_repeated_lists_model(tmp_path, weighted):
+    w, x, _, weights = weighted
+    table, model, plain = tmp_path / "w.counts", tmp_path / "fc.ngk", tmp_path / "x.ngk"
+    code, out, err = run("count", str(w), "--weighted", "--order", "3", "-o", str(table), "--json")
+    assert code == 0, err
+    assert json.loads(out)["data"]["weight"] == sum(weights)
+    assert run("fit", "--from-counts", str(table), "--smooth", "kn", "-o", str(model))[0] == 0
+    flags = ["--order", "3", "--smooth", "kn", "--val-fraction", "0"]
+    assert run("fit", str(x), *flags, "-o", str(plain))[0] == 0
+    assert _same_state(load(model).model, load(plain).model)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import Engine
-from .common import ProgressBar, console, emit_json, engine_options
+from ..config import Engine, list_format
+from .common import ProgressBar, console, emit_json, engine_options, list_options
 
 if TYPE_CHECKING:
     from ..counting import CountRun
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     help="Take the vocabulary from a word list or a count table (the same for every part) "
     "[default: the symbols of DATA].",
 )
+@list_options
 @engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
 def command(
@@ -47,14 +48,18 @@ def command(
     as_json: bool,
     **engine: Any,
 ) -> None:
-    """Count the n-grams of DATA (files, cut into shards) into a count table."""
+    """Count the n-grams of DATA (files, cut into shards) into a count table.
+
+    --weighted / --column / --weight-column read tabular lists, as `fit` does.
+    """
     from ..counting import save
     from ..fitting import count_parts, read_vocab
 
+    fmt = list_format(engine)  # pops the list options; the rest are the engine's
     vocab = read_vocab(vocab_from, tokenizer) if vocab_from else None
     with ProgressBar("count", enabled=False if as_json else None) as bar:
         run = count_parts(
-            list(data), order, Engine(**engine), kind=tokenizer, vocab=vocab, progress=bar
+            list(data), order, Engine(**engine), kind=tokenizer, vocab=vocab, progress=bar, fmt=fmt
         )
     save(run.table, output)
     t = run.table
@@ -76,6 +81,7 @@ def _json(run: CountRun, output: str) -> dict[str, Any]:
     """`count --json`: the table written, its shards, sizes and seconds per stage."""
     t, made = run.table, run.table.provenance
     data = {"items": made.items, "tokens": t.tokens, "vocab_size": len(t.vocab), "oov": made.oov}
+    data |= {"weight": made.weight} if made.weight else {}
     return {
         "counts": output,
         "order": t.order,

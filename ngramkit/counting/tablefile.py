@@ -77,6 +77,7 @@ def save(table: NgramCounts, path: str | Path) -> Path:
             "blank": table.provenance.blank,
             "oov": table.provenance.oov,
             "sources": list(table.provenance.sources),
+            **({"weight": table.provenance.weight} if table.provenance.weight else {}),
         },
         "entries": len(table.top_keys),
     }
@@ -113,5 +114,6 @@ def _table(header: dict, tensors: dict[str, torch.Tensor], name: str) -> NgramCo
     if not valid:
         raise COUNTS.damaged(name, "keys or counts are inconsistent")
     sources = tuple(str(s) for s in data["sources"])
-    made = Provenance(int(data["items"]), int(data["blank"]), int(data["oov"]), sources)
+    weight = int(data.get("weight", 0))  # total weight of a weighted list's items
+    made = Provenance(int(data["items"]), int(data["blank"]), int(data["oov"]), sources, weight)
     return NgramCounts(vocab, order, keys, counts, made)
