@@ -245,7 +245,6 @@ def fit_counted(
         raise OptionError(f"--order {given} does not match the count table's order {table.order}")
     model = cls(**{**hparams, "order": table.order})
     model.fit_counts(table, table.vocab)  # type: ignore[attr-defined]
-    model.training = trained_on(table)
     return model
 
 
@@ -404,6 +403,7 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
         stages = dict(done.seconds)
     clock = time.perf_counter()
     model = fit_counted(s.cls, table, s.hparams)
+    model.training = trained_on(table)  # shards' items: "in training" marks, as `train` has
     metrics = table_metrics(model, table)
     stages["estimate"] = time.perf_counter() - clock
     drawn = model.sample(s.samples, seed=s.seed) if s.samples else []

@@ -200,7 +200,7 @@ def _decompressed(raw: Any, name: str, path: str) -> tuple[str, Any]:
 
 def compression(path: str) -> str:
     """ "gzip", "bzip2", "xz", "utf-16" (a file read whole) or "" (plain, cut anywhere)."""
-    if path == STDIN:
+    if path == STDIN or not Path(path).is_file():  # a pipe's bytes would be used up here
         return ""
     with _raw(path) as raw:
         head = raw.read(8)
