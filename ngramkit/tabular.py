@@ -232,7 +232,11 @@ def _find(name: str, fields: list[str], column: int | str | None) -> int | None:
     folded = [f.casefold() for f in fields]
     if folded.count(column.casefold()) == 1:
         return folded.index(column.casefold())
-    raise DataError(f"{name}:1: no column {column!r} in the header (columns: {_names(fields)})")
+    one = fields[0] if len(fields) == 1 else ""  # one field: split at the wrong character?
+    hint = next((f"; split at {c!r}? give --delimiter {c!r}" for c in ",;|\t" if c in one), "")
+    raise DataError(
+        f"{name}:1: no column {column!r} in the header (columns: {_names(fields)}){hint}"
+    )
 
 
 def _names(fields: list[str]) -> str:

@@ -413,3 +413,11 @@ def test_count_tables_of_a_weighted_list_fit_the_repeated_lists_model(tmp_path, 
     flags = ["--order", "3", "--smooth", "kn", "--val-fraction", "0"]
     assert run("fit", str(x), *flags, "-o", str(plain))[0] == 0
     assert _same_state(load(model).model, load(plain).model)
+
+
+def test_a_header_split_at_the_wrong_character_says_which_delimiter(tmp_path: Path) -> None:
+    path = tmp_path / "w.txt"  # a CSV without the .csv name: TAB is assumed
+    path.write_text("name,n\nemma,2\n")
+    with pytest.raises(DataError, match=r"w.txt:1: no column 'name' .*give --delimiter ','"):
+        read_items(path, ListFormat.of("name"))
+    assert read_items(path, ListFormat.of("name", delimiter=",")).items == ["emma"]
