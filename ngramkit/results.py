@@ -155,6 +155,7 @@ class ItemScore:
     line: int = 0  # 1-based line in the source file (0: not from a file)
     unk_tokens: int | None = None
     weight: int | None = None  # its weight, in a weighted list
+    flagged: bool | None = None  # beyond a calibrated threshold (eval --flag); None: not asked
 
     @property
     def nll(self) -> float:
@@ -187,6 +188,8 @@ class ItemScore:
             out["line"] = self.line
         if self.weight is not None:
             out["weight"] = self.weight
+        if self.flagged is not None:
+            out["flagged"] = self.flagged
         return out
 
 

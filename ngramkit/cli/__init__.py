@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "Write a count model as an ARPA file (KenLM, SRILM)."),
     "import": ("import_", "Read an ARPA file as a count model."),
     "count": ("count", "Count n-grams into a count table file (merge later with fit)."),
+    "classify": ("classify", "Give each item the model with the highest posterior."),
+    "threshold": ("threshold", "Calibrate a score threshold to a false-positive rate."),
 }
 
 

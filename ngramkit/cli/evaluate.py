@@ -9,7 +9,8 @@ keeps every row in memory (it must see them all before the first one).
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -29,6 +30,7 @@ from .writers import writer
 
 if TYPE_CHECKING:
     from ..listeval import ListEvaluation
+    from ..results import ItemScore
 
 FORMATS = ("table", "json", "jsonl", "tsv", "csv")
 TABLE_ROWS = 1000  # rows the table shows at most; more go to machine formats
@@ -57,6 +59,11 @@ TABLE_ROWS = 1000  # rows the table shows at most; more go to machine formats
     help="Output format (jsonl: one object per item, then a summary line).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--flag",
+    is_flag=True,
+    help="Mark items beyond the threshold saved by `ngramkit threshold` (MODEL.threshold.json).",
+)
 @export_option
 @list_options
 def command(
@@ -67,6 +74,7 @@ def command(
     bottom: int | None,
     fmt: str,
     as_json: bool,
+    flag: bool,
     export: str | None,
     **columns: str | bool | None,
 ) -> None:
@@ -84,23 +92,25 @@ def command(
     fmt = "json" if as_json else fmt
     _check_options(fmt, top, bottom, export)
     lists = list_format(dict(columns))
-    model = load_model(model_path).model
+    loaded = load_model(model_path)
+    mark = _flagger(model_path, loaded.header) if flag else None
     with ProgressBar("eval") as bar:
         progress = bar if bar.enabled else None
-        run = ListEvaluation(model, wordlists, progress=progress, fmt=lists)
+        run = ListEvaluation(loaded.model, wordlists, progress=progress, fmt=lists)
         if fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None:
-            _stream(run, fmt)
+            _stream(run, fmt, mark)
             _check_totals(run)
             return
         limit = TABLE_ROWS if fmt == "table" else None
-        shown = select(run.rows(), sort, top, bottom, limit=limit)
+        rows = run.rows() if mark is None else map(mark, run.rows())
+        shown = select(rows, sort, top, bottom, limit=limit)
     _check_totals(run)
     if fmt == "table":
         print_report(export, eval_report(shown, run.files, run.overall))
     elif fmt == "json":
         emit_json(run.to_json(shown, items=True))
     else:
-        out = writer(fmt, sys.stdout)
+        out = writer(fmt, sys.stdout, flagged=mark is not None)
         for r in shown.rows:
             out.write(r, r.line)
         out.close(run.to_json(shown))
@@ -124,9 +134,23 @@ def _check_totals(run: ListEvaluation) -> None:
     check_logprobs(type(run.model), [(f.source, f) for f in run.files])
 
 
-def _stream(run: ListEvaluation, fmt: str) -> None:
+def _stream(run: ListEvaluation, fmt: str, mark: Callable[[ItemScore], ItemScore] | None) -> None:
     """tsv, csv or jsonl rows as the chunks are scored, then the totals."""
-    out = writer(fmt, sys.stdout)
+    out = writer(fmt, sys.stdout, flagged=mark is not None)
     for chunk in run.chunks():
-        out.write_chunk(chunk)
+        if mark is None:
+            out.write_chunk(chunk)
+        else:
+            for r in map(mark, chunk.rows()):
+                out.write(r, r.line)
     out.close(run.to_json())
+
+
+def _flagger(model_path: str, header: dict[str, Any]) -> Callable[[ItemScore], ItemScore]:
+    """Each row with its "flagged" mark, from the model's sidecar threshold file."""
+    from dataclasses import replace
+
+    from ..threshold import load, sidecar
+
+    t = load(sidecar(model_path), str(header.get("header_sha256", "")))
+    return lambda r: replace(r, flagged=t.flag_row(r))

@@ -3,13 +3,14 @@
 Each writer takes rows one at a time, so a million-item list is written
 without holding the rows. Columns (tsv/csv, with a header line):
 
-    source line item tokens logprob nll perplexity oov unknown in_train
+    source line item tokens logprob nll perplexity oov unknown in_train [flagged]
 
 Numbers are nats (logprob per item, nll per token). An OOV item has empty
 score fields and its unknown symbols space-separated; a probability-0 item
 shows -inf / inf. in_train is true/false, or empty when the model file does
 not know its training items. jsonl writes one object per item (the keys of
-`eval --format json`'s items, plus "line"), then one summary object.
+`eval --format json`'s items, plus "line"), then one summary object. With
+`eval --flag`, "flagged" is a last column (empty for OOV items) and a key.
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ def _flag(x: bool | None) -> str:
 class DelimitedWriter:
     """tsv or csv rows (csv quoting rules, so tabs or commas in items survive)."""
 
-    def __init__(self, out: IO[str], delimiter: str) -> None:
+    def __init__(self, out: IO[str], delimiter: str, flagged: bool = False) -> None:
         self._out = out
         self._delimiter = delimiter
+        self._flagged = flagged  # a last column "flagged" (eval --flag)
         self._w = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-        self._w.writerow(COLUMNS)
+        self._w.writerow((*COLUMNS, "flagged") if flagged else COLUMNS)
         self._buffer: list[tuple[Any, ...]] = []
 
     def write(self, row: ItemScore, line: int) -> None:
@@ -71,6 +73,7 @@ class DelimitedWriter:
                 "true" if oov else "false",
                 " ".join(row.unknown),
                 _flag(row.in_train),
+                *((_flag(row.flagged),) if self._flagged else ()),
             )
         )
         if len(self._buffer) >= 8192:
@@ -146,7 +149,8 @@ class JsonlWriter:
         self._out.write(json.dumps(summary, ensure_ascii=False, allow_nan=False) + "\n")
 
 
-def writer(fmt: str, out: IO[str]) -> DelimitedWriter | JsonlWriter:
+def writer(fmt: str, out: IO[str], flagged: bool = False) -> DelimitedWriter | JsonlWriter:
+    """The writer of `fmt`; flagged: tsv/csv get a last column "flagged" (true/false/empty)."""
     if fmt == "jsonl":
         return JsonlWriter(out)
-    return DelimitedWriter(out, "\t" if fmt == "tsv" else ",")
+    return DelimitedWriter(out, "\t" if fmt == "tsv" else ",", flagged)

@@ -92,6 +92,9 @@ def items_table(
     table.add_column("ppl", justify="right", no_wrap=True)
     table.add_column("in\ntrain", no_wrap=True)
     table.add_column("OOV\nsymbols", overflow="fold")
+    flags = any(r.flagged is not None for r in rows)  # eval --flag
+    if flags:
+        table.add_column("flag", no_wrap=True)
     for r in rows:
         cells: list[RenderableType] = [Text(labels[r.source])] if labels else []
         cells += [
@@ -104,6 +107,8 @@ def items_table(
             "" if r.in_train is None else ("yes" if r.in_train else "no"),
             Text(" ".join(r.unknown), style="red") if r.oov else "",
         ]
+        if flags:
+            cells.append(Text("FLAG", style="red") if r.flagged else "")
         table.add_row(*cells)
     return table
 
