@@ -94,7 +94,7 @@ def classify_table(result: Classification, limit: int) -> Table:
 
 def confusion_table(c: Confusion) -> Table:
     """Rows: gold labels; columns: predicted labels and none."""
-    table = simple_table("Confusion matrix (rows: gold, columns: predicted)")
+    table = simple_table("Confusion: gold rows")
     table.add_column("gold")
     for label in (*c.labels, "none"):
         table.add_column(label, justify="right", no_wrap=True)
