@@ -9,13 +9,14 @@ keeps every row in memory (it must see them all before the first one).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import OptionError
 from ..ranking import select
+from ..report.decide import histogram
 from ..report.evaluation import eval_report
 from .common import (
     ProgressBar,
@@ -64,6 +65,7 @@ TABLE_ROWS = 1000  # rows the table shows at most; more go to machine formats
     is_flag=True,
     help="Mark items beyond the threshold saved by `ngramkit threshold` (MODEL.threshold.json).",
 )
+@click.option("--hist", is_flag=True, help="Also show a histogram of the items' NLL (table).")
 @export_option
 @list_options
 def command(
@@ -75,6 +77,7 @@ def command(
     fmt: str,
     as_json: bool,
     flag: bool,
+    hist: bool,
     export: str | None,
     **columns: str | bool | None,
 ) -> None:
@@ -90,7 +93,7 @@ def command(
     from ..listeval import ListEvaluation
 
     fmt = "json" if as_json else fmt
-    _check_options(fmt, top, bottom, export)
+    _check_options(fmt, top, bottom, export, hist)
     lists = list_format(dict(columns))
     loaded = load_model(model_path)
     mark = _flagger(model_path, loaded.header) if flag else None
@@ -101,12 +104,13 @@ def command(
             _stream(run, fmt, mark)
             _check_totals(run)
             return
+        nlls: list[float] | None = [] if hist else None
         limit = TABLE_ROWS if fmt == "table" else None
-        rows = run.rows() if mark is None else map(mark, run.rows())
-        shown = select(rows, sort, top, bottom, limit=limit)
+        shown = select(_rows(run, mark, nlls), sort, top, bottom, limit=limit)
     _check_totals(run)
     if fmt == "table":
-        print_report(export, eval_report(shown, run.files, run.overall))
+        extra = [] if nlls is None else [histogram(nlls, "NLL per item (nats/token), all items")]
+        print_report(export, eval_report(shown, run.files, run.overall), *extra)
     elif fmt == "json":
         emit_json(run.to_json(shown, items=True))
     else:
@@ -116,10 +120,14 @@ def command(
         out.close(run.to_json(shown))
 
 
-def _check_options(fmt: str, top: int | None, bottom: int | None, export: str | None) -> None:
+def _check_options(
+    fmt: str, top: int | None, bottom: int | None, export: str | None, hist: bool
+) -> None:
     """The option combinations click cannot check, before any work."""
     if top is not None and bottom is not None:
         raise OptionError("give --top or --bottom, not both")
+    if hist and fmt != "table":
+        raise OptionError(f"--hist draws in the table report; it does not apply to --format {fmt}")
     if export is not None and fmt != "table":
         raise OptionError(f"--export saves the table report; it does not apply to --format {fmt}")
     check_export(export)
@@ -144,6 +152,16 @@ def _stream(run: ListEvaluation, fmt: str, mark: Callable[[ItemScore], ItemScore
             for r in map(mark, chunk.rows()):
                 out.write(r, r.line)
     out.close(run.to_json())
+
+
+def _rows(
+    run: ListEvaluation, mark: Callable[[ItemScore], ItemScore] | None, nlls: list[float] | None
+) -> Iterator[ItemScore]:
+    """run.rows(), marked when --flag is given; the scored items' NLL kept for --hist."""
+    for r in run.rows():
+        if nlls is not None and not r.oov:
+            nlls.append(r.nll)
+        yield r if mark is None else mark(r)
 
 
 def _flagger(model_path: str, header: dict[str, Any]) -> Callable[[ItemScore], ItemScore]:
