@@ -2,7 +2,7 @@
 
 Terminal pictures are plain Text: `histogram` draws a distribution with
 Unicode block characters (one row per bin, the bar's length is the count),
-`roc_plot` the ROC curve on a grid of braille-free characters ("·" for the
+`roc_plot` the ROC curve on a small grid of characters ("·" for the chance
 diagonal, "█" for the curve), so both survive a pipe and fit 80 columns.
 """
 
@@ -50,7 +50,7 @@ def histogram(values: Sequence[float], title: str, bins: int = 12, width: int = 
     return text
 
 
-def roc_plot(curve: Sequence[tuple[float, float, float]], size: int = 16) -> Text:
+def roc_plot(curve: Sequence[tuple[float, float, float]], size: int = 10) -> Text:
     """The ROC curve (x: FPR, y: TPR, both 0..1) on a size x 2*size grid of characters."""
     w, h = 2 * size, size
     grid = [[" "] * (w + 1) for _ in range(h + 1)]
@@ -130,9 +130,9 @@ def classify_report(
         kv_table(
             [
                 ("items", s["items"]),
-                ("labeled", wins),
-                ("no label (OOV for all)", s["none"]),
-                ("OOV for (model out)", outs),
+                ("won", wins),
+                ("no label", s["none"]),
+                ("model out (OOV)", outs),
             ],
             "Summary",
         ),
