@@ -94,14 +94,13 @@ class Classification:
     """Every item's posterior under M models, column-wise.
 
     logprob: float64 [N, M], log p_m(item) in nats, nan where model m is out (OOV).
-    log_prior: float64 [M]. lengths: int64 [N] symbols per item (first scoring model's split).
+    log_prior: float64 [M].
     """
 
     labels: tuple[str, ...]
     items: list[str]
     logprob: torch.Tensor
     log_prior: torch.Tensor
-    lengths: torch.Tensor
 
     @property
     def out(self) -> torch.Tensor:
@@ -188,17 +187,10 @@ def classify(
     check_candidates(candidates)
     m = len(candidates)
     priors = list(priors) if priors is not None else [1.0 / m] * m
-    columns, lengths = [], None
-    for c in candidates:
-        batch = score_batch(c.model, items)
-        columns.append(batch.logprob)  # (N,) float64, nan where OOV
-        lengths = batch.lengths if lengths is None else lengths
+    columns = [score_batch(c.model, items).logprob for c in candidates]  # (N,) each, nan: OOV
     logprob = torch.stack(columns, dim=1)  # (N, M)
     log_prior = torch.tensor(priors, dtype=torch.float64).log()
-    assert lengths is not None
-    return Classification(
-        tuple(c.label for c in candidates), list(items), logprob, log_prior, lengths
-    )
+    return Classification(tuple(c.label for c in candidates), list(items), logprob, log_prior)
 
 
 @dataclass(frozen=True)

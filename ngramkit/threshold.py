@@ -234,6 +234,12 @@ def calibrate(real: Batch, fpr: float, score: str = DEFAULT_SCORE, model: str = 
     )
     s = scores(real, score, fit)[ok].sort().values  # (n,) ascending
     k = math.floor(fpr * len(s) + 1e-9)
+    if not math.isfinite(float(s[k])):
+        zero = int(s.isinf().sum())
+        raise DataError(
+            f"{zero:,} of {len(s):,} real items have probability 0 under this model, more than "
+            f"the rate {fpr:g} allows: no finite threshold (fit with smoothing)"
+        )
     return Threshold(score, float(s[k]), fpr, len(s), fit, model)
 
 

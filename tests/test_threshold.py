@@ -267,3 +267,11 @@ def test_cli_eval_flag_needs_this_models_threshold(files: Path, tmp_path: Path) 
     )
     code, _, err = run("eval", str(other), str(files / "fresh.txt"), "--flag")
     assert code == 1 and "calibrated for another model" in err
+
+
+def test_calibrate_refuses_probability_zero_beyond_the_rate() -> None:
+    """Unsmoothed: 'zz' has p = 0; with half the items like it no finite cut exists."""
+    model = CountLM(order=2, smooth=0).fit(["ab", "ba", "zb"])
+    real = score_batch(model, ["ab", "az"] * 50)
+    with pytest.raises(DataError, match="50 of 100 real items have probability 0"):
+        calibrate(real, 0.05)
