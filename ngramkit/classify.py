@@ -34,7 +34,7 @@ import torch
 
 from .errors import DataError, OptionError
 from .evaluate import score_batch
-from .results import finite_or_none
+from .results import check_logprobs, finite_or_none
 
 if TYPE_CHECKING:
     from .model import LanguageModel
@@ -187,7 +187,11 @@ def classify(
     check_candidates(candidates)
     m = len(candidates)
     priors = list(priors) if priors is not None else [1.0 / m] * m
-    columns = [score_batch(c.model, items).logprob for c in candidates]  # (N,) each, nan: OOV
+    columns = []
+    for c in candidates:
+        batch = score_batch(c.model, items)
+        check_logprobs(type(c.model), [(f"the items (model {c.label})", batch.metrics())])
+        columns.append(batch.logprob)  # (N,) float64, nan where OOV
     logprob = torch.stack(columns, dim=1)  # (N, M)
     log_prior = torch.tensor(priors, dtype=torch.float64).log()
     return Classification(tuple(c.label for c in candidates), list(items), logprob, log_prior)

@@ -72,11 +72,14 @@ def command(
     from .. import threshold as th
     from ..evaluate import score_batch
     from ..reader import read_items
+    from ..results import check_logprobs
 
     th.check_fpr(fpr)
     loaded = load_model(model_path)
     real = score_batch(loaded.model, read_items(real_path).items)
     bad = score_batch(loaded.model, read_items(bad_path).items) if bad_path else None
+    check_logprobs(type(loaded.model), [(real_path, real.metrics())])
+    check_logprobs(type(loaded.model), [(bad_path or "", bad.metrics() if bad else None)])
     sha = str(loaded.header.get("header_sha256", ""))
     result = th.calibration(real, bad, fpr, score or th.DEFAULT_SCORE, sha)
     path = th.save(result.threshold, output or th.sidecar(model_path))
