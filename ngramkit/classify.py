@@ -55,13 +55,13 @@ def check_candidates(candidates: Sequence[Candidate]) -> None:
     """OptionError for fewer than two models, a label or file given twice, mixed tokenizers."""
     if len(candidates) < 2:
         raise OptionError(f"classify needs at least two models, got {len(candidates)}")
-    for key, what in ((lambda c: c.label, "label"), (lambda c: c.path, "model file")):
-        seen: dict[str, int] = {}
-        for c in candidates:
-            k = key(c)
-            if k and k in seen:
-                raise OptionError(f"{what} {k!r} is given twice (each model once)")
-            seen[k] = 1
+    for what, keys in (
+        ("label", [c.label for c in candidates]),
+        ("model file", [c.path for c in candidates if c.path]),
+    ):
+        twice = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+        if twice is not None:
+            raise OptionError(f"{what} {twice!r} is given twice (each model once)")
     kinds = {c.label: c.model.require_fitted().kind for c in candidates}
     if len(set(kinds.values())) > 1:
         listed = ", ".join(f"{label}: {kind}" for label, kind in kinds.items())
@@ -235,7 +235,7 @@ class Confusion:
         for i, label in enumerate(self.labels):
             p = float(tp[i] / predicted[i]) if predicted[i] else math.nan
             r = float(tp[i] / support[i]) if support[i] else math.nan
-            f1 = 2 * p * r / (p + r) if p + r > 0 else (0.0 if p == 0 or r == 0 else math.nan)
+            f1 = _f1(p, r)
             out[label] = {"precision": p, "recall": r, "f1": f1, "support": int(support[i])}
         return out
 
@@ -264,6 +264,13 @@ class Confusion:
                 "matrix": self.matrix.tolist(),
             },
         }
+
+
+def _f1(p: float, r: float) -> float:
+    """Harmonic mean of precision and recall; 0 when both are 0, nan when one is undefined."""
+    if math.isnan(p) or math.isnan(r):
+        return math.nan
+    return 2 * p * r / (p + r) if p + r > 0 else 0.0
 
 
 def check_gold(labels: Sequence[str], gold: Sequence[str | None], where: Sequence[str]) -> None:
