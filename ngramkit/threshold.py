@@ -281,12 +281,12 @@ class Calibration:
             "auc": None,
             "roc": None,
         }
-        if self.bad:
+        if self.aucs is not None:  # --bad given (its items may all be OOV)
             out["bad"] = {
                 "items": self.bad,
                 "oov": self.bad_oov,
                 "flagged": self.bad_flagged,
-                "tpr": self.tpr,
+                "tpr": finite_or_none(self.tpr),
             }
             out["auc"] = {k: finite_or_none(v) for k, v in (self.aucs or {}).items()}
             out["roc"] = [

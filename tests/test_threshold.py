@@ -275,3 +275,10 @@ def test_calibrate_refuses_probability_zero_beyond_the_rate() -> None:
     real = score_batch(model, ["ab", "az"] * 50)
     with pytest.raises(DataError, match="50 of 100 real items have probability 0"):
         calibrate(real, 0.05)
+
+
+def test_bad_items_all_oov_are_reported_not_hidden(bigram: CountLM, splits: dict) -> None:
+    c = calibration(score_batch(bigram, splits["cal"]), score_batch(bigram, ["ÿÿ", "12"]), 0.01)
+    out = c.to_json()
+    assert out["bad"] == {"items": 0, "oov": 2, "flagged": 0, "tpr": None}
+    assert out["auc"] == {"logprob": None, "nll": None, "adjusted": None}

@@ -177,7 +177,7 @@ def threshold_report(
         ("real items", f"{c.real:,} scored, {c.real_oov:,} OOV"),
         ("FPR on them", f"{c.fpr:.4f} ({c.real_flagged:,} flagged)"),
     ]
-    if c.bad:
+    if c.aucs is not None:
         rows += [
             ("bad items", f"{c.bad:,} scored, {c.bad_oov:,} OOV"),
             ("TPR on them", f"{c.tpr:.4f} ({c.bad_flagged:,} flagged)"),
