@@ -282,3 +282,14 @@ def test_cli_bad_input(langs: Path, tmp_path: Path, args: list[str], message: st
     assert code == 1
     assert out == ""
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_open_vocabulary_model_scores_what_closed_ones_cannot() -> None:
+    """Fitted with the unknown token, 'abz' scores 'q' (an unseen symbol); 'ab' is out."""
+    closed = CountLM(order=2, smooth=1).fit(["ab", "abab", "ba"])
+    open_ = CountLM(order=2, smooth=1, unk=True).fit(["az", "zab", "zz"])
+    r = classify([Candidate("ab", closed), Candidate("abz", open_)], ["q", "ab"])
+    rows = r.rows_json()
+    assert rows[0]["label"] == "abz" and rows[0]["out"] == ["ab"]
+    assert rows[0]["logprob"]["abz"] == pytest.approx(open_.logprob("q"))
+    assert rows[1]["out"] == []
