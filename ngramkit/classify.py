@@ -34,7 +34,8 @@ import torch
 
 from .errors import DataError, OptionError
 from .evaluate import score_batch
-from .results import check_logprobs, finite_or_none
+from .registry import check_logprobs
+from .results import finite_or_none
 
 if TYPE_CHECKING:
     from .model import LanguageModel

@@ -35,7 +35,8 @@ from .keys import key_digits
 from .model import TrainingInfo
 from .options import LECTURE_SEED, ORDER
 from .reader import WordList, read_items
-from .results import Metrics, check_logprobs
+from .registry import check_logprobs
+from .results import Metrics
 from .tabular import ListFormat
 from .tokenizer import Vocabulary
 

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import DataError
-from .tabular import ListFormat
+from .tabular import ListFormat, WordList
 
 STDIN = "-"
 BOM = b"\xef\xbb\xbf"
@@ -67,40 +67,6 @@ PARSE_BLOCK = 2**20  # characters split into lines at once (parse_text)
 READ_BLOCK = 4 * 2**20  # bytes read at a time (ListStream)
 PROBE = 1 << 16  # bytes read at a time while looking for the next line start (read_shard)
 LINE_END = re.compile(rb"\r\n?|\n")  # LF, CRLF or a lone CR
-
-
-@dataclass(frozen=True)
-class WordList:
-    """Items read from one source, in file order.
-
-    items: the stripped, non-blank lines.
-    lines: 1-based line number of each item in the source.
-    blank: how many blank (or whitespace-only) lines were skipped.
-    weights: each item's weight, for a weighted list (tabular.py).
-    """
-
-    source: str
-    items: list[str]
-    lines: Sequence[int]
-    blank: int = 0
-    weights: Sequence[int] | None = None  # each item's weight (a weighted list), else None
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @property
-    def weight(self) -> int:
-        """Total weight: the items' count once each is repeated `weight` times."""
-        return len(self.items) if self.weights is None else sum(self.weights)
-
-    @property
-    def distinct(self) -> int:
-        return len(set(self.items))
-
-    @property
-    def duplicates(self) -> int:
-        """Items that repeat an earlier item (kept, and counted here)."""
-        return len(self.items) - self.distinct
 
 
 @dataclass(frozen=True)

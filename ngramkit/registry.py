@@ -22,6 +22,7 @@ from typing import Any
 from .errors import BackendError
 from .model import LanguageModel
 from .options import Option
+from .results import Metrics, impossible_total
 
 GROUP = "ngramkit.backends"
 HOME = "ngramkit"
@@ -196,6 +197,24 @@ def get(name: str, backends: dict[str, BackendEntry] | None = None) -> type:
             f"backend '{name}' from {entry.distribution} {entry.version} is broken: {entry.error}"
         )
     return entry.cls
+
+
+def check_logprobs(backend: type, totals: Iterable[tuple[str, Metrics | None]]) -> None:
+    """One clear line (BackendError) naming the backend and its distribution when a
+    total shows log-probabilities above 0 (the rule: results.impossible_total)."""
+    found = impossible_total(totals)
+    if found is None:
+        return
+    label, m = found
+    name = getattr(backend, "name", backend.__name__)
+    dist, version = provider(backend)
+    raise BackendError(
+        f"backend '{name}' from {dist} {version} gives log-probabilities above 0 "
+        f"(NLL {m.nll:.4f} nats/token, perplexity {m.perplexity:.4g} < 1, on {label}): "
+        "next_logprobs must return natural-log probabilities, every row's logsumexp 0; "
+        "fix the backend to return log p (e.g. logits.log_softmax(dim=1)), "
+        "not p, and run its conformance kit (ngramkit.testing)"
+    )
 
 
 def provider(cls: type) -> tuple[str, str]:

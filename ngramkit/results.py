@@ -2,9 +2,9 @@
 
 Plain result types with their JSON (DESIGN.md's stable keys). This module
 scores nothing: evaluate.py, listeval.py and compare.py make these, model.py
-names them, report/ and the CLI show them. `check_logprobs` is the one rule
-every total must keep (log p <= 0); it asks the registry only to name the
-backend that broke it.
+names them, report/ and the CLI show them. `impossible_total` is the one rule
+every total must keep (log p <= 0); registry.check_logprobs names the backend
+that broke it. It imports nothing of ngramkit.
 
 Units: nats. NLL = -(sum of log p over predicted tokens) / tokens, where an
 item of length L predicts L+1 tokens; perplexity = exp(NLL); bits = NLL / ln 2.
@@ -18,8 +18,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from .errors import BackendError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -341,25 +339,18 @@ class Breakdown:
         return out
 
 
-def check_logprobs(backend: type, totals: Iterable[tuple[str, Metrics | None]]) -> None:
-    """One clear line (BackendError) when a total shows log-probabilities above 0.
+def impossible_total(
+    totals: Iterable[tuple[str, Metrics | None]],
+) -> tuple[str, Metrics] | None:
+    """The first (label, totals) whose log-probabilities are above 0, or None.
 
     Each (label, totals) is what the CLI is about to report ("train", a list's
     path, ...). Every log p of a distribution is <= 0, so a total above
     LOGPROB_SLACK per token (NLL < 0, perplexity < 1) means the backend gives
     something else: probabilities, say, where log p of 0.2 reads as 0.2 > 0.
+    registry.check_logprobs turns it into one clear line naming the backend.
     """
-    from .registry import provider  # names the distribution; torch-free
-
     for label, m in totals:
-        if m is None or not m.tokens or not m.logprob > LOGPROB_SLACK * m.tokens:
-            continue
-        name = getattr(backend, "name", backend.__name__)
-        dist, version = provider(backend)
-        raise BackendError(
-            f"backend '{name}' from {dist} {version} gives log-probabilities above 0 "
-            f"(NLL {m.nll:.4f} nats/token, perplexity {m.perplexity:.4g} < 1, on {label}): "
-            "next_logprobs must return natural-log probabilities, every row's logsumexp 0; "
-            "fix the backend to return log p (e.g. logits.log_softmax(dim=1)), "
-            "not p, and run its conformance kit (ngramkit.testing)"
-        )
+        if m is not None and m.tokens and m.logprob > LOGPROB_SLACK * m.tokens:
+            return label, m
+    return None

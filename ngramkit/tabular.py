@@ -32,17 +32,48 @@ import csv
 import math
 import re
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from .errors import DataError, OptionError
-
-if TYPE_CHECKING:
-    from .reader import WordList
 
 WHOLE = re.compile(r"\s*\+?[0-9]+\s*")  # a count as written: digits, an optional plus sign
 MAX_WEIGHT = 2**53  # weights and their sums stay exact in float64 too
 DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+@dataclass(frozen=True)
+class WordList:
+    """Items read from one source, in file order.
+
+    items: the stripped, non-blank lines.
+    lines: 1-based line number of each item in the source.
+    blank: how many blank (or whitespace-only) lines were skipped.
+    weights: each item's weight, for a weighted list (tabular.py).
+    """
+
+    source: str
+    items: list[str]
+    lines: Sequence[int]
+    blank: int = 0
+    weights: Sequence[int] | None = None  # each item's weight (a weighted list), else None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def weight(self) -> int:
+        """Total weight: the items' count once each is repeated `weight` times."""
+        return len(self.items) if self.weights is None else sum(self.weights)
+
+    @property
+    def distinct(self) -> int:
+        return len(set(self.items))
+
+    @property
+    def duplicates(self) -> int:
+        """Items that repeat an earlier item (kept, and counted here)."""
+        return len(self.items) - self.distinct
 
 
 @dataclass(frozen=True)
@@ -117,8 +148,6 @@ class ListFormat:
     def rows(self, name: str, text: str, first_line: int = 1) -> tuple[WordList, ListFormat]:
         """The items (and weights) of whole lines of `text`, numbered from `first_line`;
         and this format bound to the header when `text` starts with it (line 1)."""
-        from .reader import WordList
-
         lines = text.split("\n")
         if text.endswith("\n"):
             lines.pop()  # a final newline ends the last line

@@ -437,7 +437,8 @@ def test_a_backend_returning_probabilities_is_one_clear_line_in_every_command(
 
 
 def test_check_logprobs_passes_true_totals_and_rounding_but_not_probabilities() -> None:
-    from ngramkit.results import LOGPROB_SLACK, Metrics, check_logprobs
+    from ngramkit.registry import check_logprobs
+    from ngramkit.results import LOGPROB_SLACK, Metrics
 
     good = CountLM(order=2, smooth=1).fit(["ab", "ba"])
     check_logprobs(

@@ -55,7 +55,7 @@ def command(
     """
     from ..compare import compare
     from ..reader import read_items
-    from ..results import check_logprobs
+    from ..registry import check_logprobs
 
     check_export(export, as_json)
     models = [load_model(p).model for p in model_paths]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import OptionError
-from ..ranking import select
+from ..ranking import Selection, select
 from ..report.decide import histogram
 from ..report.evaluation import eval_report
 from .common import (
@@ -108,13 +108,25 @@ def command(
         limit = TABLE_ROWS if fmt == "table" else None
         shown = select(_rows(run, mark, nlls), sort, top, bottom, limit=limit)
     _check_totals(run)
+    _render(run, shown, fmt, export, nlls, flagged=mark is not None)
+
+
+def _render(
+    run: ListEvaluation,
+    shown: Selection,
+    fmt: str,
+    export: str | None,
+    nlls: list[float] | None,
+    flagged: bool,
+) -> None:
+    """The kept rows and the totals in `fmt` (table with its --hist, json, tsv, csv)."""
     if fmt == "table":
         extra = [] if nlls is None else [histogram(nlls, "NLL per item (nats/token), all items")]
         print_report(export, eval_report(shown, run.files, run.overall), *extra)
     elif fmt == "json":
         emit_json(run.to_json(shown, items=True))
     else:
-        out = writer(fmt, sys.stdout, flagged=mark is not None)
+        out = writer(fmt, sys.stdout, flagged=flagged)
         for r in shown.rows:
             out.write(r, r.line)
         out.close(run.to_json(shown))
@@ -136,7 +148,7 @@ def _check_options(
 def _check_totals(run: ListEvaluation) -> None:
     """After scoring, one clear line: nothing could be scored, or the totals are no
     distribution's (log p above 0: a backend returning probabilities)."""
-    from ..results import check_logprobs
+    from ..registry import check_logprobs
 
     run.check_scored()
     check_logprobs(type(run.model), [(f.source, f) for f in run.files])

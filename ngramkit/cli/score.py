@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ..registry import check_logprobs
 from ..report.breakdown import breakdown_report
-from ..results import Metrics, check_logprobs
+from ..results import Metrics
 from .common import check_export, emit_json, export_option, load_model, print_report
 
 

@@ -72,7 +72,7 @@ def command(
     from .. import threshold as th
     from ..evaluate import score_batch
     from ..reader import read_items
-    from ..results import check_logprobs
+    from ..registry import check_logprobs
 
     th.check_fpr(fpr)
     loaded = load_model(model_path)
