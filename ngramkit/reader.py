@@ -139,7 +139,10 @@ def _open(path: str, name: str) -> Iterator[Any]:
 
 @contextmanager
 def _raw(path: str) -> Iterator[BinaryIO]:
+    """The file's bytes, or standard input's for "-" (not closed)."""
     if path == STDIN:
+        if sys.stdin is None:  # started with `<&-`
+            raise DataError("<stdin>: standard input is closed")
         yield sys.stdin.buffer
     else:
         with open(path, "rb") as f:
