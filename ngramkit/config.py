@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import registry
 from .errors import OptionError
+from .normalize import DEFAULT, Normalization
 from .options import LECTURE_SEED, MAX_SEED, RESERVED, Option, check_reserved
 from .tabular import ListFormat
 
@@ -58,6 +59,9 @@ GENERAL: dict[str, Option] = {
             "symbols seen fewer times become the unknown token (implies unk)",
             min=1,
         ),
+        Option("normalize", str, "nfc", "Unicode form", choices=("nfc", "nfkc", "none")),
+        Option("case", str, "auto", "case rule", choices=("auto", "keep", "lower")),
+        Option("accents", str, "auto", "accents rule", choices=("auto", "keep", "strip")),
     )
 }
 
@@ -225,6 +229,7 @@ class FitSettings:
     min_count: int = 1  # symbols seen fewer times become it (1: none)
     list_format: ListFormat | None = None  # --column, --weight-column, --weighted ...
     dedup: bool = False  # --dedup: each distinct item once (types)
+    normalization: Normalization = DEFAULT
 
     @property
     def counted(self) -> bool:
@@ -290,6 +295,7 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
         min_count=min_count,
         list_format=fmt,
         dedup=dedup,
+        normalization=Normalization(s["normalize"], s["case"], s["accents"]),
         **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples")},
     )
 

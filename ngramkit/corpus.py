@@ -12,9 +12,11 @@ context in front; `windows` repeats every 0 of the stream n-1 times and cuts
 one window per target: (context..., next). At order 2, "ab" gives (.,a)
 (a,b) (b,.).
 
-Items with symbols outside the vocabulary are marked OOV and left out of the
-stream, unless the vocabulary has the unknown token (tokenizer.py): then
-every unseen symbol is that token and no item is OOV.
+Items are first put under the vocabulary's normalization rule (normalize.py),
+and the corpus holds them so. Items with symbols outside the vocabulary are
+then marked OOV and left out of the stream, unless the vocabulary has the
+unknown token (tokenizer.py): then every unseen symbol is that token and no
+item is OOV.
 
 A weighted corpus (a list of `item<TAB>count`) gives each item a weight, a
 whole number >= 1: it stands for the list with each item repeated `weight`
@@ -26,11 +28,12 @@ the repeated list; `expanded()` repeats the items for what needs them one by one
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .errors import NgramkitError
+from .normalize import DEFAULT, Normalization
 from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
@@ -44,7 +47,10 @@ LAZY_MIN_ITEMS = 2**16  # corpora of more items may be encoded a chunk at a time
 class Corpus:
     """Encoded items.
 
-    items: the items as given.
+    items: the items under the vocabulary's normalization rule.
+    normalized: how many of the items as given the rule changed.
+    changes: from a corpus that built its vocabulary, the items each part of
+        the rule changed: {"form": n, "case": n, "accents": n}.
     stream: LongTensor [S + K + 1]: the K in-vocabulary items' S symbol ids,
         each item closed by a boundary 0, after one opening 0.
     oov: BoolTensor [N], True where an item has an unknown symbol.
@@ -58,6 +64,8 @@ class Corpus:
     vocab: Vocabulary
     items: Sequence[str]
     weights: Sequence[int] | None = None  # each item's weight (>= 1), or None: 1 each
+    normalized: int = 0
+    changes: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_items(
@@ -69,9 +77,12 @@ class Corpus:
         *,
         unk: bool = False,
         min_count: int = 1,
+        normalization: Normalization = DEFAULT,
     ) -> Corpus:
-        """Encode `items` (each weighing its weight); with no vocabulary, build one from
-        them (kind "char" or "word"; `unk` and `min_count` as Vocabulary.build takes them).
+        """Normalize and encode `items` (each weighing its weight) under `vocab`; with no
+        vocabulary, build one from them (kind "char" or "word"; `unk` and `min_count`
+        as Vocabulary.build takes them; normalization: the rule, "auto" parts
+        resolved from these items, see normalize.py).
 
         A bare string is refused: list("emma") would silently be four items.
         """
@@ -82,8 +93,15 @@ class Corpus:
         if weights is not None and len(weights) != len(items):
             raise NgramkitError(f"{len(weights)} weights for {len(items)} items")
         if vocab is not None:
-            return cls(vocab, items, weights)
-        corpus = cls(Vocabulary.build(items, kind, unk=unk, min_count=min_count), items, weights)
+            normed, changed = vocab.normalize_all(items)
+            return cls(vocab, normed, weights, normalized=changed)
+        given = items
+        items, changes = normalization.counted(given)
+        changed = sum(a != b for a, b in zip(given, items)) if any(changes.values()) else 0
+        vocab = Vocabulary.build(
+            items, kind, unk=unk, min_count=min_count, normalization=normalization
+        )
+        corpus = cls(vocab, items, weights, normalized=changed, changes=changes)
         if corpus._large:
             # The vocabulary holds every symbol of these items (or the unknown token
             # stands for the rare ones): no item is OOV, and the token count is
@@ -99,7 +117,7 @@ class Corpus:
         if self._large:
             stream, oov = encode(self.vocab, self.items)
         else:
-            stream, oov = self.vocab.encode_stream(self.items)
+            stream, oov = self.vocab.encode_stream(self.items, normalized=True)
         self.__dict__.setdefault("oov", oov)  # as cached_property stores (the class is frozen)
         return stream
 
@@ -233,7 +251,7 @@ class Corpus:
 def encode(
     vocab: Vocabulary, items: Sequence[str], chunk: int = ENCODE_CHUNK
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """vocab.encode_stream(items), about `chunk` characters at a time, into one stream.
+    """vocab.encode_stream of normalized items, about `chunk` characters at a time, as one stream.
 
     The encoder's temporaries (UTF-32 text, code points, lookups) are several
     times the stream's size; chunking keeps them small for a large corpus.
@@ -244,7 +262,7 @@ def encode(
 
     bound = _bound(items)
     if bound <= 2 * chunk:
-        return vocab.encode_stream(items)
+        return vocab.encode_stream(items, normalized=True)
     out = torch.empty(bound, dtype=torch.long)
     out[0] = 0
     used, oov = 1, []
@@ -273,7 +291,7 @@ def _encoded_chunks(
     for i, item in enumerate(items):
         size += len(item) + 1
         if size >= chunk or i == len(items) - 1:
-            part, bad = vocab.encode_stream(items[start : i + 1])  # (1 + ...,), a 0 first
+            part, bad = vocab.encode_stream(items[start : i + 1], normalized=True)  # a 0 first
             yield part[1:], bad
             start, size = i + 1, 0
 

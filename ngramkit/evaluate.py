@@ -4,10 +4,16 @@
 list's tokens; `breakdown` shows one item token by token. All are built on
 `LanguageModel.token_logprobs` / `corpus_logprobs`, so scoring never needs a
 dense [B, V] row per token. Log-likelihoods are accumulated in float64.
-Items with symbols outside the model's vocabulary are OOV: counted, listed
-with their unknown symbols, and left out of the aggregate; under a model with
-the unknown token they are scored through it instead, and its tokens are
-counted per item and in total. The result types live in results.py.
+Items enter as the user wrote them and are put under the model's
+normalization rule (Corpus does it); results keep the text as given and count
+the items the rule changed. Items with symbols outside the model's vocabulary
+are OOV: never an error here, but counted, listed with their unknown symbols
+(and the rule part, case or accents, that alone keeps them out), and left out
+of the aggregate: `score_batch` gives them nan, `corpus_metrics` counts them
+in `oov`, `breakdown` returns them with no tokens. `token_breakdown`, like
+`LanguageModel.logprob`, raises OOVError. Under a model with the unknown token
+they are scored through it instead, and its tokens are counted per item and
+in total. The result types live in results.py.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .corpus import Corpus
+from .normalize import remedy
 from .results import Batch, Breakdown, Metrics, TokenScore
 
 if TYPE_CHECKING:
@@ -41,26 +48,43 @@ def score_batch(model: LanguageModel, items: Sequence[str]) -> Batch:
     """Score items in one batch, column-wise (no per-item objects).
 
     score_batch(m, ["ab"]).logprob[0] == log p(a|.) + log p(b|a) + log p(.|b).
+    The batch keeps the items as given; lengths, in_train and the scores are
+    of the items under the model's rule.
     """
     vocab = model.require_fitted()
     corpus = Corpus.from_items(items, vocab)
     lengths = corpus.lengths.clone()  # (N,), 0 for OOV items: filled in below
-    unknown = {}
+    unknown, remedies = {}, {}
     for i in corpus.oov.nonzero().flatten().tolist():
         lengths[i] = len(vocab.split(corpus.items[i]))
         unknown[i] = tuple(vocab.unknown(corpus.items[i]))
+        parts = remedy(vocab.normalization, items[i], lambda s: not vocab.unknown(s))
+        if parts is not None:
+            remedies[i] = parts
     if corpus.n_tokens == 0:  # nothing in vocabulary: Corpus.grams cannot cut a window
         logprob = torch.full((len(corpus),), math.nan, dtype=torch.float64)
     else:
         logprob = item_logprobs(model, corpus)
     unk = corpus.unk_tokens() if vocab.unk else None
-    return Batch(list(corpus.items), logprob, lengths, corpus.oov, unknown, unk_tokens=unk)
+    seen = model.training.seen if model.training else None
+    in_train = None if seen is None else [s in seen for s in corpus.items]
+    return Batch(
+        list(items),
+        logprob,
+        lengths,
+        corpus.oov,
+        unknown,
+        in_train,
+        unk_tokens=unk,
+        normalized=corpus.normalized,
+        remedies=remedies,
+    )
 
 
 def corpus_metrics(
     model: LanguageModel, items: Sequence[str], weights: Sequence[int] | None = None
 ) -> Metrics:
-    """NLL of `items` (OOV items left out), scored CHUNK_ITEMS at a time.
+    """NLL of `items` (OOV items counted in `oov`, left out), CHUNK_ITEMS at a time.
 
     weights: each item counted that many times (tokens and log p), as if repeated.
     """
@@ -82,7 +106,7 @@ def corpus_metrics(
 
 
 def token_breakdown(model: LanguageModel, item: str) -> list[TokenScore]:
-    """Per-token scores of one item, as the lecture prints for "andrej".
+    """Per-token scores of one item (normalized), as the lecture prints for "andrej".
 
     Raises OOVError for symbols outside a closed vocabulary.
     """

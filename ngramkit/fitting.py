@@ -33,6 +33,7 @@ from .errors import DataError, OptionError
 from .evaluate import corpus_metrics
 from .keys import key_digits
 from .model import TrainingInfo
+from .normalize import DEFAULT, Normalization
 from .options import LECTURE_SEED, ORDER
 from .reader import WordList, read_items
 from .registry import check_logprobs
@@ -66,6 +67,7 @@ class DataStats:
     min_count: int = 1  # the vocabulary cut-off used
     weight: int | None = None  # total weight of the items read (a weighted list), else None
     dedup: int | None = None  # --dedup: distinct items kept (of `items`), else None
+    normalized: dict[str, int] | None = None  # train items each rule part changed (normalize.py)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -75,7 +77,8 @@ class DataStats:
         extra = {k: getattr(self, k) for k in ("weight", "dedup") if getattr(self, k) is not None}
         if self.unk_tokens is not None:
             extra |= {"unk_tokens": self.unk_tokens, "min_count": self.min_count}
-        return out | split | extra  # weight, dedup, unk: only when asked for
+        # weight, dedup, unk: only when asked for
+        return out | split | {"normalized": self.normalized} | extra
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class CountedStats:
     shards: int  # shards counted, or tables read
     table: NgramCounts  # items counted, blank lines, items left out (oov), tokens, vocab, keys
     stages: dict[str, float]  # seconds per stage: symbols, count (or read), merge, estimate
+    normalized: None = None  # training items changed per rule part: not counted in shards
 
     def to_json(self) -> dict[str, Any]:
         t = self.table
@@ -118,6 +122,7 @@ class FitResult:
             "metrics": self.metrics(),
             "samples": [s for s, _ in self.samples],
             "seconds": self.seconds,
+            "normalization": self.model.require_fitted().normalization.to_json(),
         }
         if isinstance(self.data, CountedStats):
             d = self.data
@@ -129,7 +134,7 @@ class FitResult:
         check_logprobs(type(self.model), [("train", self.train), ("val", self.val)])
         extra: dict[str, Any] = {"metrics": self.metrics()}
         if isinstance(self.data, DataStats):
-            keys = ("source", "items", "train", "val", "val_fraction", "seed")
+            keys = ("source", "items", "train", "val", "val_fraction", "seed", "normalized")
             extra["data"] = {k: getattr(self.data, k) for k in keys}
         persist.save(self.model, path, extra=extra)
         return replace(self, output=path)
@@ -143,6 +148,7 @@ def train(
     val_fraction: float = 0.1,
     seed: int = LECTURE_SEED,
     kind: str = "char",
+    normalization: Normalization = DEFAULT,
     n_samples: int = 10,
     progress: Progress | None = None,
     unk: bool = False,
@@ -155,6 +161,7 @@ def train(
     fewer than `min_count` times in the training items become it.
     A weighted list is split by lines (an item goes to one side with its weight).
     dedup: train on each distinct item once, at its first line.
+    normalization: the text rule; its "auto" parts are resolved from the training items.
     """
     start = time.perf_counter()
     kept = distinct(words) if dedup else words
@@ -162,7 +169,12 @@ def train(
     if not train_items:
         raise DataError(f"{words.source}: no training items")
     corpus = Corpus.from_items(
-        train_items, kind=kind, weights=train_w, unk=unk, min_count=min_count
+        train_items,
+        kind=kind,
+        weights=train_w,
+        unk=unk,
+        min_count=min_count,
+        normalization=normalization,
     )
     if unk and len(corpus.vocab.symbols) == 0:
         raise DataError(
@@ -190,6 +202,7 @@ def train(
         min_count=min_count,
         weight=None if words.weights is None else words.weight,
         dedup=len(kept) if dedup else None,
+        normalized=corpus.changes,
     )
     return FitResult(model, stats, metrics, val, samples, time.perf_counter() - start)
 
@@ -269,6 +282,7 @@ def count_parts(
     *,
     kind: str = "char",
     vocab: Vocabulary | None = None,
+    normalization: Normalization = DEFAULT,
     progress: Progress | None = None,
     unk: bool = False,
     fmt: ListFormat | None = None,
@@ -298,6 +312,7 @@ def count_parts(
             progress=progress,
             fmt=fmt,
             unk=unk,
+            normalization=normalization,
         )
     finally:
         eng.close()
@@ -330,6 +345,7 @@ def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
         val_fraction=settings.val_fraction,
         seed=settings.seed,
         kind=settings.tokenizer,
+        normalization=settings.normalization,
         n_samples=settings.samples,
         progress=progress,
         unk=settings.unk,
@@ -399,6 +415,7 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
             unk=s.unk,
             progress=progress,
             fmt=s.list_format,
+            normalization=s.normalization,
         )
         table, how, shards = done.table, s.engine.describe(), len(done.shards)
         stages = dict(done.seconds)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DataError
 from .evaluate import CHUNK_ITEMS, score_batch
+from .normalize import remedy_line
 from .reader import STDIN, ListStream, WordList, check_paths
 from .results import Batch, ItemScore, Metrics
 
@@ -69,16 +70,14 @@ class ListEvaluation:
             self._add(Metrics(0, 0.0, blank=reader.blank, duplicates=reader.duplicates))
 
     def _chunk(self, words: WordList, start: int) -> Batch:
-        """score_batch, then where the items come from, which are training items, weights."""
+        """score_batch (which marks training items), then where the items come from,
+        their weights."""
         import torch
 
-        items = words.items
-        seen = self.model.training.seen if self.model.training else None
-        in_train = None if seen is None else [s in seen for s in items]
-        batch = score_batch(self.model, items)
+        batch = score_batch(self.model, words.items)
         w = None if words.weights is None else torch.as_tensor(words.weights, dtype=torch.long)
         where = {"source": words.source, "start": start, "lines": words.lines}
-        return replace(batch, in_train=in_train, weights=w, **where)
+        return replace(batch, weights=w, **where)
 
     def _add(self, m: Metrics) -> None:
         self.files[-1] += m
@@ -89,10 +88,19 @@ class ListEvaluation:
         for chunk in self.chunks():
             yield from chunk.rows()
 
-    def check_scored(self) -> None:
-        """After rows(): one clear line when nothing at all could be scored."""
+    def notes(self) -> list[str]:
+        """After rows(): lines for the user (stderr) about OOV items, or none.
+
+        A list whose every item is OOV is not an error: its rows are all
+        written, marked OOV, and the first line says why and what would fix it.
+        """
+        out = []
         if self.overall.items and not self.overall.scored:
-            raise DataError(all_oov_message(self.overall, self.model))
+            out.append(all_oov_message(self.overall, self.model))
+        line = remedy_line(self.overall.remedies)
+        if line is not None:
+            out.append(line)
+        return out
 
     def to_json(self, shown: Selection | None = None, *, items: bool = False) -> dict[str, Any]:
         """The eval JSON: {"summary", "files"}, then "selection" and "items" when asked."""
@@ -116,5 +124,6 @@ def all_oov_message(totals: Metrics, model: LanguageModel) -> str:
     return (
         f"all {totals.items:,} items are OOV: none is spelled only with the "
         f"model's {len(vocab.symbols)} symbols ({ours}); the list uses {theirs!r}"
-        f"{'…' if len(totals.unknown) > 12 else ''} (another script or alphabet?)"
+        f"{'…' if len(totals.unknown) > 12 else ''} (another script or alphabet?); fit the "
+        "model with --unk to score unseen symbols"
     )

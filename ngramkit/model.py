@@ -32,6 +32,12 @@ tokenizer.py) gives the backend one more token, the last id, like any other:
 its rows cover it and still sum to one, and at scoring time every unseen
 symbol is that token, so every item gets a finite score. A backend that
 cannot model it sets `supports_unk = False` (fit then refuses `--unk`).
+Text enters through the vocabulary, which puts it under the model's
+normalization rule first (normalize.py). OOV, one rule per kind of call:
+calls that return numbers for one item (`logprob`, `windows_of`,
+`next_tokens`, `sample`'s prefix) raise OOVError naming the unknown symbols;
+calls that return result objects for lists (evaluate.py's `score_batch`,
+`corpus_metrics`, `breakdown`) mark OOV items and never raise.
 """
 
 from __future__ import annotations
@@ -183,12 +189,35 @@ class LanguageModel(abc.ABC):
         return float(lp.to(torch.float64).sum())
 
     def windows_of(self, item: str) -> torch.Tensor:
-        """The item's n-gram windows [L+1, order] (context..., next)."""
+        """The item's n-gram windows [L+1, order] (context..., next); OOVError if unknown."""
+        self._ids(item)
+        return Corpus.from_items([item], self.require_fitted()).grams(self.order)
+
+    def _ids(self, item: str) -> list[int]:
+        """The symbol ids of `item` once normalized; OOVError naming any unknown symbols."""
         vocab = self.require_fitted()
         unknown = vocab.unknown(item)
         if unknown and not vocab.unk:
             raise OOVError(f"{item!r} has symbols outside the vocabulary: {' '.join(unknown)}")
-        return Corpus.from_items([item], vocab).grams(self.order)
+        return vocab.encode(item)
+
+    def next_tokens(self, prefix: str = "", k: int | None = None) -> list[tuple[str, float]]:
+        """The distribution of the token after an item's beginning `prefix`.
+
+        Returns (token, probability) pairs, most probable first (ties by id),
+        every token of the vocabulary or the `k` most probable; the end
+        boundary appears as the vocabulary's marker ("."). The prefix is
+        normalized like any item; OOVError if it holds unknown symbols.
+        next_tokens("") under the names bigram starts [("a", 0.138), ("k", 0.093), ...].
+        """
+        import torch
+
+        ids = [0] * (self.order - 1) + self._ids(prefix)
+        context = ids[len(ids) - (self.order - 1) :]  # the last order-1 ids
+        probs = self.next_logprobs(torch.tensor([context], dtype=torch.long))[0].double().exp()
+        p, order = torch.sort(probs, descending=True, stable=True)  # (V,), (V,)
+        tokens = self.require_fitted().tokens
+        return [(tokens[i], x) for i, x in zip(order[:k].tolist(), p[:k].tolist())]
 
     def sample(
         self,

@@ -200,6 +200,7 @@ RESERVED = frozenset(
     {"data", "backend", "order", "seed", "val_fraction", "output", "config", "tokenizer"}
     | {"samples", "json", "workers", "shards", "dask", "from_counts", "unk", "min_count"}
     | {"column", "weight_column", "weighted", "delimiter", "header", "dedup"}
+    | {"normalize", "case", "accents"}
 )
 """The names of `ngramkit fit`'s own flags. `order` and `unk` are shared (a backend
 may declare them and the flag reaches it: every backend declares order, the count

@@ -50,7 +50,9 @@ class Metrics:
     that are training items), and per list its source, blank lines skipped,
     duplicates (scored and counted) and unknown symbol -> OOV items holding it.
     unk_tokens: under a model with the unknown token, scored tokens that were
-    it (unseen symbols); None for a closed vocabulary.
+    it (unseen symbols); None for a closed vocabulary. normalized: items the
+    model's normalization rule changed; remedies: the rule parts that alone
+    keep OOV items out, e.g. ("case",) -> items.
     """
 
     tokens: int
@@ -64,6 +66,8 @@ class Metrics:
     unknown: Counter[str] = field(default_factory=Counter)
     unk_tokens: int | None = None
     weight: int = 0  # eval of a weighted list: total weight of its items (0: not weighted)
+    normalized: int = 0
+    remedies: Counter[tuple[str, ...]] = field(default_factory=Counter)
 
     @property
     def nll(self) -> float:
@@ -95,6 +99,8 @@ class Metrics:
             self.unknown + other.unknown,
             _add(self.unk_tokens, other.unk_tokens),
             self.weight + other.weight,
+            self.normalized + other.normalized,
+            self.remedies + other.remedies,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -129,6 +135,8 @@ class Metrics:
             "unknown_symbols": dict(self.unknown.most_common()),
             **({} if self.unk_tokens is None else {"unk_tokens": self.unk_tokens}),
             **({"weight": self.weight} if self.weight else {}),
+            "normalized": self.normalized,
+            "oov_by_rule": {"+".join(k): n for k, n in self.remedies.most_common()},
         }
 
 
@@ -202,7 +210,9 @@ class Batch:
     has none; then no item has any).
     From a word list (eval) also: in_train per item (None when the model
     does not know its training items), the list's name, the index of
-    items[0] in it and the items' line numbers.
+    items[0] in it and the items' line numbers. normalized: items the model's
+    rule changed (items keep the text as given); remedies: position -> the
+    rule parts that alone keep an OOV item out ("case", "accents").
     """
 
     items: list[str]
@@ -216,6 +226,8 @@ class Batch:
     lines: Sequence[int] = ()
     unk_tokens: torch.Tensor | None = None
     weights: torch.Tensor | None = None  # int64 [N], a weighted list's: totals count them
+    normalized: int = 0
+    remedies: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     def nll(self) -> torch.Tensor:
         """Per-item NLL, nats/token, float64 [N] (nan where OOV)."""
@@ -246,6 +258,8 @@ class Batch:
             in_train=sum(self.in_train) if self.in_train is not None else 0,
             unknown=unknown,
             unk_tokens=None if self.unk_tokens is None else int(self.unk_tokens.sum()),
+            normalized=self.normalized,
+            remedies=Counter(self.remedies.values()),
         )
 
     def rows(self) -> Iterator[ItemScore]:

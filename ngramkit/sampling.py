@@ -41,7 +41,7 @@ from typing import Protocol
 
 import torch
 
-from .errors import NgramkitError
+from .errors import NgramkitError, OOVError
 from .keys import gram_keys, key_digits, max_order
 from .tokenizer import Vocabulary
 
@@ -199,7 +199,9 @@ def sample(
 ) -> list[str]:
     """Draw `n` items; the same seed gives the same items.
 
-    prefix: the items start with it (its symbols are context, not draws).
+    prefix: the items start with it (its symbols are context, not draws), put
+        under the model's normalization rule like any item; OOVError when it
+        holds symbols outside the vocabulary.
     max_len: cut an item after this many drawn symbols (DEFAULT_MAX_LEN).
     """
     vocab = model.require_fitted()
@@ -212,7 +214,8 @@ def sample(
         raise NgramkitError(f"--max-len must be >= 1, got {max_len}")
     unknown = vocab.unknown(prefix)
     if unknown and not vocab.unk:
-        raise NgramkitError(f"prefix {prefix!r} has symbols outside the vocabulary: {unknown}")
+        raise OOVError(f"prefix {prefix!r} has symbols outside the vocabulary: {unknown}")
+    prefix = vocab.normalize(prefix)  # the samples start with what the model saw
     if n == 0:
         return []
     k = model.order - 1

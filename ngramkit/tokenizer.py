@@ -18,6 +18,9 @@ symbol outside the vocabulary encodes to it, so no item is OOV; the ids of
 the symbols do not move. `min_count=N` (which needs `unk`) keeps only the
 symbols seen at least N times: the rarer ones encode to the unknown token,
 which so gets training data (NLTK's `unk_cutoff`).
+Every item is first put under the vocabulary's `normalization` (normalize.py:
+Unicode form, case, accents), chosen at fit and saved with the vocabulary, so
+every method here that takes an item takes it as the user wrote it.
 
 This module does not read files (see reader.py) and does not count anything.
 """
@@ -31,6 +34,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .errors import ModelFileError
+from .normalize import DEFAULT, NONE, Normalization
 
 if TYPE_CHECKING:
     import torch
@@ -92,26 +96,37 @@ class Vocabulary:
     symbols: the real symbols, sorted by code point (ids 1..len(symbols)).
     boundary: how the boundary (id 0) is displayed; never a symbol.
     unk: whether the last id (V-1) is the unknown token (see the module docstring).
+    normalization: the rule every item is put under first (resolved, no "auto").
     """
 
     kind: str
     symbols: tuple[str, ...]
     boundary: str = field(default=".")
     unk: bool = False
+    normalization: Normalization = field(default=NONE)
 
     @classmethod
     def build(
-        cls, items: Iterable[str], kind: str = "char", *, unk: bool = False, min_count: int = 1
+        cls,
+        items: Iterable[str],
+        kind: str = "char",
+        *,
+        unk: bool = False,
+        min_count: int = 1,
+        normalization: Normalization = DEFAULT,
     ) -> Vocabulary:
-        """The vocabulary of `items`: build(["ab", "b"]).tokens == ('.', 'a', 'b');
+        """The vocabulary of `items` under `normalization`, its "auto" parts resolved
+        from their symbols: build(["ab", "b"]).tokens == ('.', 'a', 'b');
         build(["ab", "b"], unk=True, min_count=2).tokens == ('.', 'b', '<unk>')."""
         if kind not in KINDS:
             raise ValueError(f"unknown tokenizer {kind!r} (choose {', '.join(KINDS)})")
         if min_count > 1 and not unk:
             raise ValueError("min_count > 1 needs unk=True: rarer symbols become <unk>")
+        items = normalization.apply_all(items if isinstance(items, Sequence) else list(items))[0]
         counts = symbol_counts(items, kind)
         symbols = tuple(sorted(s for s, n in counts.items() if n >= min_count))
-        return cls(kind, symbols, pick_boundary(symbols), unk)
+        rule = normalization.resolve(counts)  # from every symbol seen, kept or not
+        return cls(kind, symbols, pick_boundary(symbols), unk, rule)
 
     def __len__(self) -> int:
         return len(self.symbols) + 1 + self.unk
@@ -140,8 +155,17 @@ class Vocabulary:
     def separator(self) -> str:
         return "" if self.kind == "char" else " "
 
+    def normalize(self, item: str) -> str:
+        """`item` under the vocabulary's rule: "Zoë" -> "zoe" under NFC, lower, strip."""
+        return self.normalization.apply(item)
+
+    def normalize_all(self, items: Sequence[str]) -> tuple[list[str], int]:
+        """(items under the rule, how many it changed): one pass for a whole list."""
+        return self.normalization.apply_all(items)
+
     def split(self, item: str) -> list[str]:
-        return split_symbols(item, self.kind)
+        """The symbols of `item` once normalized."""
+        return split_symbols(self.normalize(item), self.kind)
 
     def join(self, symbols: Iterable[str]) -> str:
         return self.separator.join(symbols)
@@ -170,16 +194,21 @@ class Vocabulary:
         tokens = self.tokens
         return self.join(tokens[i] for i in ids if i > 0)
 
-    def encode_stream(self, items: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode_stream(
+        self, items: Sequence[str], *, normalized: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode many items as the lecture's bigram stream (see corpus.py).
 
         Returns (stream, oov): stream is a LongTensor holding a 0, then each
         in-vocabulary item's ids followed by a 0; oov [N] is True where an item
         has a symbol outside the vocabulary (it is left out of the stream).
         With `unk` no item is OOV.
+        normalized: the items are under the rule already (Corpus's are).
         """
         import torch
 
+        if not normalized:
+            items = self.normalize_all(items)[0]
         if self.kind == "char" and "\n" not in self.stoi:
             text = "\n".join(items)
             if text.count("\n") == max(len(items) - 1, 0):  # no item holds a newline
@@ -230,6 +259,7 @@ class Vocabulary:
 
     def to_json(self) -> dict[str, Any]:
         out = {"kind": self.kind, "boundary": self.boundary, "symbols": list(self.symbols)}
+        out["normalization"] = self.normalization.to_json()
         return out | ({"unk": True} if self.unk else {})  # closed: the files of old
 
     @classmethod
@@ -254,4 +284,7 @@ class Vocabulary:
             raise ModelFileError("vocabulary symbols are not sorted, unique and boundary-free")
         if kind == "char" and any(len(s) != 1 for s in symbols):
             raise ModelFileError("char vocabulary holds a symbol longer than one character")
-        return cls(kind, tuple(symbols), boundary, unk)
+        # Files from before the rule was stored change nothing (NONE): same numbers.
+        rule = data.get("normalization")
+        rule = NONE if rule is None else Normalization.from_json(rule)
+        return cls(kind, tuple(symbols), boundary, unk, rule)

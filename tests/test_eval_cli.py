@@ -74,7 +74,8 @@ def test_several_lists_totals_per_list_and_overall(model: Path) -> None:
     assert [f["source"] for f in files] == [str(a), str(b)]
     assert sum(f["items"] for f in files) == data["summary"]["items"] == len(data["items"])
     assert sum(f["tokens"] for f in files) == data["summary"]["tokens"]
-    assert files[1]["oov"] == 7 and files[1]["unknown_symbols"]["é"] == 2  # rené, José
+    # The default rule (NFC, lower-case, accents stripped) scores every accented name.
+    assert files[1]["oov"] == 0 and files[1]["normalized"] == 7
     assert {r["source"] for r in data["items"]} == {str(a), str(b)}
 
 
@@ -97,9 +98,10 @@ def test_sort_top_bottom(model: Path) -> None:
     assert code == 1 and "not both" in stderr
 
 
-def test_oov_rows_sort_last(model: Path) -> None:
-    acc = str(ROOT / "examples/wordlists/accents.txt")
-    rows = eval_json(model, acc, "--sort", "nll")["items"]
+def test_oov_rows_sort_last(model: Path, tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_text("José\nанна\nemma\n李华\nzoë\n", encoding="utf-8")
+    rows = eval_json(model, str(mixed), "--sort", "nll")["items"]
     flags = [r["oov"] for r in rows]
     assert flags == sorted(flags) and flags[0] is False and flags[-1] is True
 
@@ -142,7 +144,8 @@ def test_unicode_rows_stay_aligned(model: Path, tmp_path: Path) -> None:
     assert len(cells) == 1, f"rows of unequal width: {cells}"
     assert "[red]x[/red]" in stdout  # items are text, never markup
     rows = eval_json(model, str(words))["items"]
-    assert rows[3]["tokens"] == 6 and rows[3]["unknown"] == ["\u0301"]  # code points
+    # NFC makes "cafe" + U+0301 the one code point "é", which accent stripping makes "e".
+    assert rows[3]["tokens"] == 5 and not rows[3]["oov"]
 
 
 def test_score_breakdown_and_oddest_spot(model: Path, names: list[str]) -> None:
@@ -192,11 +195,6 @@ def test_bad_input(model: Path, tmp_path: Path) -> None:
     assert "empty" in bad("eval", m, str(empty))
     assert "bin.txt:4" in bad("eval", m, str(binary)) and "binary" in bad("eval", m, str(binary))
     assert "mixed.txt:3: not valid UTF-8" in bad("eval", m, str(mixed))
-    line = bad("eval", m, str(ROOT / "examples/wordlists/cyrillic.txt"))
-    assert "all 5 items are OOV" in line and "another script" in line
-    only_oov = tmp_path / "oov.txt"
-    only_oov.write_text("ÉMMA\n123\n" * 5000)
-    assert "all 10,000 items are OOV" in bad("eval", m, str(only_oov), "--format", "tsv")
     assert "no such file" in bad("eval", m, str(tmp_path / "nope.txt"))
     assert "must end in" in bad("eval", m, str(empty), "--export", str(tmp_path / "r.pdf"))
     assert "--format tsv" in bad("eval", m, str(empty), "--format", "tsv", "--export", "r.txt")
@@ -222,9 +220,26 @@ def test_every_example_list_through_every_command(model: Path, words: Path) -> N
     all_oov = words.name == "cyrillic.txt"
     for fmt in ("table", "json", "jsonl", "tsv", "csv"):
         code, _, stderr = run("eval", str(model), str(words), "--format", fmt)
-        assert code == (1 if all_oov else 0), stderr
+        assert code == 0, stderr  # an all-OOV list gets its rows, and a note on stderr
+        assert ("all 5 items are OOV" in stderr) == all_oov
     code, _, stderr = run("score", str(model), *items[:4])
     assert code == 0, stderr
     m = str(model)
     code, _, stderr = run("compare", m, m, "--on", str(words), "--bootstrap", "50")
     assert code == (1 if all_oov else 0), stderr
+
+
+def test_a_list_of_only_oov_items_gets_its_rows(model: Path, tmp_path: Path) -> None:
+    """Every format writes every row marked OOV, exit 0, and one line on stderr naming --unk."""
+    only_oov = tmp_path / "oov.txt"
+    only_oov.write_text("анна\n123\n" * 5000, encoding="utf-8")
+    for fmt in ("table", "json", "jsonl", "tsv", "csv"):
+        code, stdout, stderr = run("eval", str(model), str(only_oov), "--format", fmt)
+        assert code == 0 and "Traceback" not in stderr
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "all 10,000 items are OOV" in lines[0] and "--unk" in lines[0]
+        if fmt in ("tsv", "csv"):
+            assert len(stdout.splitlines()) == 10_001  # a header, then every row
+    data = json.loads(run("eval", str(model), str(only_oov), "--format", "json")[1])
+    assert len(data["items"]) == 10_000 and all(r["oov"] for r in data["items"])
+    assert data["summary"]["scored"] == 0 and data["summary"]["nll"] is None

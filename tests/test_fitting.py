@@ -57,7 +57,8 @@ def test_a_word_list_fit_saves_reports_and_keeps_its_json_keys(lists: list[str])
     result = fitting.run(fit_settings({"data": lists[:1], "output": out, "val_fraction": "0.2"}))
     assert result.output == out and Path(out).exists()
     data = result.to_json()
-    assert list(data) == ["model", "backend", "order", "data", "metrics", "samples", "seconds"]
+    keys = ["model", "backend", "order", "data", "metrics", "samples", "seconds", "normalization"]
+    assert list(data) == keys
     assert data["data"] == {
         "items": 5,
         "tokens": result.data.tokens,
@@ -67,6 +68,7 @@ def test_a_word_list_fit_saves_reports_and_keeps_its_json_keys(lists: list[str])
         "train_items": 4,
         "val_items": 1,
         "val_oov": result.data.val_oov,
+        "normalized": result.data.normalized,
     }
     text = render(fit_report(result))
     assert all(len(line) <= 80 for line in text.splitlines())

@@ -58,7 +58,7 @@ def test_metrics_json_for_fit_and_for_eval() -> None:
     }
     assert list(m.totals_json()) == [
         "items", "scored", "oov", "tokens", "nll", "perplexity", "bits",
-        "in_train", "duplicates", "blank_lines", "unknown_symbols",
+        "in_train", "duplicates", "blank_lines", "unknown_symbols", "normalized", "oov_by_rule",
     ]  # fmt: skip
     assert m.totals_json()["unknown_symbols"] == {"é": 1}
     assert Metrics(0, 0.0).to_json()["reason"] == "no tokens were scored"

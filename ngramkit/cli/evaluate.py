@@ -103,6 +103,7 @@ def command(
         if fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None:
             _stream(run, fmt, mark)
             _check_totals(run)
+            _notes(run)
             return
         nlls: list[float] | None = [] if hist else None
         limit = TABLE_ROWS if fmt == "table" else None
@@ -130,6 +131,13 @@ def _render(
         for r in shown.rows:
             out.write(r, r.line)
         out.close(run.to_json(shown))
+    _notes(run)
+
+
+def _notes(run: ListEvaluation) -> None:
+    """What the user should know about OOV items (all OOV, OOV only by the rule): stderr."""
+    for line in run.notes():
+        click.echo(line, err=True)
 
 
 def _check_options(
@@ -146,11 +154,10 @@ def _check_options(
 
 
 def _check_totals(run: ListEvaluation) -> None:
-    """After scoring, one clear line: nothing could be scored, or the totals are no
-    distribution's (log p above 0: a backend returning probabilities)."""
+    """After scoring, one clear line when the totals are no distribution's (log p
+    above 0: a backend returning probabilities)."""
     from ..registry import check_logprobs
 
-    run.check_scored()
     check_logprobs(type(run.model), [(f.source, f) for f in run.files])
 
 

@@ -145,6 +145,26 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
     help="Symbols are characters or words [default: char].",
 )
 @click.option(
+    "--normalize",
+    default=None,
+    metavar="nfc|nfkc|none",
+    help="Unicode normalization of every item, stored in the model [default: nfc].",
+)
+@click.option(
+    "--case",
+    default=None,
+    metavar="auto|keep|lower",
+    help="Lower-case every item; auto: lower when the training data has no capitals "
+    "[default: auto].",
+)
+@click.option(
+    "--accents",
+    default=None,
+    metavar="auto|keep|strip",
+    help="Strip diacritics (é -> e, ł -> l); auto: strip when the training data has "
+    "none [default: auto].",
+)
+@click.option(
     "--samples", default=None, metavar="N", help="Samples shown in the report [default: 10]."
 )
 @click.option(

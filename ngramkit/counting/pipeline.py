@@ -6,7 +6,9 @@ client takes their union and builds the one Vocabulary every shard then
 counts with. So all shard tables share one key space and merge without any
 re-mapping; the price is reading the input twice (the first pass does no
 tokenizing or counting). The union is exactly what Vocabulary.build finds on
-all items at once, so the model is the single-process model, bit for bit.
+all items at once, so the model is the single-process model, bit for bit; the
+normalization rule's "auto" parts are resolved from that union as a one-process
+fit resolves them, and every shard counts its items under the resolved rule.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from ..counts import NgramCounts
 from ..keys import check_order
 from ..model import Progress
+from ..normalize import DEFAULT, Normalization
 from ..tabular import ListFormat
 from ..tokenizer import Vocabulary, pick_boundary
 from .engines import InProcess
@@ -35,13 +38,18 @@ class CountRun:
     seconds: dict[str, float] = field(default_factory=dict)  # symbols, count, merge
 
 
-def agree_vocab(engine: InProcess, shards: list[Shard], kind: str) -> Vocabulary:
-    """The vocabulary of all shards' items: the union of their symbol sets."""
+def agree_vocab(
+    engine: InProcess,
+    shards: list[Shard],
+    kind: str,
+    rule: Normalization = DEFAULT,
+) -> Vocabulary:
+    """The vocabulary of all shards' items: the union of their symbol sets under `rule`."""
     seen: set[str] = set()
-    for symbols in engine.map(shard_symbols, [(s, kind) for s in shards]):
+    for symbols in engine.map(shard_symbols, [(s, kind, rule) for s in shards]):
         seen |= symbols
     ordered = tuple(sorted(seen))
-    return Vocabulary(kind, ordered, pick_boundary(ordered))
+    return Vocabulary(kind, ordered, pick_boundary(ordered), rule.resolve(ordered))
 
 
 def count_files(
@@ -52,6 +60,7 @@ def count_files(
     n_shards: int | None = None,
     kind: str = "char",
     vocab: Vocabulary | None = None,
+    normalization: Normalization = DEFAULT,
     progress: Progress | None = None,
     count: Callable[..., Any] = count_shard,
     unk: bool = False,
@@ -60,7 +69,8 @@ def count_files(
     """Count `paths` cut into about `n_shards` byte-range shards (default one per file).
 
     With no `vocab`, one is agreed from the data first (see the module
-    docstring); items with symbols outside a given `vocab` are left out and
+    docstring, `normalization` the rule); items with symbols outside a given `vocab`
+    (under its own rule) are left out and
     counted in `table.provenance.oov`. `count` is the shard task (a test
     swaps in one that kills its worker). `unk`: the agreed vocabulary gets the
     unknown token (tokenizer.py).
@@ -70,8 +80,7 @@ def count_files(
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     if vocab is None:
-        vocab = agree_vocab(engine, shards, kind)
-        vocab = replace(vocab, unk=unk)
+        vocab = replace(agree_vocab(engine, shards, kind, normalization), unk=unk)
         seconds["symbols"] = time.perf_counter() - clock
     check_order(order, len(vocab))
     clock = time.perf_counter()

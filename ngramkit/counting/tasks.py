@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from ..counts import NgramCounts
 from ..model import SEEN_LIMIT
+from ..normalize import Normalization
 from ..reader import Shard, read_shard
 from ..tokenizer import Vocabulary, split_symbols
 
 
-def shard_symbols(shard: Shard, kind: str) -> frozenset[str]:
-    """The distinct symbols of a shard's items (the cheap first pass)."""
-    items = read_shard(shard).items
+def shard_symbols(shard: Shard, kind: str, rule: Normalization) -> frozenset[str]:
+    """The distinct symbols of a shard's items under `rule` (the cheap first pass)."""
+    items = rule.apply_all(read_shard(shard).items)[0]
     if kind == "char":
-        return frozenset(Vocabulary.build(items, "char").symbols)  # a bincount, no set of str
+        return frozenset(Vocabulary.build(items, "char", rule).symbols)  # a bincount
     return frozenset(s for item in items for s in split_symbols(item, kind))
 
 

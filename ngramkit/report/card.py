@@ -38,6 +38,14 @@ def _metrics(metrics: dict[str, Any]) -> Table:
     return table
 
 
+def _changed(counts: Any) -> str:
+    """'form 0, case 12, accents 3' from the header's per-part counts; '?' if not known."""
+    if not isinstance(counts, dict):
+        return "?"
+    parts = [(p, counts.get(p)) for p in ("form", "case", "accents")]
+    return ", ".join(f"{p} {n:,}" for p, n in parts if isinstance(n, int)) or "?"
+
+
 def card_rows(mf: ModelFile, file_bytes: int) -> dict[str, list[tuple[str, Any]]]:
     """The card's sections as (key, value) rows (shared by the JSON output)."""
     model, h = mf.model, mf.header
@@ -66,12 +74,14 @@ def card_rows(mf: ModelFile, file_bytes: int) -> dict[str, list[tuple[str, Any]]
             ("boundary", vocab.boundary),
             ("symbols", symbols),
             *([("unknown token", f"{vocab.unk_token} (id {vocab.unk_id})")] if vocab.unk else []),
+            ("text rule", vocab.normalization.describe()),
         ],
         "Training data": [
             ("source", data.get("source", "?")),
             ("items", training.get("items", "?")),
             ("predicted tokens", training.get("tokens", "?")),
             ("train / val", f"{data.get('train', '?')} / {data.get('val', '?')}"),
+            ("normalized items", _changed(data.get("normalized"))),
             ("fingerprint", _fingerprint(training)),
         ],
         "Sizes": sizes,

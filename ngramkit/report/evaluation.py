@@ -184,6 +184,10 @@ class EvalReport:
         if overall.unk_tokens:
             n = overall.unk_tokens
             yield Text(f"{n:,} token(s) were unseen symbols, scored as the unknown token", "dim")
+        if overall.normalized:
+            n = overall.normalized
+            text = f"{n:,} item(s) normalized by the model's rule before scoring (shown as given)"
+            yield Text(text, style="dim")
         if overall.blank:
             yield Text(f"{overall.blank:,} blank line(s) skipped", style="dim")
 

@@ -33,6 +33,15 @@ def stage_table(seconds: dict[str, float]) -> Table:
     return table
 
 
+def normalization_rows(rule: Any, changed: dict[str, int] | None) -> list[tuple[str, Any]]:
+    """The model's text rule and the training items each part changed, as rows."""
+    rows: list[tuple[str, Any]] = [("normalization", rule.describe())]
+    if changed is not None:
+        text = ", ".join(f"{part} {n:,}" for part, n in changed.items())
+        rows.append(("train items changed by it", text))
+    return rows
+
+
 def split_rows(d: DataStats) -> list[tuple[str, Any]]:
     """A word list read and split, as (key, value) rows (weight and --dedup when used)."""
     weight = [] if d.weight is None else [("total weight (items counted)", d.weight)]
@@ -97,7 +106,9 @@ def fit_report(result: FitResult) -> RenderableType:
     model, d = result.model, result.data
     counted = isinstance(d, CountedStats)
     curve = curve_of(model)  # only backends that keep a loss curve
-    parts = [kv_table(counted_rows(d) if counted else split_rows(d), "Data"), Text("")]
+    rows = counted_rows(d) if counted else split_rows(d)
+    rows += normalization_rows(model.require_fitted().normalization, d.normalized)
+    parts = [kv_table(rows, "Data"), Text("")]
     parts += [kv_table(model_rows(model), "Model"), Text("")]
     parts += [stage_table(d.stages)] if counted else []
     parts += [curve, Text("")] if curve is not None else []

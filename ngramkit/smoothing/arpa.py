@@ -42,6 +42,7 @@ import torch
 from .. import container
 from ..errors import ArpaError, NgramkitError
 from ..keys import check_order, key_digits
+from ..normalize import default_for
 from ..tokenizer import Vocabulary, pick_boundary
 from .backoff import BackoffTables
 
@@ -269,7 +270,7 @@ def _build(
     symbol = chars if kind == "char" else {w: w for w in raw}
     words = sorted(symbol.values())
     open_vocab = any(ws == [UNK] and lp > NO_PROB for _, lp, ws, _ in sections[0])
-    vocab = Vocabulary(kind, tuple(words), pick_boundary(words), open_vocab)
+    vocab = Vocabulary(kind, tuple(words), pick_boundary(words), open_vocab, default_for(words))
     V, N = len(vocab), len(sections)
     try:
         check_order(N, V)
