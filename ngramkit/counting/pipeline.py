@@ -49,7 +49,7 @@ def agree_vocab(
     for symbols in engine.map(shard_symbols, [(s, kind, rule) for s in shards]):
         seen |= symbols
     ordered = tuple(sorted(seen))
-    return Vocabulary(kind, ordered, pick_boundary(ordered), rule.resolve(ordered))
+    return Vocabulary(kind, ordered, pick_boundary(ordered), normalization=rule.resolve(ordered))
 
 
 def count_files(
@@ -69,12 +69,11 @@ def count_files(
     """Count `paths` cut into about `n_shards` byte-range shards (default one per file).
 
     With no `vocab`, one is agreed from the data first (see the module
-    docstring, `normalization` the rule); items with symbols outside a given `vocab`
-    (under its own rule) are left out and
-    counted in `table.provenance.oov`. `count` is the shard task (a test
-    swaps in one that kills its worker). `unk`: the agreed vocabulary gets the
-    unknown token (tokenizer.py).
-    swaps in one that kills its worker). fmt: the lists' columns (tabular.py).
+    docstring; `normalization` is the rule); items with symbols outside a given
+    `vocab` (under its own rule) are left out and counted in
+    `table.provenance.oov`. `count` is the shard task (a test swaps in one that
+    kills its worker). `unk`: the agreed vocabulary gets the unknown token
+    (tokenizer.py). fmt: the lists' columns (tabular.py).
     """
     shards = plan(paths, n_shards or len(paths), fmt)
     clock = time.perf_counter()

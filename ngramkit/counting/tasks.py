@@ -18,7 +18,7 @@ def shard_symbols(shard: Shard, kind: str, rule: Normalization) -> frozenset[str
     """The distinct symbols of a shard's items under `rule` (the cheap first pass)."""
     items = rule.apply_all(read_shard(shard).items)[0]
     if kind == "char":
-        return frozenset(Vocabulary.build(items, "char", rule).symbols)  # a bincount
+        return frozenset(Vocabulary.build(items, "char", normalization=rule).symbols)
     return frozenset(s for item in items for s in split_symbols(item, kind))
 
 
