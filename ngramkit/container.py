@@ -331,7 +331,13 @@ def tensors(
 ) -> dict[str, torch.Tensor]:
     """The payload's tensors, each a copy in its own (aligned) memory."""
     out: dict[str, torch.Tensor] = {}
-    for key, spec in layout(fmt, name, header).items():
+    specs = layout(fmt, name, header)
+    end = 0  # pack writes the tensors back to back: any other layout was crafted
+    for spec in sorted(specs.values(), key=lambda s: (s.offset, s.nbytes)):
+        if spec.offset != end:
+            raise fmt.damaged(name, "tensors overlap or leave gaps in the payload: altered")
+        end += spec.nbytes
+    for key, spec in specs.items():
         dtype = getattr(torch, spec.dtype)
         buf = bytearray(payload[spec.offset : spec.offset + spec.nbytes])
         t = torch.frombuffer(buf, dtype=dtype) if spec.nbytes else torch.zeros(0, dtype=dtype)

@@ -54,6 +54,41 @@ def count_keys(keys: torch.Tensor, space: int, weights: torch.Tensor | None = No
     return torch.unique(keys, sorted=True, return_counts=True)
 
 
+FLOW_PRIMES = (2_147_483_647, 2_147_483_629)  # two hashes mod primes < 2^31: no int64 overflow
+
+
+def counts_whole_items(keys: torch.Tensor, counts: torch.Tensor, V: int, N: int) -> bool:
+    """Whether a top-order table (keys [M], counts [M]) can be the counts of whole items.
+
+    Every symbol of an item is predicted once and is then the newest token of one
+    context: for each (N-1)-token context h ending in a symbol, the n-grams ending
+    in h (u, h) and those starting with h (h, w) have the same total count; a
+    context ending in the boundary is the start, all boundaries. ["ab"] at N = 2:
+    (.,a)=1 (a,b)=1 (b,.)=1: a and b flow 1 in, 1 out. The same keys read at N = 3
+    (a file resealed with another order) are (.,.,a) (.,a,b) (.,b,.): (a,b) flows
+    in, nothing out, so False. The two totals are compared through two polynomial
+    hashes of h mod a prime, exact integers: a real table always passes.
+    """
+    if N == 1 or len(keys) == 0:
+        return True
+    h_out, h_in = keys // V, keys % V ** (N - 1)  # (M,) context of each, and its ending
+    if bool(((h_out % V == 0) & (h_out != 0)).any()):
+        return False  # a context ending in the boundary after a symbol
+    out_w, in_w = counts * (h_out % V != 0), counts * (h_in % V != 0)  # (M,) flows to match
+    for p in FLOW_PRIMES:
+        sums = [int(_hash_sum(h, w, p)) for h, w in ((h_out, out_w), (h_in, in_w))]
+        if sums[0] != sums[1]:
+            return False
+    return True
+
+
+def _hash_sum(h: torch.Tensor, w: torch.Tensor, p: int) -> torch.Tensor:
+    """sum(w * f(h)) mod p with f(h) = (h * 48271 + 11)^3 mod p: every product < 2^62."""
+    x = (h % p * 48271 + 11) % p
+    f = x * x % p * x % p
+    return (w % p * f % p).sum() % p  # M terms < 2^31 each: no overflow below 2^32 terms
+
+
 def merge_sorted(a: Top, b: Top) -> Top:
     """Union of two (sorted unique keys, counts) pairs, counts of equal keys summed.
 

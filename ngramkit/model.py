@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .corpus import Corpus
 from .errors import ModelFileError, NgramkitError, NotFittedError, OOVError
-from .options import LECTURE_SEED, ORDER, Option, resolve
+from .options import LECTURE_SEED, ORDER, Option, check_stored, resolve
 from .tokenizer import Vocabulary
 
 if TYPE_CHECKING:
@@ -280,6 +280,7 @@ class LanguageModel(abc.ABC):
         if not isinstance(hparams, dict):
             raise ModelFileError("model hparams are not a mapping")
         try:
+            check_stored(cls.options, hparams)  # exact JSON types: "yes" is no bool
             model = cls(**hparams)
         except NgramkitError as e:
             raise ModelFileError(f"model hyperparameters are invalid: {e}") from None

@@ -134,6 +134,30 @@ class Option:
             raise ValueError(value)
         return value
 
+    def stored_error(self, value: Any) -> str | None:
+        """What is wrong with `value` as a model file holds it, or None.
+
+        A file holds values as the backend wrote them, so the JSON type must be
+        exact (no coercion: the string "yes" is not true, 2.0 is not the integer 2;
+        a JSON integer may stand for a float): Option("unk", bool, False)
+        .stored_error("yes") says it must be true or false. Ranges are left to the
+        constructor, which checks them for every value alike.
+        """
+        if value is None:
+            return None if self.default is None else f"'{self.name}' is null"
+        if self.parse is not None:  # stored already parsed: parsing must give it back
+            try:
+                ok = _same_json(self.parse(value), value)
+            except (TypeError, ValueError):
+                ok = False
+            return None if ok else f"'{self.name}' holds {value!r}, not a value it takes"
+        if _is_type(value, self.type) and not (self.type is float and not math.isfinite(value)):
+            return None
+        kind = {int: "an integer", float: "a number", bool: "true or false"}.get(
+            self.type, "a string"
+        )
+        return f"'{self.name}' must be {kind}, got {value!r}"
+
     def _check(self, value: Any) -> None:
         if self.choices is not None and value not in self.choices:
             raise OptionError(
@@ -160,6 +184,32 @@ def _is_type(value: Any, kind: type) -> bool:
     if kind is float:
         return isinstance(value, (int, float))
     return isinstance(value, kind)
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values: a bool is no number, a string no number, numbers compare."""
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return (
+            isinstance(a, (list, tuple))
+            and isinstance(b, (list, tuple))
+            and len(a) == len(b)
+            and all(map(_same_json, a, b))
+        )
+    numbers = (int, float)
+    if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, numbers):
+        return type(a) is type(b) and a == b
+    return isinstance(b, numbers) and a == b
+
+
+def check_stored(options: Iterable[Option], values: Mapping[str, Any]) -> None:
+    """OptionError naming the first value of `values` (a model file's hyperparameters)
+    whose JSON type is not its option's (see Option.stored_error); unknown names are
+    left to `resolve`."""
+    declared = {o.name: o for o in options}
+    for name, value in values.items():
+        problem = declared[name].stored_error(value) if name in declared else None
+        if problem:
+            raise OptionError(problem)
 
 
 def resolve(options: Iterable[Option], values: Mapping[str, Any], owner: str) -> dict[str, Any]:

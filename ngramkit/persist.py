@@ -12,7 +12,8 @@ and bench/fuzz_persist.py. Saving is atomic (container.atomic_write).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from . import __version__, container, registry
 from .container import Format, is_int, tensor_view
 from .errors import BackendError, ModelFileError, NgramkitError
 from .model import LanguageModel, TrainingInfo
+from .options import MAX_SEED
 from .registry import BackendEntry
 
 MAGIC = b"NGRAMKIT\n"
@@ -56,6 +58,9 @@ def save(model: LanguageModel, path: str | Path, extra: dict[str, Any] | None = 
     path = Path(path)
     container.check_target(path, ModelFileError)  # before model.state(): a bad target first
     fields, tensors = _contents(model, container.json_safe(extra or {}))
+    problem = fields_problem(fields)
+    if problem:  # a file load would refuse is never written
+        raise ModelFileError(f"{path}: not saved: {problem}")
     parts = container.pack(MODEL, fields, tensors)
     return container.atomic_write(path, lambda f: f.writelines(parts), ModelFileError)
 
@@ -115,12 +120,115 @@ def load(path: str | Path, backends: Mapping[str, BackendEntry] | None = None) -
     header, payload = read_header(path)
     tensors = container.tensors(MODEL, name, header, payload)
     cls = _backend_class(name, header, backends)
+    problem = fields_problem(header)
+    if problem:
+        raise MODEL.damaged(name, problem)
     seen_blob = tensors.pop("__seen__", None)
     model = _rebuild(name, cls, header, tensors)
     model.training = _training(name, header.get("training"), seen_blob)
-    if not isinstance(header.get("metrics", {}), (dict, type(None))):
-        raise MODEL.damaged(name, "metrics are not a mapping")
     return ModelFile(model, header, name)
+
+
+def _count(x: Any) -> bool:
+    return is_int(x) and x >= 0
+
+
+def _number(x: Any, low: float = 0.0) -> bool:  # a finite JSON number >= low
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and low <= x < math.inf
+
+
+FIELDS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
+    ("provider", "distribution"): (lambda x: isinstance(x, str), "a string"),
+    ("provider", "version"): (lambda x: isinstance(x, str), "a string"),
+    ("data", "source"): (lambda x: isinstance(x, str), "a string"),
+    ("data", "format"): (lambda x: isinstance(x, str), "a string"),
+    ("data", "items"): (_count, "a count"),
+    ("data", "train"): (_count, "a count"),
+    ("data", "val"): (_count, "a count"),
+    ("data", "seed"): (lambda x: _count(x) and x <= MAX_SEED, "a seed"),
+    ("data", "val_fraction"): (lambda x: _number(x) and x < 1, "a fraction in [0, 1)"),
+}
+"""The descriptive header fields a model file may hold: (section, key) -> (test, what).
+Checked on load, so that `show` and the reports can trust their types."""
+METRICS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "tokens": (_count, "a count"),
+    "nll": (lambda x: x is None or _number(x), "a number >= 0 or null"),
+    "perplexity": (lambda x: x is None or _number(x, 1.0), "a number >= 1 or null"),
+    "bits": (lambda x: x is None or _number(x), "a number >= 0 or null"),
+    "reason": (lambda x: isinstance(x, str), "a string"),
+}
+"""The keys of one split's metrics (results.Metrics.to_json) and their tests."""
+
+
+def fields_problem(header: dict[str, Any]) -> str | None:
+    """What is wrong with the descriptive fields of a model file's header, or None.
+
+    Types first (FIELDS, METRICS), then the sums that must agree: data.items =
+    data.train + data.val, data.train = training.items, metrics.train.tokens =
+    training.tokens, and each split's perplexity and bits as its NLL gives them.
+    """
+    if not isinstance(header.get("ngramkit_version", ""), str):
+        return "ngramkit_version is not a string"
+    for section in ("provider", "data", "metrics", "training"):
+        value = header.get(section, {})
+        if not isinstance(value, dict) and (value is not None or section == "provider"):
+            return f"{section} is not a mapping"  # null: no such section (but a provider)
+    for (section, key), (ok, what) in FIELDS.items():
+        value = (header.get(section) or {}).get(key, ok)  # absent: nothing to check
+        if value is not ok and not ok(value):
+            return f"{section}.{key} is {_shown(value)}, not {what}"
+    for split, m in (header.get("metrics") or {}).items():
+        problem = None if m is None else _metrics_problem(m)  # None: no such split
+        if problem:
+            return f"metrics.{split}{problem}"
+    return _sums_problem(header)
+
+
+def _metrics_problem(m: Any) -> str | None:
+    """What is wrong with one split's metrics (".nll is 'x', not ..."), or None."""
+    from .results import perplexity
+
+    if not isinstance(m, dict):
+        return " is not a mapping"
+    for key, value in m.items():
+        ok, what = METRICS.get(key, (lambda x: True, ""))
+        if not ok(value):
+            return f".{key} is {_shown(value)}, not {what}"
+    nll = m.get("nll")
+    want = {"perplexity": None, "bits": None}
+    if nll is not None:
+        want = {"perplexity": perplexity(nll), "bits": nll / math.log(2)}
+    for key, w in want.items():  # each as the NLL gives it, where the file has it
+        w = w if w is not None and math.isfinite(w) else None
+        got = m.get(key, w)
+        if (got is None) != (w is None) or (w is not None and not math.isclose(got, w)):
+            return f".{key} does not follow from the NLL"
+    return None
+
+
+def _sums_problem(header: dict[str, Any]) -> str | None:
+    """Which of the header's counts disagree with each other, or None."""
+    data, training = header.get("data") or {}, header.get("training") or {}
+    train = (header.get("metrics") or {}).get("train") or {}
+    if (
+        all(k in data for k in ("items", "train", "val"))
+        and data["items"] != data["train"] + data["val"]
+    ):
+        return "data.items is not data.train + data.val"
+    pairs = [(data.get("train"), training.get("items"), "data.train", "training.items")]
+    pairs.append(
+        (train.get("tokens"), training.get("tokens"), "metrics.train.tokens", "training.tokens")
+    )
+    for a, b, name_a, name_b in pairs:
+        if a is not None and b is not None and a != b:
+            return f"{name_a} ({a}) is not {name_b} ({b})"
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A crafted value, short and printable, for a one-line message."""
+    text = ascii(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _backend_class(
@@ -158,8 +266,13 @@ def _rebuild(
         raise MODEL.damaged(name, "config is not a mapping")
     try:
         model = cls.from_state(config, tensors)
+        unused = sorted(set(tensors) - set(model.state()[1]))
+        if unused:  # e.g. an order-2 file resealed as order 1: its bigrams would be ignored
+            raise ModelFileError(f"holds tensor {unused[0]!r}, which this model does not use")
         rows = model.next_logprobs(torch.zeros(1, model.order - 1, dtype=torch.long))  # (1, V)
-        broken = bool(torch.isnan(rows).any())
+        nan = bool(torch.isnan(rows).any())
+        mass = float(torch.logsumexp(rows.double(), 1))  # log of the row's total: <= 0
+        broken = "not numbers" if nan else None if -math.inf < mass < 1e-4 else "no distribution"
     except Exception as e:
         detail = str(e) if isinstance(e, NgramkitError) else f"{type(e).__name__}: {e}"
         skew = _version_skew(header, cls)
@@ -169,7 +282,7 @@ def _rebuild(
             raise ModelFileError(f"{name}: {e}") from None
         raise MODEL.damaged(name, detail) from None
     if broken:
-        raise MODEL.damaged(name, "its scores are not numbers")
+        raise MODEL.damaged(name, f"its scores are {broken}")
     return model
 
 

@@ -346,3 +346,245 @@ def probe(path: str | Path, *, check_rows: bool = True) -> str:
         return "refused"
     exercise(loaded.model, check_rows=check_rows)
     return "loaded"
+
+
+# -- structure-aware header variants (every key, every JSON type, resealed) ---------
+
+HEADER_VALUES: tuple[Any, ...] = (
+    *(-1, 0, 1, 2, 3, 2**63),
+    *(0.5, 2.0, -1.5, 1e308),
+    *("", "x", "3", "yes", "kn", "\x1b[2J\x1b[31m"),
+    *(True, False, None),
+    *([], [1], {}, {"a": 1}),
+)
+"""What a crafted header puts at a key: a value of every JSON type, plausible and not."""
+DELETE = "<deleted>"
+"""The variant that removes the key instead of setting it."""
+SEALS = ("header_sha256", "payload_sha256")  # recomputed by every variant: not mutated
+
+
+def header_paths(header: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Every key and list element of a header (the first 8 of a list), seals left out."""
+    return [p for p in _paths(header)[1:] if p[0] not in SEALS]
+
+
+def with_field(data: bytes, path: tuple[Any, ...], value: Any) -> bytes:
+    """The file with the header's `path` set to `value` (or deleted), resealed."""
+    header, payload = unpack(data)
+    if value == DELETE and isinstance(path[-1], str):
+        node = header
+        for p in path[:-1]:
+            node = node[p]
+        header = _set(header, path[:-1], {k: v for k, v in node.items() if k != path[-1]})
+    else:
+        header = _set(header, path, None if value == DELETE else value)
+    return repack(header, payload)
+
+
+def header_variants(data: bytes) -> list[tuple[tuple[Any, ...], Any]]:
+    """(path, value) for every path of the header and every HEADER_VALUE that differs
+    from what is there (in kind or value), and the deletion of every key."""
+    header, _ = unpack(data)
+    out = []
+    for path in header_paths(header):
+        now = _get(header, path)
+        out += [(path, v) for v in HEADER_VALUES if not _same(v, now)]
+        if isinstance(path[-1], str):
+            out.append((path, DELETE))
+    return out
+
+
+def _get(x: Any, path: tuple[Any, ...]) -> Any:
+    for p in path:
+        x = x[p]
+    return x
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON: True is not 1, 2.0 is 2 (JSON has one number type)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return (type(a) is type(b) and a == b) or (_number(a) and _number(b) and a == b)
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def fingerprint(model: LanguageModel) -> tuple[Any, ...]:
+    """What a model computes, at token-id level: order, V, and every row it gives for up
+    to 256 contexts (a relabelled but consistent vocabulary computes the same)."""
+    ctx = _all_contexts(model, limit=256)
+    rows = model.next_logprobs(ctx).double()
+    return model.order, len(model.require_fitted()), rows.nan_to_num(nan=7.0).numpy().tobytes()
+
+
+def render_show(loaded: Any) -> None:
+    """Everything `ngramkit show` draws from a header, rendered to a string (80 columns)."""
+    import io
+
+    from rich.console import Console
+
+    from ngramkit.cli.show import _json
+    from ngramkit.report.card import model_card
+    from ngramkit.transitions import strongest
+
+    rows = strongest(loaded.model, 5)
+    Console(file=io.StringIO(), width=80).print(model_card(loaded, 1000))
+    json.dumps(_json(loaded, None, rows))
+
+
+def descriptive_problem(h: dict[str, Any]) -> str | None:
+    """Why a header's descriptive fields are not a true description, or None: the
+    test's own statement of the model-file header (docs/security.md), written apart
+    from the loader's so that the two check each other."""
+
+    def count(x: Any) -> bool:
+        return _number(x) and isinstance(x, int) and x >= 0
+
+    def real(x: Any, low: float = 0.0) -> bool:
+        return _number(x) and low <= x < math.inf
+
+    def string(x: Any) -> bool:
+        return isinstance(x, str)
+
+    sections = {"provider": h.get("provider", {}), "data": h.get("data") or {}}
+    sections |= {"training": h.get("training") or {}, "metrics": h.get("metrics") or {}}
+    if not string(h.get("ngramkit_version", "")) or not string(h.get("backend")):
+        return "version or backend"
+    if any(not isinstance(s, dict) for s in sections.values()):
+        return "a section is not a mapping"
+    rules = {
+        ("provider", "distribution"): string,
+        ("provider", "version"): string,
+        ("data", "source"): string,
+        ("data", "format"): string,
+        ("data", "items"): count,
+        ("data", "train"): count,
+        ("data", "val"): count,
+        ("data", "seed"): lambda x: count(x) and x < 2**63,
+        ("data", "val_fraction"): lambda x: real(x) and x < 1,
+        ("training", "items"): count,
+        ("training", "tokens"): count,
+        ("training", "fingerprint"): string,
+    }
+    for (sec, key), ok in rules.items():
+        if key in sections[sec] and not ok(sections[sec][key]):
+            return f"{sec}.{key}"
+    if h.get("training") is not None and not {"items", "tokens", "fingerprint"} <= set(
+        sections["training"]
+    ):
+        return "training lacks a field"
+    for split, m in sections["metrics"].items():
+        if m is None:
+            continue
+        if not isinstance(m, dict):
+            return f"metrics.{split}"
+        nll = m.get("nll")
+        if not count(m.get("tokens", 0)) or not (nll is None or real(nll)):
+            return f"metrics.{split} tokens or nll"
+        if not string(m.get("reason", "")):
+            return f"metrics.{split}.reason"
+        for key, f in (("perplexity", math.exp), ("bits", lambda x: x / math.log(2))):
+            if key not in m:
+                continue
+            want = None if nll is None or nll > 700 else f(nll)
+            got = m[key]
+            close = real(got) and want is not None and math.isclose(got, want)
+            if (got is None) != (want is None) or (want is not None and not close):
+                return f"metrics.{split}.{key}"
+    data, tr = sections["data"], sections["training"]
+    train = sections["metrics"].get("train") or {}
+    if {"items", "train", "val"} <= set(data) and data["items"] != data["train"] + data["val"]:
+        return "data.items"
+    for a, b in ((data.get("train"), tr.get("items")), (train.get("tokens"), tr.get("tokens"))):
+        if a is not None and b is not None and a != b:
+            return "counts disagree"
+    return None
+
+
+def config_problem(h: dict[str, Any], original: dict[str, Any], cls: type) -> str | None:
+    """Why a header's config and tensor index are not what `cls` writes, or None:
+    hyperparameters of their declared JSON type and range, every other config key
+    and tensor spec of the kind it had (the scores are compared apart)."""
+    config, before = h.get("config"), original["config"]
+    if not isinstance(config, dict) or not isinstance(config.get("hparams"), dict):
+        return "config"
+    declared = {o.name: o for o in cls.options}
+    for name, value in config["hparams"].items():
+        opt = declared.get(name)
+        if opt is None:
+            return f"unknown hparam {name}"
+        if not _hparam_ok(opt, value, before["hparams"].get(name)):
+            return f"hparam {name}"
+    for path in _paths(before)[1:]:
+        if path[0] == "hparams":
+            continue
+        try:
+            now = _get(config, path)
+        except (KeyError, IndexError, TypeError):
+            continue  # removed: the scores say whether it mattered
+        was = _get(before, path)
+        if _kind(now) != _kind(was):
+            return f"config.{'.'.join(map(str, path))} changed kind"
+    now, was = h.get("tensors"), dict(original["tensors"])
+    if isinstance(now, dict) and "__seen__" not in now:
+        was.pop("__seen__", None)  # optional: left out past SEEN_LIMIT or for items with \n
+    if _kinds(now) != _kinds(was):
+        return "tensor index changed kind"
+    return None
+
+
+def _hparam_ok(opt: Any, value: Any, was: Any) -> bool:
+    """A stored hyperparameter as the backend would write it: its declared type (an
+    integer for a float), within min and max; one with a parser must equal what was."""
+    if value is None:
+        return opt.default is None
+    if opt.parse is not None:
+        return _same(value, was)
+    kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}[opt.type]
+    if not isinstance(value, kinds) or (opt.type is not bool and isinstance(value, bool)):
+        return False
+    if opt.choices and value not in opt.choices:
+        return False
+    if opt.type in (int, float):
+        if not math.isfinite(value):
+            return False
+        low = opt.min is not None and (value <= opt.min if opt.min_exclusive else value < opt.min)
+        return not (low or (opt.max is not None and value > opt.max))
+    return True
+
+
+def _kind(x: Any) -> str:
+    return "number" if _number(x) else type(x).__name__
+
+
+def _kinds(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _kinds(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_kinds(v) for v in x]
+    return _kind(x)
+
+
+def judge(data: bytes, variant: bytes, path: Path, cls: type, reference: tuple[Any, ...]) -> str:
+    """'refused', or 'accepted' (a consistent file computing what the original does);
+    'WRONG: why' for a file accepted though inconsistent; anything else raises."""
+    path.write_bytes(variant)
+    try:
+        loaded = load(path)
+    except ModelFileError as e:
+        if "\n" in str(e) or not str(e).strip():
+            raise AssertionError(f"ModelFileError not one line: {e!r}") from None
+        return "refused"
+    # an unk model's rows over V sum to 1 - p(<unk>): the fingerprint compares them
+    exercise(loaded.model, check_rows=not loaded.model.hparams.get("unk"))
+    render_show(loaded)
+    original, _ = unpack(data)
+    header = loaded.header
+    why = descriptive_problem(header) or config_problem(header, original, cls)
+    if why is None and type(loaded.model) is not cls:
+        why = "another backend"
+    if why is None and fingerprint(loaded.model) != reference:
+        why = "computes other numbers"
+    return "accepted" if why is None else f"WRONG: {why}"

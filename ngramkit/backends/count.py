@@ -200,21 +200,62 @@ class CountLM(LanguageModel):
     @classmethod
     def from_state(cls, config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> CountLM:
         from ..keys import check_order
-        from ..smoothing.addk import AddK
+        from ..smoothing.addk import K_RANGE, AddK
         from ..smoothing.backoff import BackoffTables
 
         model = cls.from_base_config(config)
         V, N = len(model.require_fitted()), model.order
         check_order(N, V)
-        learned = config.get("learned") or {}
+        learned = config.get("learned", {})
         if not isinstance(learned, dict):
             raise ModelFileError("count model: learned state is not a mapping")
-        if is_addk(model.hparams["smooth"]):
-            k = learned.get("k", model.hparams["smooth"])
+        smooth = model.hparams["smooth"]
+        if is_addk(smooth):
+            if model.hparams["discount"] is not None or model.hparams["tune"]:
+                raise ModelFileError("count model: add-k takes no discount and is not tuned")
+            k = learned.get("k", smooth)
+            if smooth == ADDK_AUTO and not K_RANGE[0] <= k <= K_RANGE[1]:  # where it searches
+                raise ModelFileError(f"count model: tuned k {k!r} is outside {K_RANGE}")
+            if smooth != ADDK_AUTO and k != smooth:  # only --smooth auto learns its k
+                raise ModelFileError(
+                    f"count model: fake count k {k!r} disagrees with smooth={smooth}"
+                )
+            if "unk_logp" in config:
+                raise ModelFileError("count model: add-k holds no unknown-symbol probability")
             estimate = AddK.from_state(V, N, k, tensors, learned.get("unk_mass", 0.0))
             model._adopt(estimate, {**learned, "k": estimate.k})
         else:
-            unk = config.get("unk_logp")
-            unk_logp = -math.inf if unk is None else float(unk)
+            _check_learned(learned, smooth, N)
+            unk_logp = _unk_logp(config.get("unk_logp"))
             model._adopt(BackoffTables.from_state(V, N, tensors, unk_logp), learned)
         return model
+
+
+def _check_learned(learned: dict[str, Any], smooth: str, order: int) -> None:
+    """ModelFileError unless a backoff model's learned facts are as fit_tables (or an
+    import) records them: the method named by smooth, one row of discounts per order,
+    the tuning's held-out NLL a number; an import's source a string."""
+
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+    rows = learned.get("discounts", [[]] * order)
+    ok = (
+        learned.get("method", smooth) == smooth
+        and isinstance(rows, list)
+        and len(rows) == order
+        and all(isinstance(r, list) and all(number(d) and d >= 0 for d in r) for r in rows)
+        and (learned.get("dev_nll") is None or number(learned["dev_nll"]))
+        and isinstance(learned.get("source", ""), str)
+    )
+    if not ok:
+        raise ModelFileError(f"count model: learned facts do not describe smooth={smooth}")
+
+
+def _unk_logp(unk: Any) -> float:
+    """log p(<unk>) as a file holds it (None: not reserved), checked: a number <= 0."""
+    if unk is not None and (isinstance(unk, bool) or not isinstance(unk, (int, float))):
+        raise ModelFileError(f"count model: unknown-symbol log-probability {unk!r} is no number")
+    if unk is not None and not unk <= 0:
+        raise ModelFileError(f"count model: unknown-symbol log-probability {unk!r} is above 0")
+    return -math.inf if unk is None else float(unk)

@@ -408,9 +408,21 @@ class NeuralLM(LanguageModel):
             raise ModelFileError("neural model's loss curve is not a float vector")
         model.W_ = W.to("cpu", torch.float64)
         model.loss_curve_ = [] if curve is None else curve.double().tolist()
-        model.device_ = str(config.get("trained_on", ""))
-        lr = (config.get("learned") or {}).get("lr", model._resolved_lr())  # older files: none
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-            raise ModelFileError("neural model's learning rate is missing or invalid")
-        model.lr_ = float(lr)
+        model.device_, model.lr_ = _trained(config, model)
         return model
+
+
+def _trained(config: dict[str, Any], model: NeuralLM) -> tuple[str, float]:
+    """(device, learning rate) a file records, checked: the lr is > 0, and only an
+    lr='auto' model learns its own (older files record none: the resolved one)."""
+    device, learned = config.get("trained_on", ""), config.get("learned", {})
+    if not isinstance(device, str) or not isinstance(learned, dict):
+        raise ModelFileError("neural model: trained_on or learned is of the wrong kind")
+    lr = learned.get("lr", model._resolved_lr())
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ModelFileError("neural model's learning rate is missing or invalid")
+    if model.hparams["lr"] != "auto" and lr != model.hparams["lr"]:
+        raise ModelFileError(
+            f"neural model: learned lr {lr!r} disagrees with lr={model.hparams['lr']}"
+        )
+    return device, float(lr)

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..corpus import Corpus
-from ..counts import NgramCounts, context_totals
+from ..counts import NgramCounts, context_totals, counts_whole_items
 from ..errors import ModelFileError
 from ..keys import is_table, lookup, stored_at_own_order, top_order
 from .backoff import BackoffTables
@@ -187,6 +187,8 @@ class AddK:
         )
         if not ok:
             raise ModelFileError("count model tensors are inconsistent (keys, counts)")
+        if not counts_whole_items(keys, counts, V, N):  # a table of another order, say
+            raise ModelFileError(f"count model: its counts are not of order-{N} n-grams of items")
         return cls.fit(keys, counts, V, N, float(k), float(m))
 
     def summary(self) -> dict[str, Any]:
