@@ -127,7 +127,7 @@ def test_negative_items_refused_and_kept_out_of_saves(seeds: dict[str, Path], tm
     with pytest.raises(ModelFileError, match=r"data\.items is -5, not a count"):
         load(model)
     fitted = load(seeds["count2"]).model
-    with pytest.raises(ModelFileError, match="not saved: data.items is -5"):
+    with pytest.raises(ModelFileError, match=r"not saved: data\.items is -5"):
         save(fitted, tmp_path / "out.ngk", extra={"data": {"items": -5}})
     assert not (tmp_path / "out.ngk").exists()
 

@@ -225,20 +225,24 @@ class CountLM(LanguageModel):
             estimate = AddK.from_state(V, N, k, tensors, learned.get("unk_mass", 0.0))
             model._adopt(estimate, {**learned, "k": estimate.k})
         else:
-            _check_learned(learned, smooth, N)
+            _check_learned(learned, model.hparams, N)
             unk_logp = _unk_logp(config.get("unk_logp"))
             model._adopt(BackoffTables.from_state(V, N, tensors, unk_logp), learned)
         return model
 
 
-def _check_learned(learned: dict[str, Any], smooth: str, order: int) -> None:
+def _check_learned(learned: dict[str, Any], hparams: dict[str, Any], order: int) -> None:
     """ModelFileError unless a backoff model's learned facts are as fit_tables (or an
-    import) records them: the method named by smooth, one row of discounts per order,
-    the tuning's held-out NLL a number; an import's source a string."""
+    import) records them: the method named by smooth, one row of discounts per order
+    (the given ones, where discount= gave them), the tuning's held-out NLL a number;
+    an import's source a string."""
+    from ..smoothing import IMPORTED, method
+    from ..smoothing.discounts import per_order
 
     def number(x: Any) -> bool:
         return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
+    smooth, given = hparams["smooth"], hparams["discount"]
     rows = learned.get("discounts", [[]] * order)
     ok = (
         learned.get("method", smooth) == smooth
@@ -248,6 +252,11 @@ def _check_learned(learned: dict[str, Any], smooth: str, order: int) -> None:
         and (learned.get("dev_nll") is None or number(learned["dev_nll"]))
         and isinstance(learned.get("source", ""), str)
     )
+    if ok and given is not None and smooth != IMPORTED:
+        try:
+            ok = [list(r) for r in per_order(method(smooth), given, order)] == rows
+        except NgramkitError:
+            ok = False
     if not ok:
         raise ModelFileError(f"count model: learned facts do not describe smooth={smooth}")
 

@@ -14,6 +14,10 @@ from rich.console import Console
 from ..config import SHARDS_PER_WORKER
 from ..errors import OptionError
 
+TABLE_ROWS = 1000
+"""Rows a terminal table shows at most (eval's items, score's tokens, sample's items):
+past it a line says how many more there are and which format prints them all."""
+
 
 def console(stderr: bool = False) -> Console:
     """A console for human output (stderr when stdout carries JSON)."""

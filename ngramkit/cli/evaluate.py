@@ -19,6 +19,7 @@ from ..ranking import Selection, select
 from ..report.decide import histogram
 from ..report.evaluation import eval_report
 from .common import (
+    TABLE_ROWS,
     ProgressBar,
     check_export,
     emit_json,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from ..results import ItemScore
 
 FORMATS = ("table", "json", "jsonl", "tsv", "csv")
-TABLE_ROWS = 1000  # rows the table shows at most; more go to machine formats
 
 
 @click.command("eval")

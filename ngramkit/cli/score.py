@@ -7,7 +7,7 @@ import click
 from ..registry import check_logprobs
 from ..report.breakdown import breakdown_report
 from ..results import Metrics
-from .common import check_export, emit_json, export_option, load_model, print_report
+from .common import TABLE_ROWS, check_export, emit_json, export_option, load_model, print_report
 
 
 @click.command("score")
@@ -20,6 +20,7 @@ def command(model_path: str, items: tuple[str, ...], as_json: bool, export: str 
 
     The item is printed colored by surprisal (green: expected, red: odd), and
     its oddest spot is named: "andrejq" under the names bigram points at "jq".
+    The table shows an item's first 1,000 tokens; --json gives every one.
     """
     from ..evaluate import breakdown
 
@@ -33,4 +34,4 @@ def command(model_path: str, items: tuple[str, ...], as_json: bool, export: str 
         emit_json(out[0] if len(out) == 1 else {"items": out})
         return
     separator = model.require_fitted().separator
-    print_report(export, *(breakdown_report(b, separator) for b in results))
+    print_report(export, *(breakdown_report(b, separator, TABLE_ROWS) for b in results))

@@ -38,11 +38,12 @@ def oddest_line(tokens: Sequence[TokenScore], separator: str = "") -> Text:
     return text
 
 
-def breakdown_report(b: Breakdown, separator: str = "") -> RenderableType:
-    """`score`'s view of one item: its token table and oddest spot, or why it is OOV."""
+def breakdown_report(b: Breakdown, separator: str = "", limit: int | None = None) -> RenderableType:
+    """`score`'s view of one item: its token table (the first `limit` rows) and oddest
+    spot (of all of them), or why it is OOV."""
     if b.unknown and not b.tokens:
         return Text.assemble((b.item, "bold"), f": OOV, {b.reason}")
-    parts = [score_table(b.item, b.tokens, separator), oddest_line(b.tokens, separator)]
+    parts = [score_table(b.item, b.tokens, separator, limit), oddest_line(b.tokens, separator)]
     if b.unknown:
         unseen = " ".join(b.unknown)
         parts.append(Text(f"scored as the unknown token: {unseen}", style="dim"))

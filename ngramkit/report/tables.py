@@ -82,10 +82,27 @@ def metrics_table(rows: Sequence[tuple[str, Metrics | None]]) -> Table:
     return table
 
 
-def samples_table(samples: Sequence[tuple[str, bool | None]], title: str = "Samples") -> Table:
+def more_note(shown: int, total: int, what: str, formats: str) -> str:
+    """'first 1,000 of 200,000 items shown; --format plain or --json prints every one'."""
+    return f"first {shown:,} of {total:,} {what} shown; {formats} prints every one"
+
+
+def samples_table(
+    samples: Sequence[tuple[str, bool | None]], title: str = "Samples", total: int | None = None
+) -> RenderableType:
+    """Drawn items and whether each was a training item; `total` (when more were drawn
+    than `samples` holds) is said on a line under the table."""
     table = Table(  # at least as wide as its title, which would wrap to the table's width
         title=title, title_justify="left", show_header=False, box=None, min_width=len(title)
     )
+    if total is not None and total > len(samples):
+        note = more_note(len(samples), total, "items", "--format plain or --json")
+        return Group(_samples_rows(table, samples), Text(note, style="dim"))
+    return _samples_rows(table, samples)
+
+
+def _samples_rows(table: Table, samples: Sequence[tuple[str, bool | None]]) -> Table:
+    """`table` with a row per sample: the item, then 'seen in training', 'new' or ''."""
     table.add_column("sample")
     table.add_column("seen")
     for item, seen in samples:
@@ -131,8 +148,14 @@ def colored_item(tokens: Sequence[TokenScore], separator: str = "") -> Text:
     return text
 
 
-def score_table(item: str, tokens: Sequence[TokenScore], separator: str = "") -> RenderableType:
-    title = Text.assemble("score ", colored_item(tokens, separator))
+def score_table(
+    item: str, tokens: Sequence[TokenScore], separator: str = "", limit: int | None = None
+) -> RenderableType:
+    """One item's tokens, a row each (the first `limit` of them), and its totals (all)."""
+    shown = tokens if limit is None else tokens[:limit]
+    title = Text.assemble("score ", colored_item(shown, separator))
+    if len(shown) < len(tokens):
+        title.append(" …", style="dim")
     # at least as wide as its title, which would wrap (mid-item) to the table's width
     table = Table(title=title, title_justify="left", min_width=title.cell_len)
     table.add_column("context")
@@ -140,7 +163,7 @@ def score_table(item: str, tokens: Sequence[TokenScore], separator: str = "") ->
     table.add_column("prob", justify="right")
     table.add_column("log p (nats)", justify="right")
     table.add_column("surprisal (bits)")
-    for t in tokens:
+    for t in shown:
         bits = t.surprisal_bits
         bar = "█" * min(int(bits) if math.isfinite(bits) else 20, 20)
         table.add_row(
@@ -155,4 +178,7 @@ def score_table(item: str, tokens: Sequence[TokenScore], separator: str = "") ->
     foot = Text(
         f"log p = {num(total)} nats   NLL = {num(nll)} nats/token over {len(tokens)} tokens"
     )
+    if len(shown) < len(tokens):
+        note = Text(more_note(len(shown), len(tokens), "tokens", "--json"), style="dim")
+        return Group(table, note, foot)
     return Group(table, foot)
