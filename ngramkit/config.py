@@ -163,7 +163,7 @@ def check(config: RunConfig, backend_options: dict[str, Option], backend: str) -
         try:
             out[key] = opt.coerce(value)
         except OptionError as e:
-            raise OptionError(f"{config.where(key)}: {key}: {e}") from None
+            raise OptionError(f"{config.where(key)}: {key}: {e.cli}") from None
     return out
 
 
@@ -347,7 +347,7 @@ def _try_construct(
     try:
         cls(**hparams)
     except ValueError as e:  # OptionError is a ValueError
-        text = str(e) if isinstance(e, OptionError) else f"backend '{cls.name}': {e}"
+        text = e.cli if isinstance(e, OptionError) else f"backend '{cls.name}': {e}"
         if not from_file:
             raise OptionError(text) from None
         flags = {o.name: o.flag for o in cls.options}

@@ -19,7 +19,16 @@ class DataError(NgramkitError):
 
 
 class OptionError(NgramkitError, ValueError):
-    """A hyperparameter or option value outside what the backend declares."""
+    """A hyperparameter or option value outside what the backend declares.
+
+    The message names the parameter as Python spells it (`order must be between
+    1 and 32, got 0`); `cli` is the same problem in the command line's words
+    (`--order must be ...`), which the CLI prints. Without one, both are the message.
+    """
+
+    def __init__(self, message: str, cli: str | None = None) -> None:
+        super().__init__(message)
+        self.cli = message if cli is None else cli
 
 
 class BackendError(NgramkitError):

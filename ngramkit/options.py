@@ -76,7 +76,7 @@ class Option:
         try:
             self._check(self.default)
         except OptionError as e:
-            return f"option '{self.name}': its default fails its own declaration ({e})"
+            return f"option '{self.name}': its default fails its own declaration ({e.cli})"
         return None
 
     def describe_range(self) -> str:
@@ -93,21 +93,25 @@ class Option:
         """Turn a CLI string or YAML value into this option's type, then check it."""
         if value is None:
             return None
-        where = self.flag
         if self.parse is not None:
             try:
                 return self.parse(value)
             except (TypeError, ValueError) as e:
-                raise OptionError(f"{where}: {e}") from None
+                raise self._error(f": {e}") from None
         try:
             out = self._convert(value)
         except (TypeError, ValueError):
             kind = {int: "an integer", float: "a number", bool: "true or false"}.get(
                 self.type, "a string"
             )
-            raise OptionError(f"{where} must be {kind}, got {value!r}") from None
+            raise self._error(f" must be {kind}, got {value!r}") from None
         self._check(out)
         return out
+
+    def _error(self, problem: str) -> OptionError:
+        """OptionError for '<name><problem>': `order must be ...` for Python callers,
+        `--order must be ...` for the command line (OptionError.cli)."""
+        return OptionError(f"{self.name}{problem}", cli=f"{self.flag}{problem}")
 
     def _convert(self, value: Any) -> Any:
         if self.type is bool:
@@ -160,16 +164,14 @@ class Option:
 
     def _check(self, value: Any) -> None:
         if self.choices is not None and value not in self.choices:
-            raise OptionError(
-                f"{self.flag} must be one of {', '.join(self.choices)}, got {value!r}"
-            )
+            raise self._error(f" must be one of {', '.join(self.choices)}, got {value!r}")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             too_low = self.min is not None and (
                 value <= self.min if self.min_exclusive else value < self.min
             )
             too_high = self.max is not None and value > self.max
             if too_low or too_high:
-                raise OptionError(f"{self.flag} must be {self.describe_range()}, got {value:g}")
+                raise self._error(f" must be {self.describe_range()}, got {value:g}")
 
 
 TYPES = (int, float, str, bool)
@@ -223,7 +225,11 @@ def resolve(options: Iterable[Option], values: Mapping[str, Any], owner: str) ->
     if unknown:
         flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
         takes = ", ".join(o.flag for o in declared.values()) or "no options"
-        raise OptionError(f"backend '{owner}' does not take {flags} (it takes {takes})")
+        names = ", ".join(declared) or "no options"
+        raise OptionError(
+            f"backend '{owner}' does not take {', '.join(unknown)} (it takes {names})",
+            cli=f"backend '{owner}' does not take {flags} (it takes {takes})",
+        )
     out = {name: opt.default for name, opt in declared.items()}
     for name, value in values.items():
         if value is not None:

@@ -25,6 +25,7 @@ from .container import Format, is_int, tensor_view
 from .errors import BackendError, ModelFileError, NgramkitError
 from .model import LanguageModel, TrainingInfo
 from .options import MAX_SEED
+from .reader import path_problem
 from .registry import BackendEntry
 
 MAGIC = b"NGRAMKIT\n"
@@ -104,8 +105,9 @@ def _contents(
 def read_header(path: str | Path) -> tuple[dict[str, Any], bytes]:
     """(header, payload) of a model file, fully validated but not yet a model."""
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such model file")
+    problem = path_problem(path)
+    if problem:
+        raise ModelFileError(f"{path}: {problem.replace('no such file', 'no such model file')}")
     if path.is_dir():
         raise ModelFileError(f"{path}: is a directory, not a model file")
     return container.read(MODEL, path)

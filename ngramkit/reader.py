@@ -97,12 +97,29 @@ def check_path(path: str) -> str:
     """The name errors use for `path` ("<stdin>" for "-"); DataError if missing or a folder."""
     if path == STDIN:
         return "<stdin>"
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"{path}: no such file")
-    if p.is_dir():
+    problem = path_problem(path)
+    if problem:
+        raise DataError(f"{path}: {problem}")
+    if Path(path).is_dir():
         raise DataError(f"{path}: is a directory, not a word list")
     return path
+
+
+def path_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be opened for reading, in words, or None: 'no such file',
+    'a loop of symbolic links', 'permission denied', ... (what stat and access say)."""
+    import errno
+    import os
+
+    try:
+        os.stat(path)
+    except OSError as e:
+        reasons = {errno.ENOENT: "no such file", errno.ELOOP: "a loop of symbolic links"}
+        reasons[errno.ENOTDIR] = "no such file (a part of its path is not a directory)"
+        return reasons.get(e.errno, f"cannot read ({e.strerror or e})")
+    if not os.access(path, os.R_OK):  # now, before shards go to workers
+        return "cannot read (permission denied)"
+    return None
 
 
 def check_paths(paths: Sequence[str]) -> None:

@@ -59,8 +59,8 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except NgramkitError as e:
-            raise click.ClickException(str(e)) from None
+        except NgramkitError as e:  # an OptionError in the command line's words (--order)
+            raise click.ClickException(getattr(e, "cli", str(e))) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -22,6 +22,7 @@ from ..counts import NgramCounts
 from ..keys import check_order
 from ..model import Progress
 from ..normalize import DEFAULT, Normalization
+from ..reader import require_items
 from ..tabular import ListFormat
 from ..tokenizer import Vocabulary, pick_boundary
 from .engines import InProcess
@@ -92,4 +93,5 @@ def count_files(
     clock = time.perf_counter()
     table = engine.merge(handles)
     seconds["merge"] = time.perf_counter() - clock
+    require_items(", ".join(paths), table.provenance.items, table.provenance.blank)
     return CountRun(table, shards, seconds)

@@ -7,6 +7,7 @@ This module only plans them; it does not read, tokenize or count.
 from __future__ import annotations
 
 import itertools
+import stat
 from pathlib import Path
 
 from ..errors import DataError
@@ -40,4 +41,11 @@ def plan(paths: list[str], n_shards: int, fmt: ListFormat | None = None) -> list
 def _size(path: str) -> int:
     if path == STDIN:
         raise DataError("sharded counting reads files, not stdin ('-')")
-    return Path(check_path(path)).stat().st_size
+    st = Path(check_path(path)).stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO's size is 0 however much it holds
+        raise DataError(
+            f"{path}: is a FIFO or a device, not a regular file: counting cuts files into "
+            "shards by bytes (count, --workers, --shards, --dask); save it to a file first "
+            "(fit without those reads it as a stream)"
+        )
+    return st.st_size

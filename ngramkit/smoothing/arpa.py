@@ -168,7 +168,7 @@ def read(path: str | Path, kind: str | None = None) -> ArpaModel:
     """
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is no header
     except FileNotFoundError:
         raise ArpaError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -252,8 +252,10 @@ def _entry(name: str, lineno: int, line: str, k: int) -> Entry:
         bow = float(fields[-1]) if len(fields) == k + 2 else None
     except ValueError:
         raise ArpaError(f"{where}: malformed {k}-gram line (not a number)") from None
-    if math.isnan(lp) or lp > 0 or (bow is not None and math.isnan(bow)):
+    if math.isnan(lp) or lp > 0:
         raise ArpaError(f"{where}: log10 probability must be a number <= 0, got {fields[0]}")
+    if bow is not None and not math.isfinite(bow):  # a backoff weight may be > 0, not nan/inf
+        raise ArpaError(f"{where}: log10 backoff weight must be a finite number, got {fields[-1]}")
     return lineno, lp, fields[1 : k + 1], bow
 
 
