@@ -236,7 +236,7 @@ def _check_learned(learned: dict[str, Any], hparams: dict[str, Any], order: int)
     import) records them: the method named by smooth, one row of discounts per order
     (the given ones, where discount= gave them), the tuning's held-out NLL a number;
     an import's source a string."""
-    from ..smoothing import IMPORTED, method
+    from ..smoothing import IMPORTED, METHODS
     from ..smoothing.discounts import per_order
 
     def number(x: Any) -> bool:
@@ -254,7 +254,7 @@ def _check_learned(learned: dict[str, Any], hparams: dict[str, Any], order: int)
     )
     if ok and given is not None and smooth != IMPORTED:
         try:
-            ok = [list(r) for r in per_order(method(smooth), given, order)] == rows
+            ok = [list(r) for r in per_order(METHODS[smooth], given, order)] == rows
         except NgramkitError:
             ok = False
     if not ok:
