@@ -9,6 +9,16 @@ whose message takes three lines per rule broken (rule, found, fix).
 
 from __future__ import annotations
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def visible(text: str) -> str:
+    """`text` with each C0 and C1 control character (ESC, CSI, CR, BS, DEL, tab, ...)
+    written as its escape, so that a terminal shows it and obeys none of them:
+    visible("ol\x1b[31mivia") == "ol\\x1b[31mivia". Every table, report and error
+    line passes text from files and lists through it; machine formats do not."""
+    return text.translate(_CONTROLS)
+
 
 class NgramkitError(Exception):
     """Base class: a user-facing problem with a one-line explanation."""

@@ -273,8 +273,10 @@ def _rebuild(
             raise ModelFileError(f"holds tensor {unused[0]!r}, which this model does not use")
         rows = model.next_logprobs(torch.zeros(1, model.order - 1, dtype=torch.long))  # (1, V)
         nan = bool(torch.isnan(rows).any())
-        mass = float(torch.logsumexp(rows.double(), 1))  # log of the row's total: <= 0
-        broken = "not numbers" if nan else None if -math.inf < mass < 1e-4 else "no distribution"
+        mass = float(torch.logsumexp(rows.double(), 1))  # log of the row's total
+        # a row of zeros is no model (a crafted k of 1e308, say); a row above 1 is left
+        # to results.check_logprobs, which names the backend that gives probabilities
+        broken = "not numbers" if nan else "all zero" if mass == -math.inf else None
     except Exception as e:
         detail = str(e) if isinstance(e, NgramkitError) else f"{type(e).__name__}: {e}"
         skew = _version_skew(header, cls)

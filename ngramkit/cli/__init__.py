@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ..errors import NgramkitError
+from ..errors import NgramkitError, visible
 
 # name -> (module under ngramkit.cli, one-line help shown by `ngramkit --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -60,7 +60,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NgramkitError as e:  # an OptionError in the command line's words (--order)
-            raise click.ClickException(getattr(e, "cli", str(e))) from None
+            raise click.ClickException(visible(getattr(e, "cli", str(e)))) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ..errors import visible
 from .tables import num, score_table, surprisal_style
 
 if TYPE_CHECKING:
@@ -28,12 +29,13 @@ def oddest(tokens: Sequence[TokenScore]) -> int:
 def oddest_line(tokens: Sequence[TokenScore], separator: str = "") -> Text:
     """'oddest spot: jq (q after j)  p = 0.0003, 11.70 bits' for one item."""
     t = tokens[oddest(tokens)]
+    context, token = visible(t.context), visible(t.token)  # from the item: no raw controls
     bits = t.surprisal_bits
     text = Text("oddest spot: ", style="dim")
-    spot = f"{t.context}{separator}{t.token}" if t.context else t.token
+    spot = f"{context}{separator}{token}" if context else token
     text.append(spot, style=surprisal_style(t.logprob))
-    where = f"after {t.context}" if t.context else "with no context: a unigram model"
-    text.append(f"  ({t.token} {where})" if t.context else f"  ({t.token}, {where})", style="dim")
+    where = f"after {context}" if context else "with no context: a unigram model"
+    text.append(f"  ({token} {where})" if context else f"  ({token}, {where})", style="dim")
     text.append(f"  p = {t.prob:.4g}, {num(bits, 2) if math.isfinite(bits) else 'inf'} bits")
     return text
 
@@ -42,9 +44,9 @@ def breakdown_report(b: Breakdown, separator: str = "", limit: int | None = None
     """`score`'s view of one item: its token table (the first `limit` rows) and oddest
     spot (of all of them), or why it is OOV."""
     if b.unknown and not b.tokens:
-        return Text.assemble((b.item, "bold"), f": OOV, {b.reason}")
+        return Text.assemble((visible(b.item), "bold"), f": OOV, {visible(b.reason)}")
     parts = [score_table(b.item, b.tokens, separator, limit), oddest_line(b.tokens, separator)]
     if b.unknown:
-        unseen = " ".join(b.unknown)
+        unseen = visible(" ".join(b.unknown))
         parts.append(Text(f"scored as the unknown token: {unseen}", style="dim"))
     return Group(*parts)

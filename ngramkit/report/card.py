@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
 from .tables import kv_table, num
 
 if TYPE_CHECKING:
@@ -104,4 +105,4 @@ def model_card(
     if mf.metrics:
         parts.append(_metrics(mf.metrics))
     parts += list(extra)
-    return Panel(Group(*parts), title=f"ngramkit model · {mf.path}", title_align="left")
+    return Panel(Group(*parts), title=f"ngramkit model · {visible(mf.path)}", title_align="left")

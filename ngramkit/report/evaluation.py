@@ -17,6 +17,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
 from .tables import key_table, natural_width, num, simple_table
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ ITEM_CELLS = 48  # widest item shown in full in the table
 
 def item_text(item: str, limit: int = ITEM_CELLS) -> Text:
     """An item as table text; cut with a note past `limit` terminal cells."""
-    text = Text(item)
+    text = Text(visible(item))
     if text.cell_len <= limit:
         return text
     text.truncate(limit - 1, overflow="ellipsis")
@@ -105,7 +106,7 @@ def items_table(
             "-" if r.oov else num(r.nll),
             "-" if r.oov else num(r.perplexity, 2),
             "" if r.in_train is None else ("yes" if r.in_train else "no"),
-            Text(" ".join(r.unknown), style="red") if r.oov else "",
+            Text(visible(" ".join(r.unknown)), style="red") if r.oov else "",
         ]
         if flags:
             cells.append(Text("FLAG", style="red") if r.flagged else "")

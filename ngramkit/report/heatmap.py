@@ -11,6 +11,7 @@ one under another, each headed by the columns it holds.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -18,6 +19,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
 from .tables import simple_table
 
 if TYPE_CHECKING:
@@ -71,7 +73,7 @@ def _block(m: Matrix, cols: range, step: int, top: float) -> Table:
     for j in cols:
         table.add_column(labels[j], justify="center", width=step - 1, no_wrap=True)
     for i in range(len(labels)):
-        cells: list[RenderableType] = [labels[i]]
+        cells: list[RenderableType] = [Text(labels[i])]
         for j in cols:
             v = float(vals[i, j])
             style = shade(math.log1p(v) / top if top > 0 else 0.0)
@@ -87,6 +89,7 @@ def heatmap(m: Matrix, width: int = 200) -> RenderableType:
     A matrix too wide for one block is cut into blocks of columns stacked one
     under another, each headed by the columns it holds ("columns . to m (1 of 2)").
     """
+    m = replace(m, tokens=tuple(map(visible, m.tokens)))  # labels show controls as \x..
     V = len(m.tokens)
     top = math.log1p(float(m.values.double().max())) if V else 1.0
     label_w = max(len(t) for t in m.tokens)
@@ -117,8 +120,8 @@ def transitions_table(rows: list[Transition], separator: str = "") -> Table:
     table.add_column("p(next | context)", justify="right")
     for t in rows:
         table.add_row(
-            Text(separator.join(t.context)),
-            Text(t.token),
+            Text(visible(separator.join(t.context))),
+            Text(visible(t.token)),
             "" if t.count is None else f"{t.count:,}",
             f"{t.prob:.4f}",
         )

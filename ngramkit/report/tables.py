@@ -17,6 +17,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
+
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions
 
@@ -64,7 +66,7 @@ def kv_table(rows: Iterable[tuple[str, Any]], title: str) -> Table:
     table.add_column(overflow="fold")
     for key, value in rows:
         plain_int = isinstance(value, int) and not isinstance(value, bool)
-        table.add_row(key, f"{value:,}" if plain_int else str(value))
+        table.add_row(key, f"{value:,}" if plain_int else Text(visible(str(value))))
     return table
 
 
@@ -113,7 +115,7 @@ def _samples_rows(table: Table, samples: Sequence[tuple[str, bool | None]]) -> T
             if seen is False
             else Text("")
         )
-        table.add_row(item if item else Text("(empty)", style="dim"), mark)
+        table.add_row(Text(visible(item)) if item else Text("(empty)", style="dim"), mark)
     return table
 
 
@@ -144,7 +146,7 @@ def colored_item(tokens: Sequence[TokenScore], separator: str = "") -> Text:
     for i, t in enumerate(tokens):
         if i and separator:
             text.append(separator)
-        text.append(t.token, style=surprisal_style(t.logprob))
+        text.append(visible(t.token), style=surprisal_style(t.logprob))
     return text
 
 
@@ -167,8 +169,8 @@ def score_table(
         bits = t.surprisal_bits
         bar = "█" * min(int(bits) if math.isfinite(bits) else 20, 20)
         table.add_row(
-            t.context,
-            t.token,
+            Text(visible(t.context)),
+            Text(visible(t.token)),
             f"{t.prob:.4f}",
             num(t.logprob),
             Text(f"{num(bits, 2):>6} {bar}", style=surprisal_style(t.logprob)),
