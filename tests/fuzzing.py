@@ -466,14 +466,12 @@ def descriptive_problem(h: dict[str, Any]) -> str | None:
         ("data", "val_fraction"): lambda x: real(x) and x < 1,
         ("training", "items"): count,
         ("training", "tokens"): count,
-        ("training", "fingerprint"): string,
+        ("training", "fingerprint"): lambda x: x is None or string(x),  # None: from shards
     }
     for (sec, key), ok in rules.items():
         if key in sections[sec] and not ok(sections[sec][key]):
             return f"{sec}.{key}"
-    if h.get("training") is not None and not {"items", "tokens", "fingerprint"} <= set(
-        sections["training"]
-    ):
+    if h.get("training") is not None and not {"items", "tokens"} <= set(sections["training"]):
         return "training lacks a field"
     for split, m in sections["metrics"].items():
         if m is None:

@@ -66,7 +66,8 @@ def test_reports_show_controls_escaped(model: Path, tmp_path: Path, name: str) -
         assert code == 0, (command, out)
         assert not RAW & set(out), (command, out)
     assert visible(CONTROLS[name]) in outputs["score"][1]
-    assert visible(item) in outputs["eval"][1]
+    if name != "CR":  # a lone CR ends a line of a word list (reader.py): two items there
+        assert visible(item) in outputs["eval"][1]
     code, out = _run("score", str(model), item, "--json")  # machine formats: the exact text
     assert json.loads(out)["item"] == item
 
