@@ -98,7 +98,7 @@ def _crafted(seeds: dict[str, Path], tmp_path: Path, plan: str, path: tuple, val
         ("count2", ("config", "learned", "k"), 3.0, "fake count k 3.0 disagrees"),
         ("count2", ("training", "items"), 3, "data.train"),
         ("kn3-unk", ("config", "hparams", "order"), 2, "learned facts do not describe"),
-        ("kn3-unk", ("config", "unk_logp"), 0.5, "above 0"),
+        ("kn3-unk", ("config", "unk_logp"), 0.5, "unknown-symbol log-probability outside"),
         ("kn3-unk", ("provider",), None, "provider is not a mapping"),
         ("neural3", ("config", "hparams", "lr"), 2.0, "learned lr"),
         ("neural3", ("config", "trained_on"), 5, "trained_on"),

@@ -226,7 +226,7 @@ class CountLM(LanguageModel):
             model._adopt(estimate, {**learned, "k": estimate.k})
         else:
             _check_learned(learned, model.hparams, N)
-            unk_logp = _unk_logp(config.get("unk_logp"))
+            unk_logp = _unk_logp(config.get("unk_logp"), smooth == IMPORTED)
             model._adopt(BackoffTables.from_state(V, N, tensors, unk_logp), learned)
         return model
 
@@ -261,8 +261,12 @@ def _check_learned(learned: dict[str, Any], hparams: dict[str, Any], order: int)
         raise ModelFileError(f"count model: learned facts do not describe smooth={smooth}")
 
 
-def _unk_logp(unk: Any) -> float:
-    """log p(<unk>) as a file holds it (None: not reserved), checked: a number <= 0."""
+def _unk_logp(unk: Any, imported: bool) -> float:
+    """log p(<unk>) as a file holds it (None: not reserved), checked: a number <= 0, and
+    only in a model read from an ARPA file (a fitted one keeps its unknown token in the
+    vocabulary, tokenizer.py)."""
+    if unk is not None and not imported:
+        raise ModelFileError("count model: an unknown-symbol log-probability outside an import")
     if unk is not None and (isinstance(unk, bool) or not isinstance(unk, (int, float))):
         raise ModelFileError(f"count model: unknown-symbol log-probability {unk!r} is no number")
     if unk is not None and not unk <= 0:
