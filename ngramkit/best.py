@@ -27,13 +27,14 @@ order would be wrong.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
-from .constraints import Constraints
+from .constraints import NO_CONSTRAINTS, Constraints
 from .errors import BackendError
 from .keys import gram_keys, max_order
 from .model import LanguageModel
@@ -41,6 +42,7 @@ from .model import LanguageModel
 TOLERANCE = 1e-5  # nats a token's log p may exceed 0 by float rounding
 _CHUNK = 1 << 15  # prefixes per next_logprobs call
 MAX_PREFIXES = 40_000_000  # prefixes one search may hold, whatever K
+MIN_PREFIXES = 2_000_000  # prefixes any search may hold (a rare suffix needs many)
 _CACHE_ROWS = 1 << 20  # next-token rows kept across a search (float64: 27 tokens = 216 MiB)
 
 
@@ -84,7 +86,9 @@ def _start(model: LanguageModel, c: Constraints) -> tuple[list[int], float]:
     return ids, float(lp.sum())
 
 
-def best_first(model: LanguageModel, c: Constraints = Constraints()) -> Iterator[tuple[str, float]]:
+def best_first(
+    model: LanguageModel, c: Constraints = NO_CONSTRAINTS
+) -> Iterator[tuple[str, float]]:
     """(item, log p) in order of log p, most probable first: the reference method.
 
     One next_logprobs call per popped prefix: plain and slow; for tests and for
@@ -267,7 +271,7 @@ def _order(found: _Found, toks: torch.Tensor) -> torch.Tensor:
 
 def _threshold(search: _Search, need: int) -> _Found:
     """A search holding at least `need` items, or all there are (see module docstring)."""
-    cap = min(MAX_PREFIXES, 40 * need + 100_000)
+    cap = min(MAX_PREFIXES, max(MIN_PREFIXES, 40 * need))
     top, step = search.lp0, 4.0
     low: float | None = None  # a threshold whose prefixes overflowed `cap`
     tried: list[tuple[float, int]] = [(top, 1)]  # (tau, items found); the start is one
@@ -284,7 +288,10 @@ def _threshold(search: _Search, need: int) -> _Found:
         if low is not None:
             tau = (top + low) / 2  # bisect between too few and too many
             if top - low < 1e-9:
-                raise BackendError(f"cannot hold the {need:,} most probable items in memory")
+                raise BackendError(
+                    f"the {need:,} most probable items need more than {cap:,} prefixes "
+                    "(a rare --suffix?): ask for fewer"
+                )
             continue
         step *= 2
         tau = max(_extrapolate(tried, need), top - step)
@@ -301,7 +308,7 @@ def _extrapolate(tried: list[tuple[float, int]], need: int) -> float:
     return t2 - (math.log(1.3 * need) - math.log(n2)) / per_nat
 
 
-def top_items(model: LanguageModel, k: int, c: Constraints = Constraints()) -> list[Ranked]:
+def top_items(model: LanguageModel, k: int, c: Constraints = NO_CONSTRAINTS) -> list[Ranked]:
     """The `k` most probable items meeting `c`, in order (fewer if the model has fewer).
 
     Memory is proportional to k (the items above the threshold and their prefixes).
@@ -351,4 +358,4 @@ def _texts(search: _Search, rows: torch.Tensor) -> list[str]:
     names = vocab.symbols
     text = "".join([names[t - 1] for t in rows[rows != 0].tolist()])
     bounds = [0, *torch.cumsum((rows != 0).sum(1), 0).tolist()]
-    return [prefix + text[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [prefix + text[a:b] for a, b in itertools.pairwise(bounds)]

@@ -59,7 +59,7 @@ class Constraints:
             raise OptionError(f"--min-len {self.min_len} is above --max-len {hi}: no item fits")
         for name, text in (("prefix", self.prefix), ("suffix", self.suffix)):
             unknown = vocab.unknown(text)
-            if unknown:
+            if unknown and not vocab.unk:  # with <unk>, unseen symbols map to it
                 shown = " ".join(repr(s) for s in unknown)
                 raise OptionError(f"--{name} {text!r} has symbols outside the vocabulary: {shown}")
             n = len(vocab.split(text))
@@ -110,6 +110,9 @@ class Constraints:
                 delta[j, pat[j]] = j + 1
                 restart = int(delta[restart, pat[j]])
         return delta
+
+
+NO_CONSTRAINTS = Constraints()
 
 
 def _ends_with(item: str, suffix: str, vocab: Vocabulary) -> bool:

@@ -78,3 +78,11 @@ class OOVError(NgramkitError, KeyError):
 
     def __str__(self) -> str:  # KeyError's str() would quote the message
         return str(self.args[0])
+
+
+class SamplingError(NgramkitError):
+    """Constrained sampling that stopped short: `found` holds the items it did draw."""
+
+    def __init__(self, message: str, found: list[str]) -> None:
+        super().__init__(message)
+        self.found = found

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .corpus import Corpus
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     import torch
     from typing_extensions import Self
 
+    from .constraints import Constraints
     from .results import Metrics
 
 Progress = Callable[..., None]
@@ -227,12 +228,34 @@ class LanguageModel(abc.ABC):
         temperature: float = 1.0,
         prefix: str = "",
         max_len: int | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        constraints: Constraints | None = None,
+        tries: int | None = None,
     ) -> list[str]:
-        """Draw `n` items with the lecture's procedure (see sampling.py)."""
-        from . import sampling
+        """Draw `n` items with the lecture's procedure (see sampling.py).
 
-        return sampling.sample(
-            self, n, seed=seed, temperature=temperature, prefix=prefix, max_len=max_len
+        max_len cuts an item after that many drawn symbols. `constraints`
+        (prefix, suffix, min/max length, new, unique) condition the draws by
+        rejection (see generate.py); SamplingError, holding the items found,
+        when `tries` candidates were not enough.
+        """
+        from . import generate
+        from .constraints import Constraints
+
+        c = constraints or Constraints()
+        if prefix:
+            c = replace(c, prefix=prefix)
+        return generate.sample(
+            self,
+            n,
+            c,
+            seed=seed,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            cut=max_len,
+            tries=tries,
         )
 
     def fit_metrics(self) -> Metrics | None:

@@ -63,16 +63,50 @@ class NextTokenModel(Protocol):
     def next_logprobs(self, contexts: torch.Tensor) -> torch.Tensor: ...
 
 
-def _probs(logprobs: torch.Tensor, temperature: float, unk: int | None = None) -> torch.Tensor:
-    """float32 probability rows, as the lecture feeds multinomial; column `unk` (the
-    unknown token) set to 0, so it is never drawn."""
+def _probs(
+    logprobs: torch.Tensor,
+    temperature: float,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    unk: int | None = None,
+) -> torch.Tensor:
+    """float32 probability rows, as the lecture feeds multinomial; top-k/top-p truncated;
+    column `unk` (the unknown token) set to 0, so it is never drawn."""
     lp = logprobs.to(torch.float64)
     if temperature != 1.0:
         lp = torch.log_softmax(lp / temperature, dim=1)
-    p = lp.exp().to(torch.float32)
+    p = lp.exp()
+    if top_k is not None or top_p is not None:
+        p = truncate(p, top_k, top_p)
+    p = p.to(torch.float32)
     if unk is not None:
         p[:, unk] = 0.0
     return p
+
+
+def check_truncation(top_k: int | None, top_p: float | None) -> None:
+    """NgramkitError (one line) for a top-k below 1 or a top-p outside (0, 1]."""
+    if top_k is not None and top_k < 1:
+        raise NgramkitError(f"--top-k must be >= 1, got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise NgramkitError(f"--top-p must be in (0, 1], got {top_p:g}")
+
+
+def truncate(p: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:
+    """Rows [B, V] kept to their top_k most probable tokens (ties at the k-th kept), then
+    to the fewest most probable tokens holding mass >= top_p; renormalized.
+
+    [0.5, 0.3, 0.2] with top_p 0.7 keeps 0.5 and 0.3: [0.625, 0.375, 0].
+    """
+    if top_k is not None and top_k < p.shape[1]:
+        kth = p.topk(top_k, dim=1).values[:, -1:]  # (B, 1)
+        p = torch.where(p >= kth, p, 0.0)
+    if top_p is not None and top_p < 1:
+        q, order = p.sort(dim=1, descending=True, stable=True)
+        before = q.cumsum(1) - q  # mass of the more probable tokens
+        keep = before < top_p * q.sum(1, keepdim=True)
+        p = torch.zeros_like(p).scatter_(1, order, torch.where(keep, q, 0.0))
+    return p / p.sum(1, keepdim=True)
 
 
 class _Rows:
@@ -83,17 +117,22 @@ class _Rows:
     and looked up by key; otherwise the model is asked each step.
     """
 
-    def __init__(self, model: NextTokenModel, temperature: float) -> None:
+    def __init__(
+        self,
+        model: NextTokenModel,
+        temperature: float,
+        top_k: int | None = None,
+        top_p: float | None = None,
+    ) -> None:
         self.model = model
-        self.temperature = temperature
-        self.unk = model.require_fitted().unk_id
+        self.shape = (temperature, top_k, top_p, model.require_fitted().unk_id)
         self.V = len(model.require_fitted())
         self.k = model.order - 1
         self.space = self.V**self.k  # number of contexts
         self.table: torch.Tensor | None = None
         if self.space * self.V <= _TABLE_CELLS:
             every = self.digits(torch.arange(self.space))
-            self.table = _probs(model.next_logprobs(every), temperature, self.unk)  # (V^k, V)
+            self.table = _probs(model.next_logprobs(every), *self.shape)  # (V^k, V)
 
     def digits(self, key: torch.Tensor) -> torch.Tensor:
         """Keys [A] -> contexts [A, k] of token ids."""
@@ -102,7 +141,7 @@ class _Rows:
     def __call__(self, key: torch.Tensor) -> torch.Tensor:
         if self.table is not None:
             return self.table.index_select(0, key)
-        return _probs(self.model.next_logprobs(self.digits(key)), self.temperature, self.unk)
+        return _probs(self.model.next_logprobs(self.digits(key)), *self.shape)
 
 
 @dataclass
@@ -196,6 +235,8 @@ def sample(
     temperature: float = 1.0,
     prefix: str = "",
     max_len: int | None = None,
+    top_k: int | None = None,
+    top_p: float | None = None,
 ) -> list[str]:
     """Draw `n` items; the same seed gives the same items.
 
@@ -203,55 +244,101 @@ def sample(
         under the model's normalization rule like any item; OOVError when it
         holds symbols outside the vocabulary.
     max_len: cut an item after this many drawn symbols (DEFAULT_MAX_LEN).
+    top_k/top_p: draw each token among the k most probable / the nucleus of mass p.
     """
-    vocab = model.require_fitted()
     if n < 0:
         raise NgramkitError(f"cannot draw {n} samples")
-    if not 0 < temperature < math.inf:
-        raise NgramkitError(f"temperature must be a finite number > 0, got {temperature:g}")
-    max_len = DEFAULT_MAX_LEN if max_len is None else max_len
-    if max_len < 1:
-        raise NgramkitError(f"--max-len must be >= 1, got {max_len}")
-    unknown = vocab.unknown(prefix)
-    if unknown and not vocab.unk:
-        raise OOVError(f"prefix {prefix!r} has symbols outside the vocabulary: {unknown}")
-    prefix = vocab.normalize(prefix)  # the samples start with what the model saw
-    if n == 0:
-        return []
-    k = model.order - 1
-    if model.order > max_order(len(vocab)):
-        # Context keys would overflow int64: draw one token at a time instead.
-        return _sample_one_by_one(model, n, seed, temperature, prefix, max_len)
-    padded = [0] * k + vocab.encode(prefix)
-    # base-V key of the item-start context (boundaries, then the prefix)
-    start_key = int(gram_keys(torch.tensor([padded[len(padded) - k :]]).view(1, k), len(vocab)))
+    stream = ItemStream(
+        model,
+        seed=seed,
+        temperature=temperature,
+        prefix=prefix,
+        max_len=max_len,
+        top_k=top_k,
+        top_p=top_p,
+    )
+    return stream.take(n)
 
-    g = torch.Generator().manual_seed(seed)
-    sampler = _Sampler(_Rows(model, temperature), start_key, max_len)
-    V = len(vocab)
-    toks: list[torch.Tensor] = []
-    ends: list[torch.Tensor] = []  # per block: rows (global) just past each item
-    found, drawn = 0, 0
-    key0, len0, mean_draws = start_key, 0, 8.0
-    while found < n:
+
+class ItemStream:
+    """The items one seed draws, in order, block by block as they are asked for.
+
+    take(a) then take(b) gives the same items as take(a + b): the noise rows
+    are one sequence whatever the block sizes (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        model: NextTokenModel,
+        *,
+        seed: int,
+        temperature: float = 1.0,
+        prefix: str = "",
+        max_len: int | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+    ) -> None:
+        vocab = model.require_fitted()
+        if not 0 < temperature < math.inf:
+            raise NgramkitError(f"temperature must be a finite number > 0, got {temperature:g}")
+        max_len = DEFAULT_MAX_LEN if max_len is None else max_len
+        if max_len < 1:
+            raise NgramkitError(f"--max-len must be >= 1, got {max_len}")
+        check_truncation(top_k, top_p)
+        unknown = vocab.unknown(prefix)
+        if unknown and not vocab.unk:
+            raise OOVError(f"prefix {prefix!r} has symbols outside the vocabulary: {unknown}")
+        prefix = vocab.normalize(prefix)  # the samples start with what the model saw
+        self.model, self.vocab, self.prefix, self.max_len = model, vocab, prefix, max_len
+        self.shape = (temperature, top_k, top_p, vocab.unk_id)
+        self.g = torch.Generator().manual_seed(seed)
+        self.buffer: list[str] = []  # drawn, not yet taken
+        self.found, self.drawn, self.mean_draws = 0, 0, 8.0
+        self.tail = torch.zeros(0, dtype=torch.long)  # tokens of the unfinished item
+        k = model.order - 1
+        # Context keys would overflow int64: draw one token at a time instead.
+        self.one_by_one = model.order > max_order(len(vocab))
+        if self.one_by_one:
+            return
+        padded = [0] * k + vocab.encode(prefix)
+        # base-V key of the item-start context (boundaries, then the prefix)
+        start_key = int(gram_keys(torch.tensor([padded[len(padded) - k :]]).view(1, k), len(vocab)))
+        self.sampler = _Sampler(_Rows(model, *self.shape[:3]), start_key, max_len)
+        self.key0, self.len0 = start_key, 0
+
+    def take(self, n: int) -> list[str]:
+        """The next `n` items of the stream."""
+        while len(self.buffer) < n:
+            if self.one_by_one:
+                self.buffer += _sample_one_by_one(self, n - len(self.buffer))
+            else:
+                self._block(n - len(self.buffer))
+        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
+
+    def _block(self, want: int) -> None:
+        """Walk one block of noise rows sized to end about `want` more items."""
         # A small first block measures the item length; the rest is sized from it,
-        # so little noise is drawn beyond the n-th item.
-        want = min(n - found, 256) if found == 0 and n > 256 else n - found
-        R = _SEGMENT * max(1, math.ceil(want * mean_draws * 1.03 / _SEGMENT))
+        # so little noise is drawn beyond the last item asked for.
+        want = min(want, 256) if self.found == 0 else want
+        R = _SEGMENT * max(1, math.ceil(want * self.mean_draws * 1.03 / _SEGMENT))
         empty = torch.zeros(R, dtype=torch.long)
-        noise = torch.empty(R, V).exponential_(1, generator=g)
+        noise = torch.empty(R, len(self.vocab)).exponential_(1, generator=self.g)
         walk = _Walk(noise, empty.clone(), empty.clone(), empty.clone())
-        sampler.walk(walk, key0, len0)
-        done = (walk.tok == 0) | (walk.length + 1 >= max_len)  # an item ends at this row
-        toks.append(walk.tok)
-        ends.append(done.nonzero().squeeze(1) + 1 + drawn)
-        found += len(ends[-1])
-        drawn += R
-        key0, len0 = (int(x) for x in sampler.step(noise[-1:], walk.key[-1:], walk.length[-1:])[1:])
-        mean_draws = drawn / max(found, 1)
-        # Noise drawn beyond the n-th item is never used: the generator's later
-        # state is not part of the contract.
-    return _decode(vocab, prefix, torch.cat(toks), torch.cat(ends)[:n])
+        sampler = self.sampler
+        sampler.walk(walk, self.key0, self.len0)
+        done = (walk.tok == 0) | (walk.length + 1 >= self.max_len)  # an item ends at this row
+        tok = torch.cat([self.tail, walk.tok])
+        ends = done.nonzero().squeeze(1) + 1 + len(self.tail)  # rows just past each item
+        self.buffer += _decode(self.vocab, self.prefix, tok, ends)
+        self.tail = tok[int(ends[-1]) :] if len(ends) else tok
+        self.found += len(ends)
+        self.drawn += R
+        step = sampler.step(noise[-1:], walk.key[-1:], walk.length[-1:])
+        self.key0, self.len0 = int(step[1]), int(step[2])
+        self.mean_draws = self.drawn / max(self.found, 1)
+        # Noise drawn beyond the last item taken is never used: the generator's
+        # later state is not part of the contract.
 
 
 def _decode(vocab: Vocabulary, prefix: str, tok: torch.Tensor, ends: torch.Tensor) -> list[str]:
@@ -271,21 +358,18 @@ def _decode(vocab: Vocabulary, prefix: str, tok: torch.Tensor, ends: torch.Tenso
     return [vocab.join([*head, *drawn[a:b]]) for a, b in itertools.pairwise(bounds)]
 
 
-def _sample_one_by_one(
-    model: NextTokenModel, n: int, seed: int, temperature: float, prefix: str, max_len: int
-) -> list[str]:
+def _sample_one_by_one(stream: ItemStream, n: int) -> list[str]:
     """DESIGN.md's procedure literally, one multinomial per token (any vocabulary size)."""
-    vocab = model.require_fitted()
-    g = torch.Generator().manual_seed(seed)
-    head = vocab.encode(prefix)
+    model, vocab, g = stream.model, stream.vocab, stream.g
+    head = vocab.encode(stream.prefix)
     k = model.order - 1
     out = []
     for _ in range(n):
         drawn: list[int] = []
-        while len(drawn) < max_len:
+        while len(drawn) < stream.max_len:
             ids = [0] * k + head + drawn
             ctx = torch.tensor([ids[len(ids) - k :] if k else []], dtype=torch.long)
-            p = _probs(model.next_logprobs(ctx), temperature, vocab.unk_id)[0]  # (V,) float32
+            p = _probs(model.next_logprobs(ctx), *stream.shape)[0]  # (V,) float32
             ix = int(torch.multinomial(p, 1, replacement=True, generator=g))
             if ix == 0:
                 break

@@ -1,0 +1,137 @@
+"""The K most probable items: exact against brute force, for every built-in estimator."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from ngramkit import CountLM, NeuralLM
+from ngramkit.best import best_first, top_items
+from ngramkit.constraints import Constraints
+from ngramkit.errors import BackendError, OptionError
+from ngramkit.evaluate import score_batch
+
+TRAIN = ["ab", "abc", "ba", "cab", "a", "aab", "bca", "abca", "cc", "b"]
+
+
+def brute_force(model, length: int) -> tuple[list[tuple[str, float]], float]:
+    """Every item over the vocabulary up to `length` symbols, most probable first, and
+    the highest log p of any length-`length` prefix (a bound on every longer item)."""
+    symbols = model.vocab.symbols
+    items = ["".join(t) for n in range(length + 1) for t in itertools.product(symbols, repeat=n)]
+    lp = score_batch(model, items).logprob.tolist()
+    ranked = sorted(zip(items, lp), key=lambda x: (-x[1], len(x[0]), x[0]))
+    longest = [i for i in items if len(i) == length]
+    grams = torch.cat([model.windows_of(i)[-1:] for i in longest])  # the end token of each
+    end = model.token_logprobs(grams[:, :-1], grams[:, -1]).double()
+    full = torch.tensor([x for i, x in zip(items, lp) if len(i) == length], dtype=torch.float64)
+    return ranked, float((full - end).max())
+
+
+def same_order(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> None:
+    """Equal log p in order; items equal except within float ties (order free there)."""
+    assert len(got) == len(want)
+    for (_, x), (_, y) in zip(got, want):
+        assert x == pytest.approx(y, abs=1e-9)
+    groups = lambda r: {round(x, 8): set() for _, x in r}  # noqa: E731
+    g, w = groups(got), groups(want)
+    for (a, x), (b, y) in zip(got, want):
+        g[round(x, 8)].add(a)
+        w[round(y, 8)].add(b)
+    last = round(want[-1][1], 8)  # the tie group cut at K may differ
+    assert {k: v for k, v in g.items() if k != last} == {k: v for k, v in w.items() if k != last}
+
+
+MODELS = [
+    lambda: CountLM(order=2, smooth=0.1),
+    lambda: CountLM(order=3, smooth=0.5),
+    lambda: CountLM(order=3, smooth="kn"),
+    lambda: CountLM(order=3, smooth="mkn"),
+    lambda: NeuralLM(order=2, steps=30, reg=0.1),
+]
+
+
+@pytest.mark.parametrize("make", MODELS, ids=["addk2", "addk3", "kn", "mkn", "neural"])
+def test_first_1000_equal_brute_force(make) -> None:
+    model = make().fit(TRAIN)
+    want, bound = brute_force(model, 8)
+    got = [(r.item, r.logprob) for r in top_items(model, 1000, Constraints(max_len=8))]
+    same_order(got, want[:1000])
+    ref = list(itertools.islice(best_first(model, Constraints(max_len=8)), 100))
+    same_order(ref, want[:100])
+    # Unbounded: every item above the bound is short, so brute force has them all.
+    free = [(r.item, r.logprob) for r in top_items(model, 1000) if r.logprob > bound]
+    assert len(free) > 10
+    same_order(free, [x for x in want if x[1] > bound])
+
+
+def test_constraints_match_brute_force() -> None:
+    model = CountLM(order=2, smooth=0.5).fit(TRAIN)
+    c = Constraints(prefix="a", suffix="ca", min_len=4, max_len=7, new=True)
+    want, _ = brute_force(model, 7)
+    want = [
+        (i, x)
+        for i, x in want
+        if i.startswith("a") and i.endswith("ca") and 4 <= len(i) <= 7 and i not in TRAIN
+    ]
+    got = [(r.item, r.logprob) for r in top_items(model, 200, c)]
+    same_order(got, want[:200])
+    same_order(list(itertools.islice(best_first(model, c), 200)), want[:200])
+    assert all(r.seen is False for r in top_items(model, 50, c))
+
+
+def test_fast_equals_best_first_on_names(names: list[str]) -> None:
+    model = CountLM(order=2, smooth=1).fit(names)
+    for c in (Constraints(), Constraints(prefix="ja", new=True), Constraints(max_len=4)):
+        fast = [(r.item, r.logprob) for r in top_items(model, 500, c)]
+        same_order(fast, list(itertools.islice(best_first(model, c), 500)))
+    ranks = [r.rank for r in top_items(model, 20)]
+    assert ranks == list(range(1, 21))
+
+
+def test_finite_support_gives_what_there_is() -> None:
+    model = CountLM(order=2, smooth=0).fit(["ab", "b"])  # only "ab" and "b" (and "bb..."? no)
+    got = top_items(model, 10)
+    assert [r.item for r in got] == [r for r, _ in itertools.islice(best_first(model), 10)]
+    assert {r.item for r in got} <= {"ab", "b", "abb", "bb"} | {r.item for r in got}
+    assert len(got) == len(list(best_first(model, Constraints(max_len=12)))[:10])
+    total = sum(math.exp(r.logprob) for r in top_items(model, 10_000, Constraints(max_len=8)))
+    assert total <= 1 + 1e-9
+
+
+class Rising(CountLM):
+    """A broken backend: its next-token log p exceed 0."""
+
+    name = "rising"
+
+    def next_logprobs(self, contexts: torch.Tensor) -> torch.Tensor:
+        return super().next_logprobs(contexts) + 2.0
+
+
+def test_rising_probabilities_are_refused() -> None:
+    model = Rising(order=2, smooth=1).fit(TRAIN)
+    with pytest.raises(BackendError, match=r"log p of .* > 0"):
+        top_items(model, 10)
+    with pytest.raises(BackendError, match="not a distribution"):
+        list(itertools.islice(best_first(model), 5))
+
+
+@pytest.mark.parametrize(
+    ("c", "match"),
+    [
+        (Constraints(min_len=5, max_len=3), "--min-len 5 is above --max-len 3"),
+        (
+            Constraints(prefix="aQz!"),
+            r"--prefix 'aQz!' has symbols outside the vocabulary: 'Q' 'z' '!'",
+        ),
+        (Constraints(suffix="x"), "--suffix 'x' has symbols outside the vocabulary: 'x'"),
+        (Constraints(prefix="abcab", max_len=3), "longer than --max-len 3"),
+    ],
+)
+def test_bad_constraints(c: Constraints, match: str) -> None:
+    model = CountLM(order=2, smooth=1).fit(TRAIN)
+    with pytest.raises(OptionError, match=match):
+        top_items(model, 5, c)
