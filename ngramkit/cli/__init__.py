@@ -24,6 +24,7 @@ from ..errors import NgramkitError, visible
 COMMANDS: dict[str, tuple[str, str]] = {
     "fit": ("fit", "Train a model on a word list, report and save it."),
     "sample": ("sample", "Draw items from a model (the lecture's seeded procedure)."),
+    "top": ("top", "The K most probable items, in order (exact)."),
     "eval": ("evaluate", "Score word lists: per item and overall NLL."),
     "score": ("score", "Per-token breakdown of one or more items."),
     "compare": ("compare", "Models side by side on one word list, with a bootstrap CI."),

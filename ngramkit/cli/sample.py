@@ -1,14 +1,20 @@
-"""`ngramkit sample MODEL`: draw items with the lecture's seeded procedure."""
+"""`ngramkit sample MODEL`: draw items with the lecture's seeded procedure.
+
+Constraints (--new, --unique, lengths, --suffix) condition the draws by
+rejection (generate.py); with none the draws are exactly the lecture's.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from ..options import LECTURE_SEED, MAX_SEED
 from ..report import samples_table
 from .common import TABLE_ROWS, console, emit_json, finite, load_model
+from .generation import constraint_options, constraints
 
 FORMATS = ("table", "plain", "json")
 
@@ -38,12 +44,23 @@ FORMATS = ("table", "plain", "json")
     show_default=True,
     help="Divide log-probabilities by T before drawing.",
 )
-@click.option("--prefix", default="", help="Every item starts with this text.")
+@click.option("--top-k", type=int, default=None, help="Draw each token among the K most probable.")
 @click.option(
-    "--max-len",
+    "--top-p", type=float, default=None, help="Draw each token from the nucleus of mass P (0, 1]."
+)
+@constraint_options
+@click.option("--unique", is_flag=True, help="No item twice.")
+@click.option(
+    "--cut",
     type=click.IntRange(min=1),
     default=None,
     help="Cut items after this many drawn symbols [default: 256].",
+)
+@click.option(
+    "--tries",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Candidates to draw at most under constraints [default: max(10000, 100 n)].",
 )
 @click.option(
     "--format",
@@ -56,28 +73,27 @@ FORMATS = ("table", "plain", "json")
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 def command(
-    model_path: str,
-    count: int,
-    seed: int,
-    temperature: float,
-    prefix: str,
-    max_len: int | None,
-    fmt: str,
-    as_json: bool,
+    model_path: str, count: int, seed: int, fmt: str, as_json: bool, **kw: Any
 ) -> None:
     """Draw items from MODEL; the same seed gives the same items."""
+    from ..generate import draw
+
     fmt = "json" if as_json else fmt
+    c = constraints(kw, unique=kw.pop("unique"))
     model = load_model(model_path).model
-    drawn = model.sample(count, seed=seed, temperature=temperature, prefix=prefix, max_len=max_len)
+    got = draw(model, count, c, seed=seed, **kw)
     if fmt == "json":
-        emit_json({"samples": drawn, "seed": seed})
+        extra = {"candidates": got.candidates, "complete": got.complete} if c.restricts else {}
+        emit_json({"samples": got.items, "seed": seed, **extra})
     elif fmt == "plain":
-        write_lines(drawn)
+        write_lines(got.items)
     else:
         seen = model.training.seen if model.training else None
-        rows = [(s, None if seen is None else s in seen) for s in drawn[:TABLE_ROWS]]
-        title = f"{count} samples, seed {seed}"
-        console().print(samples_table(rows, title=title, total=count))
+        rows = [(s, None if seen is None else s in seen) for s in got.items[:TABLE_ROWS]]
+        title = f"{len(got.items)} samples, seed {seed}"
+        console().print(samples_table(rows, title=title, total=len(got.items)))
+    if not got.complete:
+        raise click.ClickException(got.shortfall(c))
 
 
 def write_lines(items: list[str]) -> None:
