@@ -44,9 +44,11 @@ class Constraints:
     unique: bool = False
 
     @property
-    def any(self) -> bool:
-        """Whether anything beyond the prefix restricts the item (rejection is needed)."""
-        return bool(self.suffix or self.min_len or self.max_len is not None)
+    def restricts(self) -> bool:
+        """Whether anything beyond the prefix restricts the items (rejection is needed)."""
+        return (
+            bool(self.suffix or self.min_len or self.max_len is not None) or self.new or self.unique
+        )
 
     def check(self, vocab: Vocabulary) -> None:
         """OptionError (one line) for contradictory bounds or affixes outside `vocab`."""

@@ -17,7 +17,9 @@ How each draw is conditioned (all exact, none approximate):
 With no constraint the items are the stream's, exactly the lecture's draws.
 The same seed gives the same items. At most `tries` candidates are drawn
 (default max(MIN_TRIES, TRIES_PER_ITEM * n)), so a nearly impossible
-constraint stops in bounded time; the result says how far it got.
+constraint stops in bounded time; so does a draw that kept nothing in the
+last MIN_TRIES + 10x its mean candidates per item (--unique past what the
+model makes). The result says how far it got.
 
 Not here: the draw itself (sampling.py) and the checks of constraints (constraints.py).
 """
@@ -98,23 +100,33 @@ def draw(
         top_k=top_k,
         top_p=top_p,
     )
-    if not (c.any or c.new or c.unique):
+    if not c.restricts:
         return Draws(stream.take(n), n, n)
     budget = max(MIN_TRIES, TRIES_PER_ITEM * n) if tries is None else tries
     kept: list[str] = []
     unique: set[str] = set()
-    drawn = 0
-    while len(kept) < n and drawn < budget:
+    drawn = last = 0  # candidates drawn; drawn when the last item was kept
+    while len(kept) < n and drawn < budget and not _stalled(drawn, last, len(kept)):
         rate = (len(kept) + 1) / (drawn + 1)
-        batch = stream.take(min(budget - drawn, max(64, int(1.1 * (n - len(kept)) / rate))))
+        want = max(64, int(1.1 * (n - len(kept)) / rate))
+        batch = stream.take(min(budget - drawn, want, max(4096, 2 * drawn)))  # batches grow
         for item in batch:
             drawn += 1
             if c.admits(item, vocab, seen) and not (c.unique and item in unique):
                 kept.append(item)
                 unique.add(item)
+                last = drawn
                 if len(kept) == n:
                     break
     return Draws(kept, n, drawn)
+
+
+def _stalled(drawn: int, last: int, kept: int) -> bool:
+    """No item kept in the last MIN_TRIES + 10x the mean candidates per item: stop.
+
+    The case of --unique past what the model makes (a model of 2 items asked for 10).
+    """
+    return kept > 0 and drawn - last > MIN_TRIES + 10 * last / kept
 
 
 def _cut(c: Constraints, prefix: list[str], cut: int | None) -> int | None:

@@ -99,6 +99,8 @@ def test_unique_beyond_the_support_returns_what_it_found() -> None:
     model = CountLM(order=2, smooth=0).fit(["a", "b"])  # only "a" and "b" have probability
     got = draw(model, 10, Constraints(unique=True), seed=0, tries=2000)
     assert sorted(got.items) == ["a", "b"] and not got.complete and got.candidates == 2000
+    stalled = draw(model, 10**6, Constraints(unique=True), seed=0)  # 10^8 tries allowed
+    assert len(stalled.items) == 2 and stalled.candidates < 20_000
     assert "found 2 of 10 distinct items" in got.shortfall(Constraints(unique=True))
 
 

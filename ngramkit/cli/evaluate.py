@@ -66,6 +66,18 @@ FORMATS = ("table", "json", "jsonl", "tsv", "csv")
     help="Mark items beyond the threshold saved by `ngramkit threshold` (MODEL.threshold.json).",
 )
 @click.option("--hist", is_flag=True, help="Also show a histogram of the items' NLL (table).")
+@click.option(
+    "--rank",
+    is_flag=True,
+    help="Each item's rank (guess number) and the coverage curve, instead of scores.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="With --rank: draws for the rank estimate.",
+)
 @export_option
 @list_options
 def command(
@@ -78,6 +90,8 @@ def command(
     as_json: bool,
     flag: bool,
     hist: bool,
+    rank: bool,
+    samples: int,
     export: str | None,
     **columns: str | bool | None,
 ) -> None:
@@ -97,6 +111,11 @@ def command(
     lists = list_format(dict(columns))
     loaded = load_model(model_path)
     mark = _flagger(model_path, loaded.header) if flag else None
+    if rank:
+        from .ranks import show_ranks
+
+        show_ranks(loaded.model, wordlists, fmt, samples)
+        return
     with ProgressBar("eval") as bar:
         progress = bar if bar.enabled else None
         run = ListEvaluation(loaded.model, wordlists, progress=progress, fmt=lists)

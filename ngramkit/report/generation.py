@@ -13,6 +13,7 @@ from .tables import simple_table
 
 if TYPE_CHECKING:
     from ..best import Ranked
+    from ..guessing import Coverage, Rank
 
 
 def _mark(seen: bool | None) -> Text:
@@ -34,4 +35,33 @@ def top_table(rows: Sequence[Ranked], title: str) -> Table:
             f"{math.exp(r.logprob):.3e}",
             _mark(r.seen),
         )
+    return table
+
+
+def _count(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def rank_table(ranks: Sequence[Rank], title: str) -> Table:
+    """item, log p, rank (guess number), its 95% interval, exact or estimated."""
+    table = simple_table(title)
+    for name in ("item", "log p (nats)", "rank", "95% interval", ""):
+        table.add_column(name, justify="left" if name in ("item", "") else "right")
+    for r in ranks:
+        span = "" if r.exact or r.low is None else f"{_count(r.low)} .. {_count(r.high)}"
+        how = "" if r.rank is None else ("exact" if r.exact else "estimate")
+        table.add_row(r.item, f"{r.logprob:.4f}", _count(r.rank), span, Text(how, style="dim"))
+    return table
+
+
+def coverage_table(cov: Coverage) -> Table:
+    """guesses K, items found within K, fraction: the coverage curve."""
+    table = simple_table(
+        f"coverage of {cov.items:,} items (exact up to {cov.exact_upto:,} guesses)"
+    )
+    for name in ("guesses", "found", "fraction"):
+        table.add_column(name, justify="right")
+    for k, f in zip(cov.guesses, cov.found):
+        frac = f"{f / cov.items:.1%}" if cov.items else "-"
+        table.add_row(f"{k:,}", f"{f:,}", frac)
     return table
