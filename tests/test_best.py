@@ -124,8 +124,8 @@ def test_rising_probabilities_are_refused() -> None:
     [
         (Constraints(min_len=5, max_len=3), "--min-len 5 is above --max-len 3"),
         (
-            Constraints(prefix="aQz!"),
-            r"--prefix 'aQz!' has symbols outside the vocabulary: 'Q' 'z' '!'",
+            Constraints(prefix="a1z!"),
+            r"--prefix 'a1z!' has symbols outside the vocabulary: '1' 'z' '!'",
         ),
         (Constraints(suffix="x"), "--suffix 'x' has symbols outside the vocabulary: 'x'"),
         (Constraints(prefix="abcab", max_len=3), "longer than --max-len 3"),
