@@ -21,7 +21,7 @@ from ngramkit.guessing import RankEstimator
 NAMES = Path(__file__).resolve().parents[1] / "examples" / "names.txt"
 
 
-def cpu(f):  # noqa: ANN001, ANN201
+def cpu(f):
     t = time.process_time()
     out = f()
     return out, time.process_time() - t

@@ -72,9 +72,7 @@ FORMATS = ("table", "plain", "json")
     "(every item, one a line: a word list, e.g. > list.txt) or json.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-def command(
-    model_path: str, count: int, seed: int, fmt: str, as_json: bool, **kw: Any
-) -> None:
+def command(model_path: str, count: int, seed: int, fmt: str, as_json: bool, **kw: Any) -> None:
     """Draw items from MODEL; the same seed gives the same items."""
     from ..generate import draw
 
