@@ -16,6 +16,7 @@ import click
 
 from ..errors import OptionError
 from ..ranking import Selection, select
+from ..registry import check_logprobs
 from ..report.decide import histogram
 from ..report.evaluation import eval_report
 from .common import (
@@ -28,6 +29,7 @@ from .common import (
     load_model,
     print_report,
 )
+from .ranks import show_ranks
 from .writers import writer
 
 if TYPE_CHECKING:
@@ -112,18 +114,13 @@ def command(
     loaded = load_model(model_path)
     mark = _flagger(model_path, loaded.header) if flag else None
     if rank:
-        from .ranks import show_ranks
-
-        show_ranks(loaded.model, wordlists, fmt, samples)
-        return
+        return show_ranks(loaded.model, wordlists, fmt, samples)
     with ProgressBar("eval") as bar:
         progress = bar if bar.enabled else None
         run = ListEvaluation(loaded.model, wordlists, progress=progress, fmt=lists)
         if fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None:
             _stream(run, fmt, mark)
-            _check_totals(run)
-            _notes(run)
-            return
+            return _notes(_check_totals(run))
         nlls: list[float] | None = [] if hist else None
         limit = TABLE_ROWS if fmt == "table" else None
         shown = select(_rows(run, mark, nlls), sort, top, bottom, limit=limit)
@@ -172,12 +169,11 @@ def _check_options(
     check_export(export)
 
 
-def _check_totals(run: ListEvaluation) -> None:
+def _check_totals(run: ListEvaluation) -> ListEvaluation:
     """After scoring, one clear line when the totals are no distribution's (log p
-    above 0: a backend returning probabilities)."""
-    from ..registry import check_logprobs
-
+    above 0: a backend returning probabilities); else `run` itself."""
     check_logprobs(type(run.model), [(f.source, f) for f in run.files])
+    return run
 
 
 def _stream(run: ListEvaluation, fmt: str, mark: Callable[[ItemScore], ItemScore] | None) -> None:
