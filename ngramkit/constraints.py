@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import OptionError
+from .errors import OOVError, OptionError
 
 if TYPE_CHECKING:
     import torch
@@ -63,7 +63,7 @@ class Constraints:
             unknown = vocab.unknown(text)
             if unknown and not vocab.unk:  # with <unk>, unseen symbols map to it
                 shown = " ".join(repr(s) for s in unknown)
-                raise OptionError(f"--{name} {text!r} has symbols outside the vocabulary: {shown}")
+                raise OOVError(f"--{name} {text!r} has symbols outside the vocabulary: {shown}")
             n = len(vocab.split(text))
             if hi is not None and n > hi:
                 raise OptionError(f"--{name} {text!r} is longer than --max-len {hi}")

@@ -136,6 +136,9 @@ class FitResult:
         if isinstance(self.data, DataStats):
             keys = ("source", "items", "train", "val", "val_fraction", "seed", "normalized")
             extra["data"] = {k: getattr(self.data, k) for k in keys}
+            for k in ("weight", "dedup"):  # a weighted list, --dedup: the header's sums need them
+                if getattr(self.data, k) is not None:
+                    extra["data"][k] = getattr(self.data, k)
         persist.save(self.model, path, extra=extra)
         return replace(self, output=path)
 

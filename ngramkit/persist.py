@@ -147,6 +147,8 @@ FIELDS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
     ("data", "items"): (_count, "a count"),
     ("data", "train"): (_count, "a count"),
     ("data", "val"): (_count, "a count"),
+    ("data", "weight"): (_count, "a count"),
+    ("data", "dedup"): (_count, "a count"),
     ("data", "seed"): (lambda x: _count(x) and x <= MAX_SEED, "a seed"),
     ("data", "val_fraction"): (lambda x: _number(x) and x < 1, "a fraction in [0, 1)"),
 }
@@ -209,21 +211,28 @@ def _metrics_problem(m: Any) -> str | None:
 
 
 def _sums_problem(header: dict[str, Any]) -> str | None:
-    """Which of the header's counts disagree with each other, or None."""
+    """Which of the header's counts disagree with each other, or None.
+
+    With --dedup the split holds `data.dedup` items (the distinct ones kept);
+    a weighted list's training.items counts each line `weight` times, so it is
+    at least data.train there, not equal to it.
+    """
     data, training = header.get("data") or {}, header.get("training") or {}
     train = (header.get("metrics") or {}).get("train") or {}
-    if (
-        all(k in data for k in ("items", "train", "val"))
-        and data["items"] != data["train"] + data["val"]
-    ):
-        return "data.items is not data.train + data.val"
-    pairs = [(data.get("train"), training.get("items"), "data.train", "training.items")]
-    pairs.append(
+    kept = "dedup" if "dedup" in data else "items"
+    if all(k in data for k in (kept, "train", "val")) and data[kept] != data["train"] + data["val"]:
+        return f"data.{kept} is not data.train + data.val"
+    pairs = [
         (train.get("tokens"), training.get("tokens"), "metrics.train.tokens", "training.tokens")
-    )
+    ]
+    if "weight" not in data:
+        pairs.append((data.get("train"), training.get("items"), "data.train", "training.items"))
     for a, b, name_a, name_b in pairs:
         if a is not None and b is not None and a != b:
             return f"{name_a} ({a}) is not {name_b} ({b})"
+    weighted = data.get("train"), training.get("items")
+    if "weight" in data and None not in weighted and weighted[1] < weighted[0]:
+        return f"training.items ({weighted[1]}) is below data.train ({weighted[0]})"
     return None
 
 

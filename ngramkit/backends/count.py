@@ -226,7 +226,10 @@ class CountLM(LanguageModel):
             model._adopt(estimate, {**learned, "k": estimate.k})
         else:
             _check_learned(learned, model.hparams, N)
-            unk_logp = _unk_logp(config.get("unk_logp"), smooth == IMPORTED)
+            # An ARPA import holds p(<unk>); so does a file of before the unknown token
+            # joined the vocabulary (hparams unk on a closed vocabulary), as it was saved.
+            old = bool(model.hparams.get("unk")) and not model.require_fitted().unk
+            unk_logp = _unk_logp(config.get("unk_logp"), smooth == IMPORTED or old)
             model._adopt(BackoffTables.from_state(V, N, tensors, unk_logp), learned)
         return model
 
@@ -263,8 +266,8 @@ def _check_learned(learned: dict[str, Any], hparams: dict[str, Any], order: int)
 
 def _unk_logp(unk: Any, imported: bool) -> float:
     """log p(<unk>) as a file holds it (None: not reserved), checked: a number <= 0, and
-    only in a model read from an ARPA file (a fitted one keeps its unknown token in the
-    vocabulary, tokenizer.py)."""
+    only in a model read from an ARPA file or an old `unk` file (a fitted one keeps its
+    unknown token in the vocabulary, tokenizer.py)."""
     if unk is not None and not imported:
         raise ModelFileError("count model: an unknown-symbol log-probability outside an import")
     if unk is not None and (isinstance(unk, bool) or not isinstance(unk, (int, float))):

@@ -105,12 +105,13 @@ def test_divergence_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     "hparams, message",
     [
-        ({"emb": 0}, "--emb must be between 1 and 4096, got 0"),
-        ({"lr": 0}, "--lr must be > 0, <= 1000, got 0"),
-        ({"lr": 1e300}, "--lr must be > 0, <= 1000, got 1e\\+300"),
-        ({"lr_decay": 1.5}, "--lr-decay must be > 0, <= 1, got 1.5"),
-        ({"steps": "many"}, "--steps must be an integer, got 'many'"),
-        ({"smooth": 1}, "backend 'mlp' does not take --smooth"),
+        # the library names parameters as Python spells them (the CLI shows its flags)
+        ({"emb": 0}, "^emb must be between 1 and 4096, got 0"),
+        ({"lr": 0}, "^lr must be > 0, <= 1000, got 0"),
+        ({"lr": 1e300}, "^lr must be > 0, <= 1000, got 1e\\+300"),
+        ({"lr_decay": 1.5}, "^lr_decay must be > 0, <= 1, got 1.5"),
+        ({"steps": "many"}, "^steps must be an integer, got 'many'"),
+        ({"smooth": 1}, "backend 'mlp' does not take smooth"),
     ],
 )
 def test_bad_hyperparameters(hparams: dict, message: str) -> None:
