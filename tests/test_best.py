@@ -11,7 +11,7 @@ import torch
 from ngramkit import CountLM, NeuralLM
 from ngramkit.best import best_first, top_items
 from ngramkit.constraints import Constraints
-from ngramkit.errors import BackendError, OptionError
+from ngramkit.errors import BackendError, NgramkitError
 from ngramkit.evaluate import score_batch
 
 TRAIN = ["ab", "abc", "ba", "cab", "a", "aab", "bca", "abca", "cc", "b"]
@@ -133,5 +133,6 @@ def test_rising_probabilities_are_refused() -> None:
 )
 def test_bad_constraints(c: Constraints, match: str) -> None:
     model = CountLM(order=2, smooth=1).fit(TRAIN)
-    with pytest.raises(OptionError, match=match):
+    # contradictory bounds are OptionError, affixes outside the vocabulary OOVError
+    with pytest.raises(NgramkitError, match=match):
         top_items(model, 5, c)
