@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import OptionError
-from .common import emit_json, load_model
+from .common import emit_json, format_options, load_model
 
 if TYPE_CHECKING:
     from ..classify import Candidate
@@ -53,15 +53,7 @@ TABLE_ROWS = 1000  # rows the table shows at most; every row goes to json and ts
     metavar="K",
     help="LISTs are tab-separated: item in column 1, gold label in column K.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "tsv"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@format_options(("table", "json", "tsv"), "Output format.")
 @click.option("--hist", is_flag=True, help="Also show a histogram of the margins.")
 def command(
     lists: tuple[str, ...],

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
 from ..config import SHARDS_PER_WORKER
 from ..errors import OptionError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 TABLE_ROWS = 1000
 """Rows a terminal table shows at most (eval's items, score's tokens, sample's items):
@@ -27,6 +30,23 @@ def console(stderr: bool = False) -> Console:
 def emit_json(data: Any) -> None:
     """Print one JSON object to stdout and nothing else."""
     click.echo(json.dumps(data, ensure_ascii=False, allow_nan=False))
+
+
+def format_options(formats: Sequence[str], help: str) -> Callable[[F], F]:
+    """--format (one of `formats`, "table" by default) and --json (same as --format json)."""
+
+    def add(f: F) -> F:
+        f = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(f)
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(list(formats)),
+            default="table",
+            show_default=True,
+            help=help,
+        )(f)
+
+    return add
 
 
 def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:

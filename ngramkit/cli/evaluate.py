@@ -25,6 +25,7 @@ from .common import (
     check_export,
     emit_json,
     export_option,
+    format_options,
     list_options,
     load_model,
     print_report,
@@ -53,15 +54,7 @@ FORMATS = ("table", "json", "jsonl", "tsv", "csv")
 @click.option(
     "--bottom", type=click.IntRange(min=1), default=None, metavar="K", help="Last K rows."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="Output format (jsonl: one object per item, then a summary line).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@format_options(FORMATS, "Output format (jsonl: one object per item, then a summary line).")
 @click.option(
     "--flag",
     is_flag=True,

@@ -13,7 +13,7 @@ import click
 
 from ..options import LECTURE_SEED, MAX_SEED
 from ..report import samples_table
-from .common import TABLE_ROWS, console, emit_json, finite, load_model
+from .common import TABLE_ROWS, console, emit_json, finite, format_options, load_model
 from .generation import constraint_options, constraints
 
 FORMATS = ("table", "plain", "json")
@@ -62,16 +62,13 @@ FORMATS = ("table", "plain", "json")
     default=None,
     help="Candidates to draw at most under constraints [default: max(10000, 100 n)].",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="table (the first 1,000 items, marked new or seen in training), plain "
-    "(every item, one a line: a word list, e.g. > list.txt) or json.",
+@format_options(
+    FORMATS,
+    (
+        "table (the first 1,000 items, marked new or seen in training), plain "
+        "(every item, one a line: a word list, e.g. > list.txt) or json."
+    ),
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 def command(model_path: str, count: int, seed: int, fmt: str, as_json: bool, **kw: Any) -> None:
     """Draw items from MODEL; the same seed gives the same items."""
     from ..generate import draw

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .common import console, emit_json, load_model
+from .common import console, emit_json, format_options, load_model
 from .generation import constraint_options, constraints
 
 FORMATS = ("table", "tsv", "jsonl", "json")
@@ -31,15 +31,7 @@ COLUMNS = ("rank", "item", "logprob", "prob", "new")
     help="How many items (K).",
 )
 @constraint_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="tsv/jsonl: one row per item; json: one object.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@format_options(FORMATS, "tsv/jsonl: one row per item; json: one object.")
 def command(model_path: str, count: int, fmt: str, as_json: bool, **kw: Any) -> None:
     """The COUNT most probable items of MODEL, most probable first.
 
