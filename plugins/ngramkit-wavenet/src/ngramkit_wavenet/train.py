@@ -2,7 +2,8 @@
 
 makemore part 5's loop: each step draws `batch_size` random n-gram windows,
 takes one gradient step on their mean cross-entropy (nats/token) and moves
-on; no epochs, no momentum. The learning rate is `lr` until `decay_at` of the
+on; no epochs, no momentum, no optimizer state (nor torch.optim, whose
+import costs seconds). The learning rate is `lr` until `decay_at` of the
 training is done, then `lr * lr_decay` (the lecture: 0.1 for 150,000 of
 200,000 steps, then 0.01).
 
@@ -36,7 +37,7 @@ from .network import logits
 if TYPE_CHECKING:
     import torch
 
-REPORT_EVERY = 500  # steps per block: one progress call, one divergence check
+REPORT_EVERY = 500  # steps per block: one progress call (their mean loss), one divergence check
 
 
 @dataclass(frozen=True)
@@ -113,19 +114,21 @@ def sgd(
     tensors = list(params.values())
     for p in tensors:
         p.requires_grad_(True)
-    optimizer = torch.optim.SGD(tensors, lr=plan.lr, foreach=True)
     curve: list[float] = []
     start, step = time.perf_counter(), 0
     try:
         while step < plan.steps:
             block = min(REPORT_EVERY, plan.steps - step)
             ix = torch.randint(0, len(X), (block, plan.batch_size), generator=generator)
-            losses = _block(params, buffers, X, Y, ix.to(X.device), optimizer, plan, (step, start))
+            losses = _block(params, buffers, X, Y, ix.to(X.device), plan, (step, start))
+            if len(losses) == 0:  # the budget ran out as the block began
+                break
             step += len(losses)
-            curve.extend(losses.tolist())  # one device sync per block
+            block_losses = losses.tolist()  # one device sync per block
+            curve.extend(block_losses)
             _check(curve, len(params["bout"]), plan)
-            if progress is not None:
-                progress(step, plan.steps, loss=curve[-1])
+            if progress is not None:  # the block's mean: one step's loss is noisy
+                progress(step, plan.steps, loss=sum(block_losses) / len(block_losses))
             if len(losses) < block:  # the budget ran out inside the block
                 break
     finally:
@@ -141,7 +144,6 @@ def _block(
     X: torch.Tensor,
     Y: torch.Tensor,
     ix: torch.Tensor,
-    optimizer: torch.optim.SGD,
     plan: Plan,
     clock: tuple[int, float],
 ) -> torch.Tensor:
@@ -161,12 +163,15 @@ def _block(
         step, seconds = first + taken, time.perf_counter() - start
         if step > 0 and plan.done(step, seconds) >= 1:
             break
-        for group in optimizer.param_groups:
-            group["lr"] = plan.lr_at(plan.done(step, seconds))
+        lr = plan.lr_at(plan.done(step, seconds))
         loss = F.cross_entropy(logits(params, buffers, X[rows], training=True), Y[rows])
-        optimizer.zero_grad(set_to_none=True)
+        for p in params.values():
+            p.grad = None
         loss.backward()
-        optimizer.step()
+        with torch.no_grad():
+            for p in params.values():
+                if p.grad is not None:  # every parameter has one after backward()
+                    p.add_(p.grad, alpha=-lr)
         losses[taken] = loss.detach()
         taken += 1
         if step == 0 and plan.minutes is not None:
@@ -188,5 +193,6 @@ def _check(curve: list[float], vocab: int, plan: Plan) -> None:
     limit = 3 * math.log(vocab) + 5  # nats/token: never reached while learning
     if not curve[-1] < limit:  # also catches nan and inf
         raise TrainingError(
-            f"training diverged at step {len(curve)} (loss {curve[-1]}): lower --lr (now {plan.lr:g})"
+            f"training diverged at step {len(curve)} (loss {curve[-1]}): "
+            f"lower --lr (now {plan.lr:g})"
         )
