@@ -25,6 +25,12 @@ from ngramkit_wavenet.model import WaveNetLM
 SPLIT = Path(__file__).resolve().parents[4] / "shared" / "data" / "makemore-split"
 
 
+def report(done: int, total: int, loss: float) -> None:
+    """Print a line every 10,000 steps: step, mean loss of the last block, CPU seconds."""
+    if done % 10_000 == 0 or done == total:
+        print(f"step {done}/{total} loss {loss:.4f} cpu {time.process_time():.0f} s", flush=True)
+
+
 def main(args: list[str]) -> None:
     pairs = dict(a.split("=", 1) for a in args)
     split = Path(pairs.pop("DATA", SPLIT))
@@ -34,7 +40,7 @@ def main(args: list[str]) -> None:
     model = WaveNetLM(**pairs)
     load_before = os.getloadavg()
     wall, cpu = time.perf_counter(), time.process_time()
-    model.fit(train)
+    model.fit(train, progress=report)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     nll = corpus_metrics(model, test).nll
     print(f"wavenet {model.hparams}")
