@@ -230,6 +230,8 @@ class FitSettings:
     list_format: ListFormat | None = None  # --column, --weight-column, --weighted ...
     dedup: bool = False  # --dedup: each distinct item once (types)
     normalization: Normalization = DEFAULT
+    memory: int | None = None  # --memory: bytes of resident memory counting keeps within
+    temp_dir: str | None = None  # --temp-dir: where --memory spills sorted runs
 
     @property
     def counted(self) -> bool:
@@ -259,6 +261,7 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
     engine = Engine(*(given.pop(k, None) for k in ("workers", "shards", "dask")))
     from_counts = bool(given.pop("from_counts", False))
     fmt, dedup = list_format(given), bool(given.pop("dedup", False))
+    budget, temp_dir = _budget(given.pop("memory", None), given.pop("temp_dir", None))
     if dedup and fmt is not None and fmt.weighted:
         raise OptionError("--dedup keeps each item once, ignoring its weight: drop one of them")
     if dedup and (engine or from_counts):
@@ -296,8 +299,21 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
         list_format=fmt,
         dedup=dedup,
         normalization=Normalization(s["normalize"], s["case"], s["accents"]),
+        memory=budget,
+        temp_dir=temp_dir,
         **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples")},
     )
+
+
+def _budget(size: str | None, temp_dir: str | None) -> tuple[int | None, str | None]:
+    """(--memory in bytes or None, --temp-dir): checked before any work is done."""
+    from .memory import parse_size
+
+    if size is None:
+        if temp_dir is not None:
+            raise OptionError("--temp-dir is where --memory spills sorted runs: give --memory too")
+        return None, None
+    return parse_size(size), temp_dir
 
 
 def _open_vocabulary(

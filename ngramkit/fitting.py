@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch  # noqa: F401  (imported with the module, so never inside a fit's clock)
 
-from . import persist
+from . import memory, persist
 from .corpus import Corpus
 from .counting import CountRun, DaskCluster, InProcess, LocalPool, count_files
 from .counting.tablefile import MAGIC
@@ -330,7 +330,17 @@ def read_vocab(path: str, kind: str) -> Vocabulary:
 
 
 def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
-    """Fit as `settings` say and save the model file (see the module docstring)."""
+    """Fit as `settings` say and save the model file (see the module docstring).
+
+    settings.memory: counting keeps within that many bytes, spilling sorted
+    runs under settings.temp_dir (memory.budget, counting/spill.py).
+    """
+    with memory.budget(settings.memory, settings.temp_dir):
+        return _run(settings, progress)
+
+
+def _run(settings: FitSettings, progress: Progress | None) -> FitResult:
+    """`run` inside its memory budget."""
     if settings.counted:
         return _run_counted(settings, progress)
     if not settings.data:

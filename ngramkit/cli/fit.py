@@ -189,6 +189,20 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
 )
 @engine_options
 @click.option(
+    "--memory",
+    default=None,
+    metavar="SIZE",
+    help="Count within SIZE of resident memory (500M, 2G, 50%), spilling sorted runs "
+    "of counts to --temp-dir and merging them; the model is the same [default: no "
+    "limit].",
+)
+@click.option(
+    "--temp-dir",
+    default=None,
+    metavar="DIR",
+    help="Folder for --memory's sorted runs, removed after [default: the system's].",
+)
+@click.option(
     "--from-counts", is_flag=True, help="DATA are count tables (ngramkit count): merge, fit."
 )
 @click.option(
