@@ -132,6 +132,7 @@ class FitResult:
     def save(self, path: str) -> FitResult:
         """Write the model file with the metrics (and the word list's split) in its header."""
         check_logprobs(type(self.model), [("train", self.train), ("val", self.val)])
+        memory.release()  # the fit's freed temporaries, before the file's buffers
         extra: dict[str, Any] = {"metrics": self.metrics()}
         if isinstance(self.data, DataStats):
             keys = ("source", "items", "train", "val", "val_fraction", "seed", "normalized")

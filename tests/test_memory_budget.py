@@ -208,3 +208,23 @@ def test_table_too_large_for_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(spill, "resident", lambda: next(seen))
     with pytest.raises(OptionError, match="distinct n-grams take"), memory.budget(2**19):
         NgramCounts.count(Corpus.from_items(items(500)), 3, chunk_tokens=2048)
+
+
+def test_chunking_never_changes_the_table() -> None:
+    """Chunks of any size (2^18 is the default now, 2^20 before) give the table of a
+    plain loop over every item's padded windows."""
+    data = items(800, seed=11)
+    corpus = Corpus.from_items(data)
+    V, N = len(corpus.vocab), 5
+    ref: dict[int, int] = {}
+    for item in data:
+        ids = [0] * (N - 1) + [corpus.vocab.stoi[c] for c in item] + [0]
+        for j in range(len(ids) - N + 1):
+            key = 0
+            for t in ids[j : j + N]:
+                key = key * V + t
+            ref[key] = ref.get(key, 0) + 1
+    for chunk in (2**20, 2**18, 1000, 50):
+        got = NgramCounts.count(corpus, N, chunk_tokens=chunk)
+        assert got.top_keys.tolist() == sorted(ref)
+        assert got.top_counts.tolist() == [ref[k] for k in sorted(ref)]
