@@ -103,7 +103,7 @@ class ContextRows:
 
 def flat(t: torch.Tensor) -> memoryview:
     """A contiguous int32, int64 or float64 tensor as a flat memoryview of Python
-    ints/floats over its own memory (the caller keeps the tensor alive)."""
+    ints/floats over its own memory (the caller keeps the tensor alive: ScalarRows)."""
     fmt = {torch.int32: "i", torch.int64: "q", torch.float64: "d"}[t.dtype]
     if t.numel() == 0:
         return memoryview(b"").cast(fmt)
@@ -117,14 +117,21 @@ class ScalarRows:
     the very floats `token_logprobs` gathers."""
 
     def __init__(self, rows: ContextRows) -> None:
-        self.rows = rows  # keeps the tensors the views read alive
+        self.keep: list[torch.Tensor] = []  # the tensors the views read, kept alive
         self.V = rows.vocab_size
-        self.dense, self.start = flat(rows.dense), flat(rows.start)
-        self.values = flat(rows.logp)
+        self.dense, self.start = self._view(rows.dense), self._view(rows.start)
+        self.values = self._view(rows.logp)
         self.n_dense, self.n_start = len(rows.dense), len(rows.start)
         self.levels = [
-            (flat(lv.keys), self.V**lv.width, lv.offset, lv.floor) for lv in reversed(rows.sparse)
+            (self._view(lv.keys), self.V**lv.width, lv.offset, lv.floor)
+            for lv in reversed(rows.sparse)
         ]  # longest first: the first hit wins
+
+    def _view(self, t: torch.Tensor) -> memoryview:
+        """`flat` of t (a contiguous copy if it is not), kept alive with self."""
+        t = t.contiguous()
+        self.keep.append(t)
+        return flat(t)
 
     def row(self, ctx: int) -> int:
         """The row of one context key."""

@@ -84,7 +84,7 @@ class Scorer:
         """log p of each predicted token of one item, its symbol ids given (no boundaries):
         [len(ids) + 1] floats, the end boundary last; the floats token_logprobs gives."""
         targets = [*ids, 0]
-        scalar = self.scalar_rows()
+        scalar = self.scalar_rows(len(targets))
         if scalar is not None:
             return scalar.logprobs(targets, self.estimate.order)
         V, space = self.estimate.vocab_size, self.estimate.vocab_size ** (self.estimate.order - 1)
@@ -94,9 +94,9 @@ class Scorer:
             ctx = (ctx * V + w) % space
         return self.token_logprobs(torch.tensor(keys), torch.tensor(targets)).tolist()
 
-    def scalar_rows(self) -> ScalarRows | None:
+    def scalar_rows(self, tokens: int = 0) -> ScalarRows | None:
         """The dense table or the compact rows as Python buffers, once they exist (a call
-        without them counts CALL_TOKENS toward the rows)."""
+        of `tokens` without them counts at least CALL_TOKENS toward the rows)."""
         if self._scalar is None:
             dense = self.dense
             if dense is not None:
@@ -105,7 +105,7 @@ class Scorer:
                 self._scalar = ContextRows(
                     len(dense[0]), every, (), empty, dense.flatten()
                 ).scalar()
-            elif self._rows(CALL_TOKENS) is not None:
+            elif self._rows(max(tokens, CALL_TOKENS)) is not None:
                 assert self.rows is not None
                 self._scalar = self.rows.scalar()
         return self._scalar
