@@ -34,7 +34,7 @@ symbol is that token, so every item gets a finite score. A backend that
 cannot model it sets `supports_unk = False` (fit then refuses `--unk`).
 Text enters through the vocabulary, which puts it under the model's
 normalization rule first (normalize.py). OOV, one rule per kind of call:
-calls that return numbers for one item (`logprob`, `windows_of`,
+calls that return numbers for one item (`logprob`, `token_scores`, `windows_of`,
 `next_tokens`, `sample`'s prefix) raise OOVError naming the unknown symbols;
 calls that return result objects for lists (evaluate.py's `score_batch`,
 `corpus_metrics`, `breakdown`) mark OOV items and never raise.
