@@ -89,11 +89,12 @@ class CountedStats:
     shards: int  # shards counted, or tables read
     table: NgramCounts  # items counted, blank lines, items left out (oov), tokens, vocab, keys
     stages: dict[str, float]  # seconds per stage: symbols, count (or read), merge, estimate
-    normalized: None = None  # training items changed per rule part: not counted in shards
+    normalized: dict[str, int] | None = None  # items each rule part changed (None: tables read)
 
     def to_json(self) -> dict[str, Any]:
         t = self.table
         out = {"items": t.provenance.items, "tokens": t.tokens, "vocab_size": len(t.vocab)}
+        out |= {"normalized": self.normalized}
         return out | ({"weight": t.provenance.weight} if t.provenance.weight else {})
 
 
@@ -139,6 +140,8 @@ class FitResult:
             for k in ("weight", "dedup"):  # a weighted list, --dedup: the header's sums need them
                 if getattr(self.data, k) is not None:
                     extra["data"][k] = getattr(self.data, k)
+        elif self.data.normalized is not None:  # counted in shards here: `show` says it too
+            extra["data"] = {"normalized": self.data.normalized}
         persist.save(self.model, path, extra=extra)
         return replace(self, output=path)
 
@@ -321,12 +324,21 @@ def count_parts(
         eng.close()
 
 
-def read_vocab(path: str, kind: str) -> Vocabulary:
-    """The vocabulary of a count table file, or of a word list's items."""
+def read_vocab(
+    path: str, kind: str, normalization: Normalization = DEFAULT, unk: bool = False
+) -> Vocabulary:
+    """The vocabulary of a count table file (its own rule and unknown token), or of a
+    word list's items under `normalization`, with the unknown token when `unk`."""
     with contextlib.suppress(OSError), open(path, "rb") as f:
         if f.read(len(MAGIC)) == MAGIC:
-            return load_table(path).vocab
-    return Vocabulary.build(read_items(path).items, kind)
+            vocab = load_table(path).vocab
+            if unk and not vocab.unk:
+                raise OptionError(
+                    f"unk: the count table {path} was made without the unknown token",
+                    cli=f"--unk: the count table {path} (--vocab-from) was made without it",
+                )
+            return vocab
+    return Vocabulary.build(read_items(path).items, kind, unk=unk, normalization=normalization)
 
 
 def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
@@ -406,6 +418,7 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
     start = time.perf_counter()
     if s.from_counts:
         table, how, shards, stages = _read_tables(s.data)
+        changed = None  # a count table file does not carry them
         if s.unk and not table.vocab.unk:
             raise OptionError("--unk: these count tables were made without the unknown token")
     else:
@@ -421,14 +434,14 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
             normalization=s.normalization,
         )
         table, how, shards = done.table, s.engine.describe(), len(done.shards)
-        stages = dict(done.seconds)
+        stages, changed = dict(done.seconds), done.normalized
     clock = time.perf_counter()
     model = fit_counted(s.cls, table, s.hparams)
     model.training = trained_on(table)  # shards' items: "in training" marks, as `train` has
     metrics = table_metrics(model, table)
     stages["estimate"] = time.perf_counter() - clock
     drawn = model.sample(s.samples, seed=s.seed) if s.samples else []
-    stats = CountedStats(how, shards, table, stages)
+    stats = CountedStats(how, shards, table, stages, changed)
     seconds = time.perf_counter() - start
     seen = model.training.seen if model.training else None
     samples = [(d, None if seen is None else d in seen) for d in drawn]

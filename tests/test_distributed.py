@@ -38,6 +38,7 @@ from ngramkit.counting.tasks import count_shard
 from ngramkit.counts import NgramCounts, merge_all
 from ngramkit.errors import CountTableError
 from ngramkit.fitting import fit_counted
+from ngramkit.persist import load as load_model
 from ngramkit.reader import read_items, read_shard
 from ngramkit.smoothing import arpa
 from ngramkit.tokenizer import Vocabulary
@@ -257,6 +258,28 @@ def test_cli_count_parts_then_fit_equals_fit(tmp_path: Path) -> None:
         assert run("export", m, "-o", m + ".arpa")[0] == 0
         texts.append(Path(m + ".arpa").read_bytes())
     assert texts[0] == texts[1] == texts[2]
+
+
+def test_count_stores_the_rule_and_unk_as_fit_does(tmp_path: Path) -> None:
+    data = tmp_path / "names.txt"
+    data.write_text("Emma\nZoë\nanna\nŁukasz\nZOE\nÉmile\n" * 3, encoding="utf-8")
+    rule = ["--case", "lower", "--accents", "strip", "--unk"]
+    counts, m0, m1 = (str(tmp_path / n) for n in ("t.counts", "m0.ngk", "m1.ngk"))
+    code, out = run("count", str(data), "-o", counts, "--order", "3", *rule, "--json")
+    assert code == 0 and '"normalized": {"form": 0, "case": 15, "accents": 9}' in out, out
+    assert run("fit", "--from-counts", counts, "--smooth", "kn", "-o", m1, "--json")[0] == 0
+    fit = ["fit", str(data), "--order", "3", "--smooth", "kn", *rule]
+    assert run(*fit, "--val-fraction", "0", "-o", m0, "--json")[0] == 0
+    models = [load_model(m).model for m in (m0, m1)]
+    assert models[0].vocab == models[1].vocab and models[1].vocab.unk
+    assert models[1].vocab.normalization.to_json()["case"] == "lower"
+    assert arpa_text(models[0]) == arpa_text(models[1])
+    assert models[1].logprob("ZOË") == models[0].logprob("zoe")  # the rule applies at eval
+    changed = '"normalized": {"form": 0, "case": 15, "accents": 9}'
+    m2 = str(tmp_path / "m2.ngk")
+    code, out = run(*fit, "--shards", "2", "-o", m2, "--json")
+    assert code == 0 and out.count(changed) == 1 and '"shards": 2' in out  # as one process
+    assert changed in run(*fit, "--val-fraction", "0", "-o", m0, "--json")[1]
 
 
 # -- bad input: one line, non-zero exit ---------------------------------------

@@ -189,6 +189,37 @@ def list_options(f: Any) -> Any:
     return f
 
 
+def rule_options(f: Any) -> Any:
+    """--normalize, --case, --accents (normalize.Normalization) and --unk/--no-unk:
+    the text rule and open vocabulary that `fit` and `count` store alike."""
+    f = click.option(
+        "--unk/--no-unk",
+        default=None,
+        help="Add the unknown token: every unseen symbol maps to it, every item gets a "
+        "score (docs/open-vocabulary.md) [default: off].",
+    )(f)
+    f = click.option(
+        "--accents",
+        default=None,
+        metavar="auto|keep|strip",
+        help="Strip diacritics (é -> e, ł -> l); auto: strip when the training data has "
+        "none [default: auto].",
+    )(f)
+    f = click.option(
+        "--case",
+        default=None,
+        metavar="auto|keep|lower",
+        help="Lower-case every item; auto: lower when the training data has no capitals "
+        "[default: auto].",
+    )(f)
+    return click.option(
+        "--normalize",
+        default=None,
+        metavar="nfc|nfkc|none",
+        help="Unicode normalization of every item, stored in the model [default: nfc].",
+    )(f)
+
+
 def engine_options(f: Any) -> Any:
     """--workers, --shards, --dask (config.Engine): where and in how many pieces to count."""
     f = click.option(

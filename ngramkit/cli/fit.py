@@ -16,7 +16,7 @@ from .. import registry
 from ..config import backend_options, fit_settings
 from ..options import LECTURE_SEED, ORDER
 from ..report import fit_report
-from .common import ProgressBar, console, emit_json, engine_options, list_options
+from .common import ProgressBar, console, emit_json, engine_options, list_options, rule_options
 
 
 def _range(opt: Any) -> str:
@@ -145,34 +145,9 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
     help="Symbols are characters or words [default: char].",
 )
 @click.option(
-    "--normalize",
-    default=None,
-    metavar="nfc|nfkc|none",
-    help="Unicode normalization of every item, stored in the model [default: nfc].",
-)
-@click.option(
-    "--case",
-    default=None,
-    metavar="auto|keep|lower",
-    help="Lower-case every item; auto: lower when the training data has no capitals "
-    "[default: auto].",
-)
-@click.option(
-    "--accents",
-    default=None,
-    metavar="auto|keep|strip",
-    help="Strip diacritics (é -> e, ł -> l); auto: strip when the training data has "
-    "none [default: auto].",
-)
-@click.option(
     "--samples", default=None, metavar="N", help="Samples shown in the report [default: 10]."
 )
-@click.option(
-    "--unk/--no-unk",
-    default=None,
-    help="Add the unknown token: every unseen symbol maps to it, every item gets a "
-    "score (docs/open-vocabulary.md) [default: off].",
-)
+@rule_options
 @click.option(
     "--min-count",
     default=None,
