@@ -67,6 +67,7 @@ class DataStats:
     min_count: int = 1  # the vocabulary cut-off used
     weight: int | None = None  # total weight of the items read (a weighted list), else None
     dedup: int | None = None  # --dedup: distinct items kept (of `items`), else None
+    dedup_merged: int | None = None  # --dedup: spellings the rule made one with another
     normalized: dict[str, int] | None = None  # train items each rule part changed (normalize.py)
 
     def to_json(self) -> dict[str, Any]:
@@ -74,7 +75,8 @@ class DataStats:
             k: getattr(self, k) for k in ("items", "tokens", "vocab_size", "blank", "duplicates")
         }
         split = {"train_items": self.train, "val_items": self.val, "val_oov": self.val_oov}
-        extra = {k: getattr(self, k) for k in ("weight", "dedup") if getattr(self, k) is not None}
+        keys = ("weight", "dedup", "dedup_merged")
+        extra = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
         if self.unk_tokens is not None:
             extra |= {"unk_tokens": self.unk_tokens, "min_count": self.min_count}
         # weight, dedup, unk: only when asked for
@@ -166,11 +168,11 @@ def train(
     unk, min_count: the vocabulary gets the unknown token, and the symbols seen
     fewer than `min_count` times in the training items become it.
     A weighted list is split by lines (an item goes to one side with its weight).
-    dedup: train on each distinct item once, at its first line.
+    dedup: train on each distinct item once under the rule, at its first line.
     normalization: the text rule; its "auto" parts are resolved from the training items.
     """
     start = time.perf_counter()
-    kept = distinct(words) if dedup else words
+    kept, merged = distinct(words, normalization) if dedup else (words, None)
     (train_items, train_w), (val_items, val_w) = _split(kept, val_fraction, seed)
     if not train_items:
         raise DataError(f"{words.source}: no training items")
@@ -208,18 +210,24 @@ def train(
         min_count=min_count,
         weight=None if words.weights is None else words.weight,
         dedup=len(kept) if dedup else None,
+        dedup_merged=merged,
         normalized=corpus.changes,
     )
     return FitResult(model, stats, metrics, val, samples, time.perf_counter() - start)
 
 
-def distinct(words: WordList) -> WordList:
-    """Each distinct item once, at its first line, in file order (`fit --dedup`)."""
+def distinct(words: WordList, rule: Normalization = DEFAULT) -> tuple[WordList, int]:
+    """(each item distinct under `rule` once, at its first line, in file order; how many
+    distinct spellings the rule merged into another) (`fit --dedup`): "Anna" and "anna"
+    are one item under lower-casing. The rule's "auto" parts act as "keep", which is
+    what they resolve to wherever they would change an item (normalize.resolve)."""
     first: dict[str, int] = {}
-    for i, item in enumerate(words.items):
-        first.setdefault(item, i)
+    for i, key in enumerate(rule.apply_all(words.items)[0]):
+        first.setdefault(key, i)
     at = list(first.values())  # dicts keep insertion order: file order
-    return WordList(words.source, list(first), [words.lines[i] for i in at], words.blank)
+    merged = len(set(words.items)) - len(at)
+    items = [words.items[i] for i in at]  # as given: the corpus applies the rule
+    return WordList(words.source, items, [words.lines[i] for i in at], words.blank), merged
 
 
 def _split(

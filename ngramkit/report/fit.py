@@ -46,7 +46,10 @@ def split_rows(d: DataStats) -> list[tuple[str, Any]]:
     """A word list read and split, as (key, value) rows (weight and --dedup when used)."""
     weight = [] if d.weight is None else [("total weight (items counted)", d.weight)]
     kept = "(kept)" if d.dedup is None else "(dropped: --dedup)"
-    dedup = [("distinct items trained on", f"{d.dedup:,} of {d.items:,}")] if d.dedup else []
+    merged = f" ({d.dedup_merged:,} spellings merged by the rule)" if d.dedup_merged else ""
+    dedup = (
+        [("distinct items trained on", f"{d.dedup:,} of {d.items:,}{merged}")] if d.dedup else []
+    )
     return [
         ("source", d.source),
         ("items read", d.items),
