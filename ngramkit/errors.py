@@ -41,6 +41,10 @@ class OptionError(NgramkitError, ValueError):
         self.cli = message if cli is None else cli
 
 
+class OutputError(NgramkitError):
+    """An output file (a report export) that cannot be written: a full disk, no permission."""
+
+
 class BackendError(NgramkitError):
     """An unknown, broken or missing backend."""
 

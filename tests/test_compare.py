@@ -115,7 +115,11 @@ def test_cli_report_and_json(tmp_path: Path, models: list[CountLM], split) -> No
 def test_cli_bad_input(tmp_path: Path, models: list[CountLM]) -> None:
     path = str(save(models[0], tmp_path / "m.ngk"))
     cyr = str(ROOT / "examples/wordlists/cyrillic.txt")
-    res = CliRunner().invoke(cli, ["compare", path, path, "--on", cyr])
-    assert res.exit_code == 1 and "no item is scored by every model" in res.stderr
+    for fmt in ([], ["--json"]):  # as eval: the rows, exit 0, one line on stderr naming --unk
+        res = CliRunner().invoke(cli, ["compare", path, path, "--on", cyr, *fmt])
+        lines = res.stderr.strip().splitlines()
+        assert res.exit_code == 0 and len(lines) == 1 and "--unk" in lines[0]
+        assert lines[0].startswith("no item of 5 is scored by every model (5 OOV under a model)")
+        assert ("OOV" if not fmt else '"oov": 5') in res.stdout  # each model's OOV count
     res = CliRunner().invoke(cli, ["compare", path, path])
     assert res.exit_code == 2 and "--on" in res.stderr

@@ -419,7 +419,7 @@ def test_bad_open_vocabulary_flags_are_one_line_and_write_nothing(
     data.write_text("\n".join(NAMES) + "\n")
     out = tmp_path / "m.ngk"
     code, stdout, err = run("fit", str(data), "-o", str(out), *flags)
-    assert code == 1 and stdout == ""
+    assert code == 2 and stdout == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], err
     assert not out.exists()

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 
 from ..config import SHARDS_PER_WORKER
-from ..errors import OptionError
+from ..errors import OptionError, OutputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -162,7 +162,7 @@ def save_export(con: Console, path: str | None) -> None:
         else:
             con.save_text(path)
     except OSError as e:
-        raise OptionError(f"--export {path}: cannot write ({e.strerror or e})") from None
+        raise OutputError(f"--export {path}: cannot write ({e.strerror or e})") from None
     console(stderr=True).print(f"[dim]report saved to[/dim] {path}")
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import visible
 from ..options import MAX_RESAMPLES
 from ..report.compare import compare_report
 from .common import check_export, emit_json, export_option, load_model, print_report
@@ -68,5 +69,7 @@ def command(
         check_logprobs(type(model), [(f"{words.source} ({names[k]})", result.scores.metrics(k))])
     if as_json:
         emit_json(result.to_json())
-        return
-    print_report(export, compare_report(result))
+    else:
+        print_report(export, compare_report(result))
+    for line in result.notes():  # exit 0 with the rows, as eval does for an all-OOV list
+        click.echo(visible(line), err=True)

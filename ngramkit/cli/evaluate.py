@@ -73,6 +73,12 @@ FORMATS = ("table", "json", "jsonl", "tsv", "csv")
     show_default=True,
     help="With --rank: draws for the rank estimate.",
 )
+@click.option(
+    "--end-marker",
+    is_flag=True,
+    help="tsv/csv: end with a line '#end<delimiter>N' (N rows), so a reader can tell a "
+    "complete stream from one cut short.",
+)
 @export_option
 @list_options
 def command(
@@ -87,6 +93,7 @@ def command(
     hist: bool,
     rank: bool,
     samples: int,
+    end_marker: bool,
     export: str | None,
     **columns: str | bool | None,
 ) -> None:
@@ -103,6 +110,8 @@ def command(
 
     fmt = "json" if as_json else fmt
     _check_options(fmt, top, bottom, export, hist)
+    if end_marker and fmt not in ("tsv", "csv"):
+        raise OptionError(f"--end-marker ends tsv and csv output; --format is {fmt}")
     lists = list_format(dict(columns))
     loaded = load_model(model_path)
     mark = _flagger(model_path, loaded.header) if flag else None
@@ -112,13 +121,13 @@ def command(
         progress = bar if bar.enabled else None
         run = ListEvaluation(loaded.model, wordlists, progress=progress, fmt=lists)
         if fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None:
-            _stream(run, fmt, mark)
+            _stream(run, fmt, mark, end_marker)
             return _notes(_check_totals(run))
         nlls: list[float] | None = [] if hist else None
         limit = TABLE_ROWS if fmt == "table" else None
         shown = select(_rows(run, mark, nlls), sort, top, bottom, limit=limit)
     _check_totals(run)
-    _render(run, shown, fmt, export, nlls, flagged=mark is not None)
+    _render(run, shown, fmt, export, nlls, flagged=mark is not None, end=end_marker)
 
 
 def _render(
@@ -128,15 +137,17 @@ def _render(
     export: str | None,
     nlls: list[float] | None,
     flagged: bool,
+    end: bool = False,
 ) -> None:
-    """The kept rows and the totals in `fmt` (table with its --hist, json, tsv, csv)."""
+    """The kept rows and the totals in `fmt` (table with its --hist, json, tsv, csv);
+    end: tsv/csv end in their end marker."""
     if fmt == "table":
         extra = [] if nlls is None else [histogram(nlls, "NLL per item (nats/token), all items")]
         print_report(export, eval_report(shown, run.files, run.overall), *extra)
     elif fmt == "json":
         emit_json(run.to_json(shown, items=True))
     else:
-        out = writer(fmt, sys.stdout, flagged=flagged)
+        out = writer(fmt, sys.stdout, flagged=flagged, end_marker=end)
         for r in shown.rows:
             out.write(r, r.line)
         out.close(run.to_json(shown))
@@ -169,9 +180,15 @@ def _check_totals(run: ListEvaluation) -> ListEvaluation:
     return run
 
 
-def _stream(run: ListEvaluation, fmt: str, mark: Callable[[ItemScore], ItemScore] | None) -> None:
-    """tsv, csv or jsonl rows as the chunks are scored, then the totals."""
-    out = writer(fmt, sys.stdout, flagged=mark is not None)
+def _stream(
+    run: ListEvaluation,
+    fmt: str,
+    mark: Callable[[ItemScore], ItemScore] | None,
+    end: bool = False,
+) -> None:
+    """tsv, csv or jsonl rows as the chunks are scored, then the totals (and the end
+    marker of tsv/csv when `end`)."""
+    out = writer(fmt, sys.stdout, flagged=mark is not None, end_marker=end)
     for chunk in run.chunks():
         if mark is None:
             out.write_chunk(chunk)
