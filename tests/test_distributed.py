@@ -209,6 +209,22 @@ def test_dask_gives_the_single_process_model(reference, dask_client, n_shards: i
     assert_identical(result.table, reference)
 
 
+def test_dask_counts_a_weighted_list_as_the_repeated_list(dask_client, tmp_path: Path) -> None:
+    from ngramkit.tabular import ListFormat
+
+    pairs = [("emma", 3), ("ava", 1), ("olivia", 5), ("mia", 2)] * 7
+    path = tmp_path / "freq.tsv"
+    path.write_text("".join(f"{w}\t{n}\n" for w, n in pairs))
+    engine = DaskCluster.from_client(dask_client)
+    fmt = ListFormat.of(weighted=True)
+    run = count_files([str(path)], 3, engine, n_shards=3, fmt=fmt)
+    assert run.table.provenance.weight == sum(n for _, n in pairs)
+    repeated = [w for w, n in pairs for _ in range(n)]
+    model = CountLM(order=3, smooth="kn").fit(Corpus.from_items(repeated))
+    fitted = fit_counted(CountLM, run.table, {"order": 3, "smooth": "kn"})
+    assert arpa_text(fitted) == arpa_text(model)
+
+
 def count_or_die(shard, vocab, order, marker: str) -> NgramCounts:
     """Kills its own worker process (SIGKILL) the first time, then counts."""
     try:
