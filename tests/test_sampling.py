@@ -10,6 +10,25 @@ from hypothesis import strategies as st
 from ngramkit import CountLM
 from ngramkit.errors import NgramkitError
 
+_COUNTS: dict[tuple[int, int], torch.Tensor] = {}
+
+
+def lecture_counts(words: list[str], order: int, V: int, stoi: dict[str, int]) -> torch.Tensor:
+    """The lecture's count matrix N [V^(order-1), V], by a plain loop over every token;
+    kept per (order, list length): the tests sample from the same lists many times."""
+    key = (order, len(words))
+    if key not in _COUNTS:
+        N = [[0] * V for _ in range(V ** (order - 1))]
+        for w in words:
+            ids = [0] * (order - 1) + [stoi[c] for c in w] + [0]
+            for i in range(order - 1, len(ids)):
+                ctx = 0
+                for t in ids[i - order + 1 : i]:
+                    ctx = ctx * V + t
+                N[ctx][ids[i]] += 1
+        _COUNTS[key] = torch.tensor(N, dtype=torch.int64)
+    return _COUNTS[key]
+
 
 def lecture_samples(words: list[str], order: int, k: float, n: int, seed: int) -> list[str]:
     """The lecture's loop: a float32 P from counts + k, one multinomial per token."""
@@ -17,14 +36,7 @@ def lecture_samples(words: list[str], order: int, k: float, n: int, seed: int) -
     stoi = {s: i + 1 for i, s in enumerate(chars)}
     itos = {i: s for s, i in stoi.items()}
     V = len(chars) + 1
-    N = torch.zeros((V ** (order - 1), V), dtype=torch.int64)
-    for w in words:
-        ids = [0] * (order - 1) + [stoi[c] for c in w] + [0]
-        for i in range(order - 1, len(ids)):
-            ctx = 0
-            for t in ids[i - order + 1 : i]:
-                ctx = ctx * V + t
-            N[ctx, ids[i]] += 1
+    N = lecture_counts(words, order, V, stoi)
     P = (N + k).float()
     P /= P.sum(1, keepdims=True)
     g = torch.Generator().manual_seed(seed)
