@@ -270,7 +270,9 @@ def fit_counted(
         )
     given = hparams.get("order")
     if given is not None and int(given) != table.order:
-        raise OptionError(f"--order {given} does not match the count table's order {table.order}")
+        raise OptionError.named(
+            f"<order> {given} does not match the count table's order {table.order}"
+        )
     model = cls(**{**hparams, "order": table.order})
     model.fit_counts(table, table.vocab)  # type: ignore[attr-defined]
     return model

@@ -14,7 +14,9 @@ from click.testing import CliRunner
 from ngramkit import errors
 from ngramkit.backends.count import CountLM
 from ngramkit.cli import EXIT_FAILED, EXIT_USAGE, cli, exit_status
+from ngramkit.data import train_val_split
 from ngramkit.persist import save
+from ngramkit.tabular import ListFormat
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -75,3 +77,30 @@ def test_each_kind_of_mistake_gets_its_status(files: dict[str, str], args, statu
     assert result.exit_code == status, result.output
     if status:
         assert "Error:" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "call, python, flag",
+    [
+        (lambda m: m.sample(1, top_k=0), "top_k must be >= 1", "--top-k"),
+        (lambda m: m.sample(1, top_p=2.0), "top_p must be in (0, 1]", "--top-p"),
+        (lambda m: CountLM(order=1, smooth="kn").fit(["ab"]), "smooth='kn' needs order", None),
+        (lambda m: CountLM(smooth="kn", discount=[2.0]).fit(["ab"]), "discount: kn needs", None),
+        (lambda m: CountLM(smooth="wb", tune=True).fit(["ab"]), "tune: wb", None),
+        (lambda m: train_val_split([1], 1.0, 0), "val_fraction", None),
+        (lambda m: ListFormat.of("0"), "column 0: columns", None),
+    ],
+)
+def test_library_messages_name_python_parameters(call, python: str, flag: str | None) -> None:
+    """The library names a parameter as Python spells it; `.cli` is the flag's words."""
+    model = CountLM().fit(["emma", "ava"])
+    with pytest.raises(errors.OptionError) as info:
+        call(model)
+    assert str(info.value).startswith(python) and "--" not in str(info.value)
+    assert info.value.cli.startswith("--" + (flag or "")[2:])  # the CLI's words
+
+
+def test_user_text_in_a_message_is_not_rewritten() -> None:
+    with pytest.raises(errors.OptionError) as info:
+        ListFormat.of(delimiter="<tab>x", column="1")
+    assert "'<tab>x'" in str(info.value) and "'<tab>x'" in info.value.cli

@@ -125,9 +125,9 @@ def test_top_k_one_is_greedy(names: list[str]) -> None:
         ({"constraints": Constraints(min_len=5, max_len=3)}, "--min-len 5 is above --max-len 3"),
         ({"constraints": Constraints(suffix="a!Q")}, "--suffix 'a!Q' has symbols outside"),
         ({"prefix": "1"}, "outside the vocabulary"),
-        ({"top_p": 0.0}, r"--top-p must be in \(0, 1\], got 0"),
-        ({"top_p": 1.5}, r"--top-p must be in \(0, 1\], got 1.5"),
-        ({"top_k": 0}, "--top-k must be >= 1, got 0"),
+        ({"top_p": 0.0}, r"^top_p must be in \(0, 1\], got 0"),
+        ({"top_p": 1.5}, r"^top_p must be in \(0, 1\], got 1.5"),
+        ({"top_k": 0}, "^top_k must be >= 1, got 0"),
     ],
 )
 def test_bad_sampling_options(names: list[str], kw: dict, match: str) -> None:
