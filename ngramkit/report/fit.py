@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
 from .curve import curve_of
 from .tables import kv_table, metrics_table, model_rows, samples_table
 
@@ -117,7 +118,9 @@ def fit_report(result: FitResult) -> RenderableType:
     parts += [curve, Text("")] if curve is not None else []
     parts += [metrics_table([("train", result.train), ("val", result.val)]), Text("")]
     footer = Text.assemble(
-        ("saved ", "dim"), (str(result.output), "bold"), (f"  ·  {result.seconds:.2f} s", "dim")
+        ("saved ", "dim"),
+        (visible(str(result.output)), "bold"),
+        (f"  ·  {result.seconds:.2f} s", "dim"),
     )
     title = f"ngramkit fit · {model.name} · order {model.order}"
     return Panel(
