@@ -23,12 +23,15 @@ from .common import (
     TABLE_ROWS,
     ProgressBar,
     check_export,
+    check_html,
     emit_json,
     export_option,
     format_options,
+    html_option,
     list_options,
     load_model,
     print_report,
+    write_html,
 )
 from .ranks import show_ranks
 from .writers import writer
@@ -74,6 +77,7 @@ FORMATS = ("table", "json", "jsonl", "tsv", "csv")
     help="With --rank: draws for the rank estimate.",
 )
 @export_option
+@html_option
 @list_options
 def command(
     model_path: str,
@@ -88,6 +92,7 @@ def command(
     rank: bool,
     samples: int,
     export: str | None,
+    html_path: str | None,
     **columns: str | bool | None,
 ) -> None:
     """Score every item of each WORDLIST ("-" reads stdin) under MODEL.
@@ -102,7 +107,7 @@ def command(
     from ..listeval import ListEvaluation
 
     fmt = "json" if as_json else fmt
-    _check_options(fmt, top, bottom, export, hist)
+    _check_options(fmt, top, bottom, export, hist, html_path)
     lists = list_format(dict(columns))
     loaded = load_model(model_path)
     mark = _flagger(model_path, loaded.header) if flag else None
@@ -111,14 +116,28 @@ def command(
     with ProgressBar("eval") as bar:
         progress = bar if bar.enabled else None
         run = ListEvaluation(loaded.model, wordlists, progress=progress, fmt=lists)
-        if fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None:
+        streams = fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None
+        if streams and html_path is None:
             _stream(run, fmt, mark)
             return _notes(_check_totals(run))
-        nlls: list[float] | None = [] if hist else None
+        nlls: list[float] | None = [] if hist or html_path else None
         limit = TABLE_ROWS if fmt == "table" else None
         shown = select(_rows(run, mark, nlls), sort, top, bottom, limit=limit)
     _check_totals(run)
-    _render(run, shown, fmt, export, nlls, flagged=mark is not None)
+    _render(run, shown, fmt, export, nlls if hist else None, flagged=mark is not None)
+    write_html(html_path, _page(model_path, run, shown, nlls or []))
+
+
+def _page(model_path: str, run: ListEvaluation, shown: Selection, nlls: list[float]) -> Any:
+    """eval's HTML report: totals, the NLL histogram, the first TABLE_ROWS rows shown,
+    each scored item drawn token by token."""
+    from ..evaluate import token_breakdown
+    from ..report.pages import eval_page
+
+    rows = shown.rows[:TABLE_ROWS]
+    tokens = {k: token_breakdown(run.model, r.item) for k, r in enumerate(rows) if not r.oov}
+    total = run.overall.items
+    return eval_page(model_path, run.files, run.overall, rows, tokens, nlls, total)
 
 
 def _render(
@@ -150,9 +169,10 @@ def _notes(run: ListEvaluation) -> None:
 
 
 def _check_options(
-    fmt: str, top: int | None, bottom: int | None, export: str | None, hist: bool
+    fmt: str, top: int | None, bottom: int | None, export: str | None, hist: bool, html: str | None
 ) -> None:
     """The option combinations click cannot check, before any work."""
+    check_html(html)
     if top is not None and bottom is not None:
         raise OptionError("give --top or --bottom, not both")
     if hist and fmt != "table":

@@ -6,9 +6,11 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
 from .tables import simple_table
 
 if TYPE_CHECKING:
@@ -65,3 +67,21 @@ def coverage_table(cov: Coverage) -> Table:
         frac = f"{f / cov.items:.1%}" if cov.items else "-"
         table.add_row(f"{k:,}", f"{f:,}", frac)
     return table
+
+
+def coverages_table(curves: Sequence[tuple[str, Coverage]]) -> Group:
+    """Several models' coverage of one list side by side: guesses K, then per model the
+    fraction of the list found within K guesses (the curves share their K)."""
+    first = curves[0][1]
+    head = Text(
+        f"Coverage of {first.items:,} items: the share found within K guesses "
+        f"(exact up to {first.exact_upto:,} guesses, estimated beyond)"
+    )
+    table = simple_table()
+    table.add_column("guesses", justify="right")
+    for name, _ in curves:
+        table.add_column(visible(name), justify="right")
+    for i, k in enumerate(first.guesses):
+        cells = [f"{c.found[i] / c.items:.1%}" if c.items else "-" for _, c in curves]
+        table.add_row(f"{k:,}", *cells)
+    return Group(head, table)
