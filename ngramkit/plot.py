@@ -86,6 +86,9 @@ def save_coverage(curves: Sequence[tuple[str, Coverage]], path: str) -> None:
         ax.plot(
             c.guesses, [f / c.items if c.items else 0.0 for f in c.found], marker="o", label=name
         )
+    exact = curves[0][1].exact_upto if curves else 0
+    if exact:
+        ax.axvline(exact, ls="--", color="gray", lw=1, label=f"exact up to {exact:,}")
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
     ax.set_xlabel("guesses K (enumeration order)")

@@ -107,7 +107,7 @@ def command(
     from ..listeval import ListEvaluation
 
     fmt = "json" if as_json else fmt
-    _check_options(fmt, top, bottom, export, hist, html_path)
+    _check_options(fmt, top, bottom, export, hist, html_path, rank)
     lists = list_format(dict(columns))
     loaded = load_model(model_path)
     mark = _flagger(model_path, loaded.header) if flag else None
@@ -169,9 +169,20 @@ def _notes(run: ListEvaluation) -> None:
 
 
 def _check_options(
-    fmt: str, top: int | None, bottom: int | None, export: str | None, hist: bool, html: str | None
+    fmt: str,
+    top: int | None,
+    bottom: int | None,
+    export: str | None,
+    hist: bool,
+    html: str | None,
+    rank: bool,
 ) -> None:
     """The option combinations click cannot check, before any work."""
+    if html is not None and rank:
+        raise OptionError(
+            "--html draws the scores' report, not ranks: for coverage curves in HTML use "
+            "`ngramkit compare MODEL --on LIST --coverage --html FILE`"
+        )
     check_html(html)
     if top is not None and bottom is not None:
         raise OptionError("give --top or --bottom, not both")

@@ -313,7 +313,9 @@ def coverage_chart(curves: Sequence[tuple[str, Any]], title: str = "Coverage") -
         lines.append(_line(name, PALETTE[k % len(PALETTE)], pts))
     data = _frame(x, y, "guesses K (enumeration order)", "fraction found")
     data |= {"bars": [], "lines": lines, "legend": True}
-    return Section("chart", title, data)
+    exact = curves[0][1].exact_upto if curves else 0
+    note = f"Exact up to {exact:,} guesses (enumerated), estimated beyond (sampled ranks)."
+    return Section("chart", title, data, note if exact else "")
 
 
 def confusion_grid(c: Any) -> Section:
