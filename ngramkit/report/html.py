@@ -30,7 +30,7 @@ from .heatmap import cell_value
 from .tables import num
 
 W, H = 640, 300  # chart viewBox, in SVG user units
-PAD_L, PAD_R, PAD_T, PAD_B = 56, 24, 14, 44  # room for the axes' ticks and labels
+PAD_L, PAD_R, PAD_T, PAD_B = 60, 24, 14, 48  # room for the axes' ticks and labels
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
 WHITE, BLUE = (247, 251, 255), (8, 48, 107)  # matplotlib Blues, as the terminal heatmap
 SURPRISAL_TOP = 8.0  # bits at which a token's red is darkest (p = 1/256)
@@ -203,9 +203,8 @@ class Axis:
     def ticks(self) -> list[tuple[float, str]]:
         if self.log:
             e0, e1 = math.floor(math.log10(self.lo)), math.ceil(math.log10(self.hi))
-            return [
-                (self(10.0**e), f"10^{e}" if e > 3 else f"{10**e:,}") for e in range(e0, e1 + 1)
-            ]
+            step = max(1, math.ceil((e1 - e0) / 8))  # at most about 8 labels
+            return [(self(10.0**e), _power(e)) for e in range(e0, e1 + 1, step)]
         return [(self(v), _tick_label(v)) for v in _ticks(self.lo, self.hi)]
 
 
