@@ -106,8 +106,7 @@ def command(
     from ..config import list_format
     from ..listeval import ListEvaluation
 
-    fmt = "json" if as_json else fmt
-    _check_options(fmt, top, bottom, export, hist, html_path, rank)
+    fmt = _check_options("json" if as_json else fmt, top, bottom, export, hist, html_path, rank)
     lists = list_format(dict(columns))
     loaded = load_model(model_path)
     mark = _flagger(model_path, loaded.header) if flag else None
@@ -116,8 +115,7 @@ def command(
     with ProgressBar("eval") as bar:
         progress = bar if bar.enabled else None
         run = ListEvaluation(loaded.model, wordlists, progress=progress, fmt=lists)
-        streams = fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None
-        if streams and html_path is None:
+        if _streamed(fmt, sort, top, bottom, html_path):
             _stream(run, fmt, mark)
             return _notes(_check_totals(run))
         nlls: list[float] | None = [] if hist or html_path else None
@@ -126,6 +124,12 @@ def command(
     _check_totals(run)
     _render(run, shown, fmt, export, nlls if hist else None, flagged=mark is not None)
     write_html(html_path, _page(model_path, run, shown, nlls or []))
+
+
+def _streamed(fmt: str, sort: str, top: int | None, bottom: int | None, html: str | None) -> bool:
+    """Whether rows go out as they are scored: tsv/csv/jsonl in input order, all of them,
+    and no HTML page (which keeps them)."""
+    return fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is html is None
 
 
 def _page(model_path: str, run: ListEvaluation, shown: Selection, nlls: list[float]) -> Any:
@@ -176,8 +180,8 @@ def _check_options(
     hist: bool,
     html: str | None,
     rank: bool,
-) -> None:
-    """The option combinations click cannot check, before any work."""
+) -> str:
+    """The option combinations click cannot check, before any work; returns `fmt`."""
     if html is not None and rank:
         raise OptionError(
             "--html draws the scores' report, not ranks: for coverage curves in HTML use "
@@ -191,6 +195,7 @@ def _check_options(
     if export is not None and fmt != "table":
         raise OptionError(f"--export saves the table report; it does not apply to --format {fmt}")
     check_export(export)
+    return fmt
 
 
 def _check_totals(run: ListEvaluation) -> ListEvaluation:

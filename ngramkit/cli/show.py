@@ -83,10 +83,7 @@ def command(
     for path, _ in figures:
         save_matrix(matrix, path)
     rows = strongest(mf.model, top)
-    if html_path is not None:
-        from ..report.pages import show_page
-
-        write_html(html_path, show_page(mf, Path(mf.path).stat().st_size, matrix, rows))
+    _save_page(html_path, mf, matrix, rows)
     if as_json:
         emit_json(_json(mf, matrix, rows))
         return
@@ -95,6 +92,14 @@ def command(
     for path, _ in figures:
         con.print(f"[dim]figure saved to[/dim] {path}")
     save_export(con, export)
+
+
+def _save_page(path: str | None, mf: Any, matrix: Any, rows: list[Any]) -> None:
+    """show's HTML report (--html): the card, the whole matrix or the transitions."""
+    if path is not None:
+        from ..report.pages import show_page
+
+        write_html(path, show_page(mf, Path(mf.path).stat().st_size, matrix, rows))
 
 
 def _card(mf: Any, matrix: Any, rows: list[Any], width: int) -> Any:
