@@ -196,7 +196,7 @@ CHECKS = {  # page -> JavaScript that counts what must be there, and the least c
     "show": [("document.querySelectorAll('table.heat td').length", 729)],
     "eval": [
         ("document.querySelectorAll('table.sortable tbody tr').length", 102),
-        ("document.querySelectorAll('span.tok').length", 500),
+        ("document.querySelectorAll('.item span').length", 500),
         ("document.querySelectorAll('svg.chart rect').length", 10),
     ],
     "compare": [("document.querySelectorAll('svg.chart polyline').length", 4)],

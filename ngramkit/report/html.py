@@ -33,17 +33,17 @@ W, H = 640, 300  # chart viewBox, in SVG user units
 PAD_L, PAD_R, PAD_T, PAD_B = 60, 24, 14, 48  # room for the axes' ticks and labels
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
 WHITE, BLUE = (247, 251, 255), (8, 48, 107)  # matplotlib Blues, as the terminal heatmap
-SURPRISAL_TOP = 8.0  # bits at which a token's red is darkest (p = 1/256)
+SURPRISAL_LEVELS = 9  # shades of a token: 0..8 bits (8: p <= 1/256, the darkest red)
 
 
 @dataclass(frozen=True)
 class Cell:
     """A table cell: its text, its sort value (None: sorts as text), and optional
-    per-token spans (text, background color, tooltip) drawn instead of the text."""
+    per-token spans (text, surprisal level, tooltip) drawn instead of the text."""
 
     text: str
     value: float | None = None
-    spans: tuple[tuple[str, str, str], ...] = ()
+    spans: tuple[tuple[str, int, str], ...] = ()
 
     @property
     def sort_value(self) -> str | None:
@@ -83,7 +83,7 @@ def render(page: Page) -> str:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    return env.get_template("report.html").render(page=page, W=W, H=H)
+    return env.get_template("report.html").render(page=page, W=W, H=H, levels=SURPRISAL_LEVELS)
 
 
 def _blues(x: float) -> str:
@@ -92,11 +92,12 @@ def _blues(x: float) -> str:
     return f"rgb({r},{g},{b})"
 
 
-def surprisal_color(bits: float) -> str:
-    """A token's background: white at 0 bits, red at SURPRISAL_TOP bits and beyond."""
-    x = 1.0 if not math.isfinite(bits) else min(max(bits, 0.0) / SURPRISAL_TOP, 1.0)
-    lightness = round(97 - 45 * x)  # 97% (near white) down to 52% (red)
-    return f"hsl(0,85%,{lightness}%)"
+def surprisal_level(bits: float) -> int:
+    """A token's shade, 0 (white, 0 bits) to SURPRISAL_LEVELS - 1 (red, 8 bits or more):
+    its surprisal rounded to whole bits; the template's classes b0..b8 color them."""
+    if not math.isfinite(bits):
+        return SURPRISAL_LEVELS - 1
+    return min(max(round(bits), 0), SURPRISAL_LEVELS - 1)
 
 
 def facts(title: str, groups: dict[str, Sequence[tuple[str, Any]]]) -> Section:
@@ -134,8 +135,8 @@ def token_cell(item: str, tokens: Sequence[Any]) -> Cell:
     spans = tuple(
         (
             t.token,
-            surprisal_color(t.surprisal_bits),
-            f"p({t.token} | {t.context}) = {t.prob:.4g}, {t.surprisal_bits:.2f} bits",
+            surprisal_level(t.surprisal_bits),
+            f"p({t.token}|{t.context})={t.prob:.3g}, {t.surprisal_bits:.1f} bits",
         )
         for t in tokens
     )

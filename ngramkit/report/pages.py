@@ -161,7 +161,7 @@ def items_section(rows: Sequence[Any], tokens: dict[int, list[TokenScore]], titl
         body.append(row + ([{True: "yes", False: "no", None: ""}[r.flagged]] if flagged else []))
     note = (
         "Click a header to sort. Each token's shade is its surprisal, -log2 p, from white "
-        f"(0 bits) to red ({html.SURPRISAL_TOP:g} bits or more); hover a token for p. "
+        f"(0 bits) to red ({html.SURPRISAL_LEVELS - 1} bits or more); hover a token for p. "
         "The last token is the end boundary."
     )
     return html.table(title, head, body, sortable=True, numeric=(0, 2, 3, 4), note=note)
