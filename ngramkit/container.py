@@ -9,6 +9,17 @@ Layout (little-endian):
                              format adds "header_sha256", an indexed one "tensors"
     payload                  the tensors' bytes, back to back
 
+A mapped format (`Format.mapped_from`: model files from version 2) lays the
+same pieces out so that the file can be memory-mapped and its tensors viewed
+in place: the header is padded with spaces so that the payload starts at a
+multiple of ALIGN bytes, every tensor starts at a multiple of ALIGN (zero
+bytes between), the payload ends padded to ALIGN, an int64 tensor whose
+values fit a narrower integer type, or a float64 one whose values float32
+holds exactly, is stored narrow (its index entry says "as": the dtype it is
+loaded as, bit for bit), and the payload checksum is "payload_sum64"
+(`Sum64`: one pass at memory speed) instead of sha256. The header keeps its
+sha256 seal. See docs/security.md for the threat model.
+
 Reading checks everything before it allocates: the magic, the header size (at
 most MAX_HEADER, and within the file), the JSON (no NaN, nesting at most
 MAX_DEPTH), the format and its version, the header checksum (sealed formats),
@@ -34,11 +45,13 @@ import glob
 import hashlib
 import json
 import math
+import mmap
 import os
 import stat
 import struct
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +67,12 @@ MAX_DIMS = 8  # dims of one tensor
 MAX_DIM = 2**40  # one dim: more elements than any file here holds, and no stride overflow
 DTYPES = {"int64": 8, "int32": 4, "int16": 2, "uint8": 1, "float32": 4, "float64": 8}
 STALE_AFTER = 3600.0  # seconds: a temp file this old is a killed writer's, not a live one's
+ALIGN = 64  # bytes: where a mapped file's payload and each of its tensors start
+CHUNK = 4096  # int64 words (32 KiB) summed together by Sum64
+WIDEN = {"int32": "int64", "int16": "int64", "uint8": "int64", "float32": "float64"}
+"""A mapped file's narrow stored dtype -> the dtype it may be loaded "as"."""
+NARROW = {"int64": ("uint8", "int16", "int32"), "float64": ("float32",)}
+"""The stored dtypes tried for a tensor of each dtype, narrowest first."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,7 @@ class TensorSpec:
     shape: list[int]
     offset: int
     nbytes: int
+    wide: str | None = None  # a mapped file's "as": the dtype the stored one widens to
 
 
 Layout = Callable[[str, dict[str, Any]], dict[str, TensorSpec]]
@@ -92,22 +112,38 @@ class Format:
     sealed: bool = False
     layout: Layout | None = None
     foreign: Callable[[str, bytes], str] | None = None
+    mapped_from: int | None = None
+    """The first format version written in the mapped layout (None: never)."""
 
     def damaged(self, name: str, detail: str) -> NgramkitError:
         return self.error(f"{name}: damaged {self.noun} ({detail})")
+
+    def mapped(self, version: Any) -> bool:
+        """Whether a file of this format `version` has the mapped layout."""
+        return self.mapped_from is not None and is_int(version) and version >= self.mapped_from
 
 
 # -- writing --------------------------------------------------------------
 
 
 def pack(
-    fmt: Format, fields: dict[str, Any], tensors: Sequence[tuple[str, torch.Tensor]]
+    fmt: Format,
+    fields: dict[str, Any],
+    tensors: Sequence[tuple[str, torch.Tensor]],
+    *,
+    version: int | None = None,
 ) -> list[bytes | memoryview]:
     """The file as pieces to write in order: the head, then each tensor's bytes.
 
-    Tensor bytes are views of the tensors' memory, not copies, and the payload
-    checksum is taken piece by piece, so saving needs no second copy in memory.
+    Tensor bytes are views of the tensors' memory, not copies (a narrowed
+    tensor is one narrow copy), and the payload checksum is taken piece by
+    piece, so saving needs no second copy of the payload in memory.
+    version: the format version to write (default the newest, fmt.version;
+    an older one writes that version's layout, as older ngramkit did).
     """
+    version = fmt.version if version is None else version
+    if fmt.mapped(version):
+        return _pack_mapped(fmt, fields, tensors, version)
     index: dict[str, Any] = {}
     chunks: list[bytes | memoryview] = []
     digest = hashlib.sha256()
@@ -124,15 +160,139 @@ def pack(
         }
         chunks.append(data)
         offset += len(data)
-    header = {"format": fmt.name, "format_version": fmt.version, **fields}
+    header = {"format": fmt.name, "format_version": version, **fields}
     if fmt.layout is None:
         header["tensors"] = index
     header["payload_sha256"] = digest.hexdigest()
+    return [_head(fmt, header), *chunks]
+
+
+def _head(fmt: Format, header: dict[str, Any], align: int = 1) -> bytes:
+    """Magic, length and the (sealed) JSON header, padded with spaces to a multiple of `align`."""
     if fmt.sealed:
         header = seal(header)
     head = json.dumps(header, sort_keys=True, allow_nan=False, default=_json_default)
     raw = head.encode("utf-8")
-    return [fmt.magic + struct.pack("<Q", len(raw)) + raw, *chunks]
+    raw += b" " * (-(len(fmt.magic) + 8 + len(raw)) % align)
+    return fmt.magic + struct.pack("<Q", len(raw)) + raw
+
+
+def _pack_mapped(
+    fmt: Format, fields: dict[str, Any], tensors: Sequence[tuple[str, torch.Tensor]], version: int
+) -> list[bytes | memoryview]:
+    """`pack` in the mapped layout: aligned tensors, narrow where exact, Sum64."""
+    index: dict[str, Any] = {}
+    chunks: list[bytes | memoryview] = []
+    digest, offset = Sum64(), 0
+    for name, tensor in tensors:
+        t = tensor.detach().cpu().contiguous()
+        wide = _dtype_name(t)
+        stored = narrowest(t)
+        data = tensor_view(stored)
+        pieces = [bytes(-offset % ALIGN), data]
+        offset += len(pieces[0])
+        index[name] = {
+            "dtype": _dtype_name(stored),
+            "shape": list(t.shape),
+            "offset": offset,
+            "nbytes": len(data),
+        }
+        if stored.dtype != t.dtype:
+            index[name]["as"] = wide
+        offset += len(data)
+        for piece in pieces:
+            digest.update(piece)
+            chunks.append(piece)
+    chunks.append(bytes(-offset % ALIGN))
+    digest.update(chunks[-1])
+    header = {"format": fmt.name, "format_version": version, **fields}
+    if fmt.layout is None:
+        header["tensors"] = index
+    header["payload_sum64"] = digest.hexdigest()
+    return [_head(fmt, header, ALIGN), *chunks]
+
+
+def narrowest(t: torch.Tensor) -> torch.Tensor:
+    """`t` in the narrowest dtype of NARROW[t.dtype] that holds every value exactly, else `t`.
+
+    Integers by their range; float64 as float32 only when the round trip gives
+    every value back bit for bit (torch.equal: NaN never narrows). Widening
+    the result (`.to(t.dtype)`) gives `t` again.
+    """
+    name = _dtype_name(t)
+    if name not in NARROW or t.numel() == 0:
+        return t
+    if name == "int64":
+        low, high = int(t.min()), int(t.max())
+        for cand in NARROW[name]:
+            info = torch.iinfo(getattr(torch, cand))
+            if info.min <= low and high <= info.max:
+                return t.to(getattr(torch, cand))
+        return t
+    narrow = t.to(torch.float32)  # -0.0 and the infinities survive the round trip
+    return narrow if torch.equal(narrow.to(t.dtype), t) else t
+
+
+class Sum64:
+    """The payload checksum of mapped files, fed in pieces (`update`) or at once.
+
+    The payload is read as little-endian int64 words, CHUNK words to a chunk
+    (the last chunk may be shorter); with c_k the wrapping sum of chunk k
+    (k = 1, 2, ...), the checksum is (sum c_k, sum k * c_k) mod 2^64, as 32
+    hex digits. Any one flipped bit changes the first sum, a moved or
+    swapped chunk the second; it runs at memory speed (no per-byte work in
+    Python). It detects accidental damage, not tampering (docs/security.md).
+    Pieces may have any length; their total must be a multiple of 8 bytes.
+    """
+
+    def __init__(self) -> None:
+        self.done = 0  # chunks summed
+        self.first = 0
+        self.second = 0
+        self.carry = bytearray()  # bytes of an unfinished chunk
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data).cast("B")
+        size = CHUNK * 8
+        if self.carry:
+            take = size - len(self.carry)
+            self.carry += view[:take]
+            view = view[take:]
+            if len(self.carry) < size:
+                return
+            self._chunks(self.carry)
+            self.carry = bytearray()
+        whole = len(view) - len(view) % size
+        if whole:
+            self._chunks(view[:whole])
+        self.carry = bytearray(view[whole:])
+
+    def _chunks(self, data: bytes | bytearray | memoryview) -> None:
+        """Add the sums of whole chunks (len(data) a multiple of CHUNK * 8 bytes)."""
+        words = _words(data)
+        sums = words.view(-1, CHUNK).sum(1) if len(words) >= CHUNK else words.sum(0, keepdim=True)
+        at = torch.arange(self.done + 1, self.done + len(sums) + 1, dtype=torch.int64)
+        self.first += int(sums.sum())
+        self.second += int((sums * at).sum())
+        self.done += len(sums)
+
+    def hexdigest(self) -> str:
+        """The checksum so far, the unfinished chunk counted as the last one."""
+        first, second = self.first, self.second
+        if self.carry:
+            if len(self.carry) % 8:
+                raise ValueError("Sum64 needs a whole number of 8-byte words")
+            tail = int(_words(self.carry).sum())
+            first, second = first + tail, second + (self.done + 1) * tail
+        mask = 2**64 - 1
+        return f"{first & mask:016x}{second & mask:016x}"
+
+
+def _words(data: bytes | bytearray | memoryview) -> torch.Tensor:
+    """`data` (a multiple of 8 bytes) as int64 words, without a copy; never written to."""
+    with warnings.catch_warnings():  # a read-only buffer: we only read it
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.frombuffer(data, dtype=torch.int64)
 
 
 def _dtype_name(t: torch.Tensor) -> str:
@@ -306,43 +466,123 @@ def read(fmt: Format, path: str | Path) -> tuple[dict[str, Any], bytes]:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             header, start = _read_head(fmt, name, f, size)
-            need = max((s.offset + s.nbytes for s in layout(fmt, name, header).values()), default=0)
-            got = size - start
-            if got != need and fmt.sealed:
-                raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+            got, need = _sizes(fmt, name, header, size - start)
             payload = f.read(got)  # never more than the file holds
     except OSError as e:
         raise fmt.error(f"{name}: cannot read ({e.strerror or e})") from None
-    if len(payload) != got or hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
-        raise fmt.damaged(name, fmt.checksum_detail)
-    if got != need:  # an unsealed header's size field may be the damaged part
-        raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+    _check_payload(fmt, name, header, payload, got, need)
     return header, payload
 
 
+def _sizes(fmt: Format, name: str, header: dict[str, Any], got: int) -> tuple[int, int]:
+    """(payload bytes the file holds, bytes its tensors need), checked for a sealed header.
+
+    A mapped file's payload ends padded to ALIGN, which it needs too.
+    """
+    specs = layout(fmt, name, header).values()
+    need = max((s.offset + s.nbytes for s in specs), default=0)
+    if fmt.mapped(header.get("format_version")):
+        need += -need % ALIGN
+    if got != need and fmt.sealed:
+        raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+    return got, need
+
+
+def _check_payload(
+    fmt: Format, name: str, header: dict[str, Any], payload: Any, got: int, need: int
+) -> None:
+    """The payload's checksum (sha256, or Sum64 in a mapped file), then its size."""
+    if len(payload) != got or _checksum(fmt, header, payload) != _declared(fmt, header):
+        raise fmt.damaged(name, fmt.checksum_detail)
+    if got != need:  # an unsealed header's size field may be the damaged part
+        raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+
+
+def _checksum(fmt: Format, header: dict[str, Any], payload: Any) -> str | None:
+    if not fmt.mapped(header.get("format_version")):
+        return hashlib.sha256(payload).hexdigest()
+    if len(payload) % 8:
+        return None  # no whole words: not what a writer made
+    digest = Sum64()
+    digest.update(payload)
+    return digest.hexdigest()
+
+
+def _declared(fmt: Format, header: dict[str, Any]) -> Any:
+    mapped = fmt.mapped(header.get("format_version"))
+    return header.get("payload_sum64" if mapped else "payload_sha256")
+
+
 def load(fmt: Format, path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """(header, tensors by name) of an existing file, fully checked (see `read`)."""
-    header, payload = read(fmt, path)
-    return header, tensors(fmt, str(path), header, payload)
+    """(header, tensors by name) of an existing file, fully checked (see `read`).
+
+    A mapped file is memory-mapped copy-on-write (a tensor written to gets
+    private pages; the file is never changed) and its tensors are views of
+    the mapping, checked as `read` checks them: nothing is read twice.
+    """
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            header, start = _read_head(fmt, name, f, size)
+            got, need = _sizes(fmt, name, header, size - start)
+            mapped = fmt.mapped(header.get("format_version"))
+            payload = _map(f, start, got) if mapped else f.read(got)
+    except OSError as e:
+        raise fmt.error(f"{name}: cannot read ({e.strerror or e})") from None
+    _check_payload(fmt, name, header, payload, got, need)
+    return header, tensors(fmt, name, header, payload)
+
+
+def _map(f: BinaryIO, start: int, got: int) -> memoryview | bytearray:
+    """The payload (`got` bytes from `start`): a copy-on-write mapping where the
+    payload is aligned, else (a header rewritten elsewhere, unpadded) a copy."""
+    if got == 0:
+        return bytearray()
+    if start % ALIGN == 0:
+        with contextlib.suppress(OSError, ValueError):  # a file system that cannot map
+            mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+            if len(mapping) == start + got:
+                return memoryview(mapping)[start:]
+    f.seek(start)
+    return bytearray(f.read(got))
 
 
 def tensors(
-    fmt: Format, name: str, header: dict[str, Any], payload: bytes
+    fmt: Format, name: str, header: dict[str, Any], payload: Any
 ) -> dict[str, torch.Tensor]:
-    """The payload's tensors, each a copy in its own (aligned) memory."""
+    """The payload's tensors: each a copy in its own (aligned) memory, or, in a
+    mapped file's payload, a view of it (a copy where it is stored narrow)."""
     out: dict[str, torch.Tensor] = {}
     specs = layout(fmt, name, header)
-    end = 0  # pack writes the tensors back to back: any other layout was crafted
+    mapped = fmt.mapped(header.get("format_version"))
+    end = 0  # pack writes the tensors back to back (aligned): any other layout was crafted
     for spec in sorted(specs.values(), key=lambda s: (s.offset, s.nbytes)):
-        if spec.offset != end:
+        if spec.offset != end + (-end % ALIGN if mapped else 0):
             raise fmt.damaged(name, "tensors overlap or leave gaps in the payload: altered")
-        end += spec.nbytes
+        end = spec.offset + spec.nbytes
+    if not mapped or memoryview(payload).readonly:  # bytes: views would alias them
+        payload = memoryview(payload) if not mapped else bytearray(payload)
     for key, spec in specs.items():
-        dtype = getattr(torch, spec.dtype)
-        buf = bytearray(payload[spec.offset : spec.offset + spec.nbytes])
-        t = torch.frombuffer(buf, dtype=dtype) if spec.nbytes else torch.zeros(0, dtype=dtype)
-        out[key] = t.reshape(spec.shape)
+        out[key] = _tensor(spec, payload, mapped)
     return out
+
+
+def _tensor(spec: TensorSpec, payload: Any, mapped: bool) -> torch.Tensor:
+    """One tensor of the payload, by its checked spec, widened to its "as" dtype."""
+    dtype = getattr(torch, spec.dtype)
+    if not spec.nbytes:
+        t = torch.zeros(0, dtype=dtype)
+    elif mapped:
+        t = torch.frombuffer(
+            payload, dtype=dtype, offset=spec.offset, count=spec.nbytes // DTYPES[spec.dtype]
+        )
+    else:
+        t = torch.frombuffer(
+            bytearray(payload[spec.offset : spec.offset + spec.nbytes]), dtype=dtype
+        )
+    t = t.reshape(spec.shape)
+    return t if spec.wide is None else t.to(getattr(torch, spec.wide))
 
 
 def _read_head(fmt: Format, name: str, f: BinaryIO, size: int) -> tuple[dict[str, Any], int]:
@@ -422,12 +662,14 @@ def layout(fmt: Format, name: str, header: dict[str, Any]) -> dict[str, TensorSp
     index = header.get("tensors")
     if not isinstance(index, dict):
         raise fmt.damaged(name, "no tensor index")
-    return {key: _spec(fmt, name, key, spec) for key, spec in index.items()}
+    mapped = fmt.mapped(header.get("format_version"))
+    return {key: _spec(fmt, name, key, spec, mapped) for key, spec in index.items()}
 
 
-def _spec(fmt: Format, name: str, key: str, spec: Any) -> TensorSpec:
+def _spec(fmt: Format, name: str, key: str, spec: Any, mapped: bool = False) -> TensorSpec:
     """One index entry, checked: a whitelisted dtype, at most MAX_DIMS dims each in
-    [0, MAX_DIM], offset and nbytes non-negative ints, prod(shape) * itemsize == nbytes.
+    [0, MAX_DIM], offset and nbytes non-negative ints, prod(shape) * itemsize == nbytes;
+    in a mapped file "as" absent, or the dtype WIDEN gives the stored one.
     """
     got = (
         [spec.get(k) for k in ("dtype", "shape", "offset", "nbytes")]
@@ -447,9 +689,12 @@ def _spec(fmt: Format, name: str, key: str, spec: Any) -> TensorSpec:
         and nbytes >= 0
         and math.prod(shape) * DTYPES[dtype] == nbytes
     )
+    wide = spec.get("as") if ok and mapped else None
+    if ok and mapped:  # offsets: tensors() checks the layout as a whole
+        ok = "as" not in spec or WIDEN.get(dtype) == wide
     if not ok:
         raise fmt.damaged(name, f"tensor {key!r} is malformed")
-    return TensorSpec(dtype, shape, offset, nbytes)
+    return TensorSpec(dtype, shape, offset, nbytes, wide)
 
 
 def is_int(x: Any) -> bool:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -79,7 +80,7 @@ class TrainingInfo:
     items: int
     tokens: int
     fingerprint: str | None  # None: not known (counted in shards, in any order)
-    seen: frozenset[str] | None
+    seen: AbstractSet[str] | None  # a frozenset, or persist.SeenItems (decoded on first use)
 
 
 class LanguageModel(abc.ABC):
