@@ -16,8 +16,9 @@ multiple of ALIGN bytes, every tensor starts at a multiple of ALIGN (zero
 bytes between), the payload ends padded to ALIGN, an int64 tensor whose
 values fit a narrower integer type, or a float64 one whose values float32
 holds exactly, is stored narrow (its index entry says "as": the dtype it is
-loaded as, bit for bit), and the payload checksum is "payload_sum64"
-(`Sum64`: one pass at memory speed) instead of sha256. The header keeps its
+loaded as, bit for bit; sorted int64 keys too wide for int32 keep their low
+32 bits, the high words' run lengths in the entry's "high"), and the payload
+checksum is "payload_sum64" (`Sum64`: one pass at memory speed), not sha256. The header keeps its
 sha256 seal. See docs/security.md for the threat model.
 
 Reading checks everything before it allocates: the magic, the header size (at
@@ -73,6 +74,7 @@ WIDEN = {"int32": "int64", "int16": "int64", "uint8": "int64", "float32": "float
 """A mapped file's narrow stored dtype -> the dtype it may be loaded "as"."""
 NARROW = {"int64": ("uint8", "int16", "int32"), "float64": ("float32",)}
 """The stored dtypes tried for a tensor of each dtype, narrowest first."""
+MAX_HIGH = 64  # high 32-bit words a split int64 tensor may span ("high" run lengths)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class TensorSpec:
     offset: int
     nbytes: int
     wide: str | None = None  # a mapped file's "as": the dtype the stored one widens to
+    high: tuple[int, tuple[int, ...]] | None = None  # a split int64: first high word, runs
 
 
 Layout = Callable[[str, dict[str, Any]], dict[str, TensorSpec]]
@@ -187,7 +190,7 @@ def _pack_mapped(
     for name, tensor in tensors:
         t = tensor.detach().cpu().contiguous()
         wide = _dtype_name(t)
-        stored = narrowest(t)
+        stored, high = narrowest(t)
         data = tensor_view(stored)
         pieces = [bytes(-offset % ALIGN), data]
         offset += len(pieces[0])
@@ -199,6 +202,8 @@ def _pack_mapped(
         }
         if stored.dtype != t.dtype:
             index[name]["as"] = wide
+        if high is not None:
+            index[name]["high"] = high
         offset += len(data)
         for piece in pieces:
             digest.update(piece)
@@ -212,25 +217,50 @@ def _pack_mapped(
     return [_head(fmt, header, ALIGN), *chunks]
 
 
-def narrowest(t: torch.Tensor) -> torch.Tensor:
-    """`t` in the narrowest dtype of NARROW[t.dtype] that holds every value exactly, else `t`.
+def narrowest(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any] | None]:
+    """(`t` as stored, its "high" entry or None): the narrowest exact storage.
 
-    Integers by their range; float64 as float32 only when the round trip gives
-    every value back bit for bit (torch.equal: NaN never narrows). Widening
-    the result (`.to(t.dtype)`) gives `t` again.
+    Integers by their range (NARROW); a sorted 1-D int64 tensor that no
+    narrower type holds but that spans at most MAX_HIGH high 32-bit words
+    (n-gram keys past 2^31) as its low words in int32 and "high": {"from":
+    the first high word, "counts": elements per high word}; float64 as float32
+    only when the round trip gives every value back bit for bit (torch.equal:
+    NaN never narrows). `widen` gives `t` again.
     """
     name = _dtype_name(t)
     if name not in NARROW or t.numel() == 0:
+        return t, None
+    if name == "float64":
+        narrow = t.to(torch.float32)  # -0.0 and the infinities survive the round trip
+        return (narrow, None) if torch.equal(narrow.to(t.dtype), t) else (t, None)
+    low, high = int(t.min()), int(t.max())
+    for cand in NARROW[name]:
+        info = torch.iinfo(getattr(torch, cand))
+        if info.min <= low and high <= info.max:
+            return t.to(getattr(torch, cand)), None
+    first, last = low >> 32, high >> 32
+    if t.dim() != 1 or last - first >= MAX_HIGH or not bool((t[1:] >= t[:-1]).all()):
+        return t, None
+    words = torch.bincount((t >> 32) - first, minlength=last - first + 1)
+    lows = ((t & 0xFFFFFFFF) ^ 2**31) - 2**31  # the low word as a signed int32, exactly
+    return lows.to(torch.int32), {"from": first, "counts": words.tolist()}
+
+
+def widen(t: torch.Tensor, spec: TensorSpec) -> torch.Tensor:
+    """A stored tensor as the file says to load it: `t` itself, or "as" its wide dtype,
+    each run of "high" given its high word back."""
+    if spec.wide is None:
         return t
-    if name == "int64":
-        low, high = int(t.min()), int(t.max())
-        for cand in NARROW[name]:
-            info = torch.iinfo(getattr(torch, cand))
-            if info.min <= low and high <= info.max:
-                return t.to(getattr(torch, cand))
-        return t
-    narrow = t.to(torch.float32)  # -0.0 and the infinities survive the round trip
-    return narrow if torch.equal(narrow.to(t.dtype), t) else t
+    wide = t.to(getattr(torch, spec.wide))
+    if spec.high is not None:
+        wide &= 0xFFFFFFFF
+        first, counts = spec.high
+        at = 0
+        for i, n in enumerate(counts):
+            if first + i:
+                wide[at : at + n] += (first + i) << 32
+            at += n
+    return wide
 
 
 class Sum64:
@@ -581,8 +611,7 @@ def _tensor(spec: TensorSpec, payload: Any, mapped: bool) -> torch.Tensor:
         t = torch.frombuffer(
             bytearray(payload[spec.offset : spec.offset + spec.nbytes]), dtype=dtype
         )
-    t = t.reshape(spec.shape)
-    return t if spec.wide is None else t.to(getattr(torch, spec.wide))
+    return widen(t.reshape(spec.shape), spec)
 
 
 def _read_head(fmt: Format, name: str, f: BinaryIO, size: int) -> tuple[dict[str, Any], int]:
@@ -690,11 +719,34 @@ def _spec(fmt: Format, name: str, key: str, spec: Any, mapped: bool = False) -> 
         and math.prod(shape) * DTYPES[dtype] == nbytes
     )
     wide = spec.get("as") if ok and mapped else None
+    high = _high(spec.get("high"), dtype, wide, shape) if ok and mapped else None
     if ok and mapped:  # offsets: tensors() checks the layout as a whole
         ok = "as" not in spec or WIDEN.get(dtype) == wide
+        ok = ok and ("high" not in spec or high is not None)
     if not ok:
         raise fmt.damaged(name, f"tensor {key!r} is malformed")
-    return TensorSpec(dtype, shape, offset, nbytes, wide)
+    return TensorSpec(dtype, shape, offset, nbytes, wide, high)
+
+
+def _high(high: Any, dtype: str, wide: Any, shape: list[int]) -> tuple[int, tuple[int, ...]] | None:
+    """A split tensor's "high" entry, checked (int32 as int64, 1-D, at most MAX_HIGH
+    non-negative run lengths adding up to its length, high words within int32), or None."""
+    if not isinstance(high, dict) or set(high) != {"from", "counts"}:
+        return None
+    first, counts = high["from"], high["counts"]
+    ok = (
+        dtype == "int32"
+        and wide == "int64"
+        and len(shape) == 1
+        and is_int(first)
+        and isinstance(counts, list)
+        and 0 < len(counts) <= MAX_HIGH
+        and all(is_int(n) and n >= 0 for n in counts)
+        and sum(counts) == shape[0]
+        and first >= -(2**31)
+        and first + len(counts) <= 2**31
+    )
+    return (first, tuple(counts)) if ok else None
 
 
 def is_int(x: Any) -> bool:
