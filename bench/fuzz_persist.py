@@ -4,8 +4,9 @@
 
 Builds valid model files for every installed backend (count at orders 1-3
 with and without smoothing, char and word vocabularies; neural; mlp if
-installed), then feeds N mutated copies (tests/fuzzing.py's mutate) to
-ngramkit.persist.load through its probe. Prints the outcome per
+installed; in format 2, and three in format 1 too), then feeds N mutated
+copies (tests/fuzzing.py's mutate) to ngramkit.persist.load through its
+probe. Prints the outcome per
 mutation, the slowest single input, peak RSS, and every crash (an exception
 other than ModelFileError, or a Hang: no answer within HANG seconds) with
 the mutation that caused it, saving the
@@ -56,8 +57,13 @@ def _alarm(signum: int, frame: object) -> None:
     raise Hang(f"no answer within {HANG:g} s")
 
 
+OLD_FORMAT = ("count-order2-smooth1.0-char", "count-order3-smooth0-char", "neural-steps3-char")
+"""Seeds also written in model file format 1 (ngramkit 0.1), which still loads."""
+
+
 def seed_files(folder: Path) -> dict[str, bytes]:
-    """name -> bytes of a valid model file, for each installed backend and a few shapes."""
+    """name -> bytes of a valid model file, for each installed backend and a few shapes
+    (format 2, the mapped layout; OLD_FORMAT ones in format 1 too, named "-format1")."""
     from ngramkit.corpus import Corpus
 
     out: dict[str, bytes] = {}
@@ -75,6 +81,9 @@ def seed_files(folder: Path) -> dict[str, bytes]:
         model = entry.cls(**hp).fit(Corpus.from_items(items, kind=kind))
         name = f"{backend}-{'-'.join(f'{k}{v}' for k, v in hp.items())}-{kind}{tag}"
         out[name] = save(model, folder / f"{name}.ngk").read_bytes()
+        if name in OLD_FORMAT:
+            old = save(model, folder / f"{name}-format1.ngk", format_version=1)
+            out[f"{name}-format1"] = old.read_bytes()
     return out
 
 

@@ -155,7 +155,8 @@ def load(path: str | Path, backends: Mapping[str, BackendEntry] | None = None) -
     """
     name = str(path)
     _check_path(path)
-    header, tensors = container.load(MODEL, path)
+    with container.one_thread():
+        header, tensors = container.load(MODEL, path)
     cls = _backend_class(name, header, backends)
     problem = fields_problem(header)
     if problem:
@@ -163,7 +164,8 @@ def load(path: str | Path, backends: Mapping[str, BackendEntry] | None = None) -
     plain, packed = tensors.pop("__seen__", None), tensors.pop("__seen_zlib__", None)
     if plain is not None and packed is not None:
         raise MODEL.damaged(name, "seen items twice")
-    model = _rebuild(name, cls, header, tensors)
+    with container.one_thread():
+        model = _rebuild(name, cls, header, tensors)
     model.training = _training(name, header.get("training"), plain, packed)
     return ModelFile(model, header, name)
 
