@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ngramkit import container
-from ngramkit.container import ALIGN, DTYPES, Sum64, seal
+from ngramkit.container import ALIGN, DTYPES, Crc32, seal
 from ngramkit.errors import ModelFileError
 from ngramkit.persist import MAGIC, MODEL, load
 from ngramkit.testing import _all_contexts, _rows_problem
@@ -92,19 +92,19 @@ def repack(
     header: dict[str, Any], payload: bytes, *, fix_checksum: bool = True, align: bool = True
 ) -> bytes:
     """A file with a consistent length field (and, by default, checksums: a mapped
-    file's Sum64 where the payload is whole words, else its sha256). A mapped
+    file's CRC-32, else its sha256). A mapped
     file's header is padded so that the payload starts at ALIGN, as save does
     (align=False: unpadded, as another writer might leave it)."""
     if fix_checksum:
-        if "payload_sum64" in header and len(payload) % 8 == 0:
-            digest = Sum64()
+        if "payload_crc32" in header:
+            digest = Crc32()
             digest.update(payload)
-            header = {**header, "payload_sum64": digest.hexdigest()}
+            header = {**header, "payload_crc32": digest.hexdigest()}
         else:
             header = {**header, "payload_sha256": hashlib.sha256(payload).hexdigest()}
         header = seal(header)
     head = json.dumps(header).encode("utf-8")
-    if align and "payload_sum64" in header:
+    if align and "payload_crc32" in header:
         head += b" " * (-(len(MAGIC) + 8 + len(head)) % ALIGN)
     return MAGIC + struct.pack("<Q", len(head)) + head + payload
 
@@ -118,7 +118,7 @@ def tensors_of(data: bytes) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
 def rebuilt(header: dict[str, Any], tensors: dict[str, torch.Tensor]) -> bytes:
     """A file of `header`'s format version holding `tensors` (any dtype, shape or
     value), laid out, indexed and checksummed as save writes them."""
-    own = {"format", "format_version", "tensors", "payload_sha256", "payload_sum64"}
+    own = {"format", "format_version", "tensors", "payload_sha256", "payload_crc32"}
     fields = {k: v for k, v in header.items() if k not in own | {"header_sha256"}}
     parts = container.pack(MODEL, fields, sorted(tensors.items()), version=header["format_version"])
     return b"".join(bytes(p) for p in parts)
@@ -400,7 +400,7 @@ HEADER_VALUES: tuple[Any, ...] = (
 """What a crafted header puts at a key: a value of every JSON type, plausible and not."""
 DELETE = "<deleted>"
 """The variant that removes the key instead of setting it."""
-SEALS = ("header_sha256", "payload_sha256", "payload_sum64")  # recomputed: not mutated
+SEALS = ("header_sha256", "payload_sha256", "payload_crc32")  # recomputed: not mutated
 
 
 def header_paths(header: dict[str, Any]) -> list[tuple[Any, ...]]:

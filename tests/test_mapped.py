@@ -4,7 +4,7 @@ Format 1 files (ngramkit 0.1) are kept in tests/data, written by the code of
 then; `save(..., format_version=1)` must still write them byte for byte.
 Everything format 2 stores narrow must load back bit for bit, its tensors are
 views of a copy-on-write mapping (writing one never changes the file), its
-checksum is held to a plain-Python statement of Sum64, and a truncated or
+checksum is zlib's CRC-32 taken in any pieces, and a truncated or
 altered file is refused in the same one line as format 1.
 """
 
@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from ngramkit import registry
-from ngramkit.container import ALIGN, CHUNK, Sum64, narrowest
+from ngramkit.container import ALIGN, Crc32, narrowest
 from ngramkit.corpus import Corpus
 from ngramkit.errors import ModelFileError
 from ngramkit.persist import MAGIC, SeenItems, load, save
@@ -73,7 +73,7 @@ def test_format_2_holds_exactly_what_format_1_does(plan: str, tmp_path: Path) ->
     model = _fit(plan)
     raw = save(model, tmp_path / "new.ngk").read_bytes()
     header, start = _head(raw)
-    assert header["format_version"] == 2 and "payload_sum64" in header
+    assert header["format_version"] == 2 and "payload_crc32" in header
     assert start % ALIGN == 0 and (len(raw) - start) % ALIGN == 0
     assert all(spec["offset"] % ALIGN == 0 for spec in header["tensors"].values())
     back = load(tmp_path / "new.ngk")
@@ -124,32 +124,38 @@ def test_sorted_keys_past_int32_keep_their_low_words_and_high_runs() -> None:
     assert narrowest(wide)[0].dtype == torch.int64
 
 
-def _sum64_reference(data: bytes) -> str:
-    """Sum64 as its docstring states it, word by word in plain Python."""
-    words = struct.unpack(f"<{len(data) // 8}q", data)
-    first = second = 0
-    for k in range(0, len(words), CHUNK):
-        c = sum(words[k : k + CHUNK])
-        first, second = first + c, second + (k // CHUNK + 1) * c
-    return f"{first % 2**64:016x}{second % 2**64:016x}"
+def test_the_payload_checksum_is_zlib_crc32_in_any_pieces() -> None:
+    import zlib
 
-
-def test_sum64_matches_its_statement_in_any_pieces() -> None:
     rng = random.Random(5)
-    for n in (0, 8, 8 * CHUNK, 8 * CHUNK + 24, 3 * 8 * CHUNK - 8):
+    for n in (0, 1, 63, 4096, 100_003):
         data = rng.randbytes(n)
-        digest, at = Sum64(), 0
-        while at < n:  # pieces of any length, straddling chunks
-            step = rng.choice([1, 7, 64, 8 * CHUNK + 3, n])
+        digest, at = Crc32(), 0
+        while at < n:
+            step = rng.choice([1, 7, 64, 5000, n])
             digest.update(data[at : at + step])
             at += step
-        assert digest.hexdigest() == _sum64_reference(data), n
-    data = bytearray(rng.randbytes(8 * CHUNK * 2))
-    whole = _sum64_reference(bytes(data))
-    flipped = bytearray(data)
-    flipped[100] ^= 4
-    swapped = data[8 * CHUNK :] + data[: 8 * CHUNK]
-    assert _sum64_reference(bytes(flipped)) != whole != _sum64_reference(bytes(swapped))
+        assert digest.hexdigest() == f"{zlib.crc32(data):08x}", n
+
+
+def test_two_flipped_bits_anywhere_change_the_checksum() -> None:
+    """What a word sum would miss: the same bit flipped both ways in two words."""
+    rng = random.Random(6)
+    data = bytearray(rng.randbytes(65_536))
+    whole = Crc32()
+    whole.update(data)
+    for _ in range(200):
+        i, j = rng.sample(range(len(data) // 8), 2)
+        bit = rng.randrange(64)
+        word = lambda k: int.from_bytes(data[8 * k : 8 * k + 8], "little")  # noqa: E731
+        if (word(i) >> bit & 1) == (word(j) >> bit & 1):
+            continue
+        altered = bytearray(data)
+        for k in (i, j):
+            altered[8 * k : 8 * k + 8] = (word(k) ^ 1 << bit).to_bytes(8, "little")
+        digest = Crc32()
+        digest.update(altered)
+        assert digest.hexdigest() != whole.hexdigest()
 
 
 def test_tensors_are_views_of_a_copy_on_write_mapping(tmp_path: Path) -> None:
