@@ -74,6 +74,7 @@ WIDEN = {"int32": "int64", "int16": "int64", "uint8": "int64", "float32": "float
 NARROW = {"int64": ("uint8", "int16", "int32"), "float64": ("float32",)}
 """The stored dtypes tried for a tensor of each dtype, narrowest first."""
 MAX_HIGH = 64  # high 32-bit words a split int64 tensor may span ("high" run lengths)
+MAX_BOOK = 256  # distinct values a float64 tensor stored as uint8 codes may hold ("book")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class TensorSpec:
     nbytes: int
     wide: str | None = None  # a mapped file's "as": the dtype the stored one widens to
     high: tuple[int, tuple[int, ...]] | None = None  # a split int64: first high word, runs
+    book: int | None = None  # coded: this many float64 values, then the uint8 codes
 
 
 Layout = Callable[[str, dict[str, Any]], dict[str, TensorSpec]]
@@ -189,7 +191,7 @@ def _pack_mapped(
     for name, tensor in tensors:
         t = tensor.detach().cpu().contiguous()
         wide = _dtype_name(t)
-        stored, high = narrowest(t)
+        stored, extra = narrowest(t)
         data = tensor_view(stored)
         pieces = [bytes(-offset % ALIGN), data]
         offset += len(pieces[0])
@@ -201,8 +203,7 @@ def _pack_mapped(
         }
         if stored.dtype != t.dtype:
             index[name]["as"] = wide
-        if high is not None:
-            index[name]["high"] = high
+        index[name].update(extra or {})
         offset += len(data)
         for piece in pieces:
             digest.update(piece)
@@ -217,19 +218,26 @@ def _pack_mapped(
 
 
 def narrowest(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any] | None]:
-    """(`t` as stored, its "high" entry or None): the narrowest exact storage.
+    """(`t` as stored, its extra index entries or None): the narrowest exact storage.
 
     Integers by their range (NARROW); a sorted 1-D int64 tensor that no
     narrower type holds but that spans at most MAX_HIGH high 32-bit words
     (n-gram keys past 2^31) as its low words in int32 and "high": {"from":
-    the first high word, "counts": elements per high word}; float64 as float32
-    only when the round trip gives every value back bit for bit (torch.equal:
-    NaN never narrows). `widen` gives `t` again.
+    the first high word, "counts": elements per high word}; a finite float64
+    tensor of at most MAX_BOOK distinct values (a quantized model's) as its
+    values, sorted, then uint8 codes, with "book": how many values (the bytes
+    are nbytes = 8 * book + one per element; the values stay in the payload,
+    under its checksum, not in the header); other float64 as float32 only
+    when the round trip gives every value back bit for bit (torch.equal: NaN
+    never narrows). `widen` gives `t` again.
     """
     name = _dtype_name(t)
     if name not in NARROW or t.numel() == 0:
         return t, None
     if name == "float64":
+        book = _book(t)
+        if book is not None:
+            return book
         narrow = t.to(torch.float32)  # -0.0 and the infinities survive the round trip
         return (narrow, None) if torch.equal(narrow.to(t.dtype), t) else (t, None)
     low, high = int(t.min()), int(t.max())
@@ -245,11 +253,36 @@ def narrowest(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any] | None]:
     return lows.to(torch.int32), {"from": first, "counts": words.tolist()}
 
 
+def _book(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any]] | None:
+    """(the values' bytes then uint8 codes, {"book": how many values}) of a finite
+    float64 tensor of at most MAX_BOOK distinct values (no -0.0: unique would fold
+    it into +0.0), else None; a sample first, so that an unquantized tensor costs
+    one small unique, not a sort."""
+    if len(torch.unique(t.flatten()[:4096])) > MAX_BOOK:
+        return None
+    values, codes = torch.unique(t, sorted=True, return_inverse=True)
+    if (
+        len(values) > MAX_BOOK
+        or not bool(values.isfinite().all())
+        or bool(t.signbit()[t == 0].any())
+    ):
+        return None
+    stored = torch.cat([values.view(torch.uint8), codes.flatten().to(torch.uint8)])
+    return stored, {"book": len(values)}
+
+
 def widen(t: torch.Tensor, spec: TensorSpec) -> torch.Tensor:
     """A stored tensor as the file says to load it: `t` itself, or "as" its wide dtype,
-    each run of "high" given its high word back."""
+    each run of "high" given its high word back, or each code its "book" value
+    (codes past the book: ValueError)."""
     if spec.wide is None:
         return t
+    if spec.book is not None:
+        flat = t.flatten()
+        values, codes = flat[: 8 * spec.book].view(torch.float64), flat[8 * spec.book :]
+        if codes.numel() and int(codes.max()) >= spec.book:
+            raise ValueError("a code past the book")
+        return values[codes.long()].reshape(spec.shape)
     wide = t.to(getattr(torch, spec.wide))
     if spec.high is not None:
         wide &= 0xFFFFFFFF
@@ -565,7 +598,10 @@ def tensors(
     if not mapped or memoryview(payload).readonly:  # bytes: views would alias them
         payload = memoryview(payload) if not mapped else bytearray(payload)
     for key, spec in specs.items():
-        out[key] = _tensor(spec, payload, mapped)
+        try:
+            out[key] = _tensor(spec, payload, mapped)
+        except ValueError:
+            raise fmt.damaged(name, f"tensor {key!r} is malformed") from None
     return out
 
 
@@ -582,7 +618,7 @@ def _tensor(spec: TensorSpec, payload: Any, mapped: bool) -> torch.Tensor:
         t = torch.frombuffer(
             bytearray(payload[spec.offset : spec.offset + spec.nbytes]), dtype=dtype
         )
-    return widen(t.reshape(spec.shape), spec)
+    return widen(t if spec.book is not None else t.reshape(spec.shape), spec)
 
 
 def _read_head(fmt: Format, name: str, f: BinaryIO, size: int) -> tuple[dict[str, Any], int]:
@@ -668,8 +704,9 @@ def layout(fmt: Format, name: str, header: dict[str, Any]) -> dict[str, TensorSp
 
 def _spec(fmt: Format, name: str, key: str, spec: Any, mapped: bool = False) -> TensorSpec:
     """One index entry, checked: a whitelisted dtype, at most MAX_DIMS dims each in
-    [0, MAX_DIM], offset and nbytes non-negative ints, prod(shape) * itemsize == nbytes;
-    in a mapped file "as" absent, or the dtype WIDEN gives the stored one.
+    [0, MAX_DIM], offset and nbytes non-negative ints, prod(shape) * itemsize == nbytes
+    (plus 8 per value of a "book"); in a mapped file "as" absent, or the dtype WIDEN
+    gives the stored one (float64 for a book).
     """
     got = (
         [spec.get(k) for k in ("dtype", "shape", "offset", "nbytes")]
@@ -677,6 +714,8 @@ def _spec(fmt: Format, name: str, key: str, spec: Any, mapped: bool = False) -> 
         else [None] * 4
     )
     dtype, shape, offset, nbytes = got
+    coded = mapped and isinstance(spec, dict) and "book" in spec
+    book = _book_entry(spec["book"], dtype, spec.get("as")) if coded else None
     ok = (
         isinstance(dtype, str)
         and dtype in DTYPES
@@ -687,16 +726,24 @@ def _spec(fmt: Format, name: str, key: str, spec: Any, mapped: bool = False) -> 
         and is_int(nbytes)
         and offset >= 0
         and nbytes >= 0
-        and math.prod(shape) * DTYPES[dtype] == nbytes
+        and math.prod(shape) * DTYPES[dtype] + 8 * (book or 0) == nbytes
     )
     wide = spec.get("as") if ok and mapped else None
     high = _high(spec.get("high"), dtype, wide, shape) if ok and mapped else None
     if ok and mapped:  # offsets: tensors() checks the layout as a whole
-        ok = "as" not in spec or WIDEN.get(dtype) == wide
-        ok = ok and ("high" not in spec or high is not None)
+        widens = "as" not in spec or WIDEN.get(dtype) == wide or book is not None
+        ok = widens and ("high" not in spec or high is not None)
+        ok = ok and ("book" not in spec or (book is not None and high is None))
     if not ok:
         raise fmt.damaged(name, f"tensor {key!r} is malformed")
-    return TensorSpec(dtype, shape, offset, nbytes, wide, high)
+    return TensorSpec(dtype, shape, offset, nbytes, wide, high, book)
+
+
+def _book_entry(book: Any, dtype: Any, wide: Any) -> int | None:
+    """A coded tensor's "book" (its number of values), checked: uint8 as float64,
+    1 to MAX_BOOK values; else None."""
+    ok = dtype == "uint8" and wide == "float64" and is_int(book) and 0 < book <= MAX_BOOK
+    return book if ok else None
 
 
 def _high(high: Any, dtype: str, wide: Any, shape: list[int]) -> tuple[int, tuple[int, ...]] | None:

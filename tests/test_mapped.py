@@ -100,8 +100,9 @@ def test_narrow_storage_is_chosen_by_range_and_round_trips_bit_for_bit() -> None
     got = narrowest(exact.double())[0]
     assert got.dtype == torch.float32
     assert torch.equal(got.double(), exact.double()) and bool(got.double()[1].signbit())
-    for inexact in ([0.1], [float("nan")], [1e300], [2.0**-1074]):
-        assert narrowest(torch.tensor(inexact, dtype=torch.float64))[0].dtype == torch.float64
+    for inexact in (0.1, float("nan"), 1e300, 2.0**-1074):  # 300 distinct: no "book"
+        t = torch.tensor([inexact * (i + 1) for i in range(300)], dtype=torch.float64)
+        assert narrowest(t)[0].dtype == torch.float64
 
 
 def test_sorted_keys_past_int32_keep_their_low_words_and_high_runs() -> None:
@@ -158,17 +159,19 @@ def test_two_flipped_bits_anywhere_change_the_checksum() -> None:
         assert digest.hexdigest() != whole.hexdigest()
 
 
-def test_tensors_are_views_of_a_copy_on_write_mapping(tmp_path: Path) -> None:
-    path = save(_fit("v1-kn3"), tmp_path / "m.ngk")
+def test_tensors_are_views_of_a_copy_on_write_mapping(tmp_path: Path, names: list[str]) -> None:
+    fitted = registry.get("count")(order=3, smooth="kn").fit(names[:3000])
+    path = save(fitted, tmp_path / "m.ngk")
     before = path.read_bytes()
     index = _head(before)[0]["tensors"]
     model = load(path).model
     logp = model.estimate_.logp  # float64, stored as is: views of one mapping
+    assert index["logp3"]["dtype"] == index["logp2"]["dtype"] == "float64"
     apart = index["logp3"]["offset"] - index["logp2"]["offset"]
     assert logp[2].data_ptr() - logp[1].data_ptr() == apart
     logp[2].fill_(0.0)  # private pages: the file is never written
     assert path.read_bytes() == before
-    assert load(path).model.logprob("emma") == _fit("v1-kn3").logprob("emma")
+    assert load(path).model.logprob("emma") == fitted.logprob("emma")
 
 
 def test_an_unaligned_payload_is_copied_and_loads_the_same(tmp_path: Path) -> None:
@@ -234,12 +237,20 @@ def test_a_narrow_tensor_may_only_widen_as_the_format_says(tmp_path: Path) -> No
 
     data = save(_fit("v1-kn3"), tmp_path / "m.ngk").read_bytes()
     header, payload = unpack(data)
-    key = next(k for k, s in header["tensors"].items() if "as" in s)
-    for wide in ("float64", "int32", "object", 7):
-        header["tensors"][key] = {**header["tensors"][key], "as": wide}
+    index = header["tensors"]
+    key = next(k for k, s in index.items() if "as" in s and "book" not in s)
+    coded = next(k for k, s in index.items() if "book" in s)  # a small model's logp
+    crafted = [(key, {"as": w}) for w in ("float64", "int32", "object", 7)]
+    crafted += [(key, {"book": 1}), (coded, {"as": "int64"}), (coded, {"book": 0})]
+    crafted += [(coded, {"book": True}), (coded, {"book": 10**400}), (coded, {"book": [1]})]
+    n = index[coded]["book"]  # fewer values, the same bytes: codes past the book
+    shape = [index[coded]["shape"][0] + 8 * (n - 1)]
+    crafted += [(coded, {"book": 1, "shape": shape})]
+    for name, change in crafted:
+        header["tensors"] = {**index, name: {**index[name], **change}}
         path = tmp_path / "crafted.ngk"
         path.write_bytes(repack(header, payload))
-        with pytest.raises(ModelFileError, match=rf"tensor '{key}' is malformed\)$"):
+        with pytest.raises(ModelFileError, match=rf"tensor '{name}' is malformed\)$"):
             load(path)
 
 
