@@ -261,11 +261,9 @@ def _book(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any]] | None:
     if len(torch.unique(t.flatten()[:4096])) > MAX_BOOK:
         return None
     values, codes = torch.unique(t, sorted=True, return_inverse=True)
-    if (
-        len(values) > MAX_BOOK
-        or not bool(values.isfinite().all())
-        or bool(t.signbit()[t == 0].any())
-    ):
+    if len(values) > MAX_BOOK or 8 * len(values) + t.numel() >= 4 * t.numel():
+        return None  # too many values, or no smaller than float32 would be
+    if not bool(values.isfinite().all()) or bool(t.signbit()[t == 0].any()):
         return None
     stored = torch.cat([values.view(torch.uint8), codes.flatten().to(torch.uint8)])
     return stored, {"book": len(values)}

@@ -69,11 +69,12 @@ def test_a_quantized_model_is_stored_in_one_byte_a_value_bit_for_bit(
 
 
 def test_codes_need_finite_values_few_enough_and_no_negative_zero() -> None:
-    stored, entry = narrowest(torch.tensor([0.5, -1.25, 0.5], dtype=torch.float64))
+    stored, entry = narrowest(torch.tensor([0.5, -1.25, 0.5] * 20, dtype=torch.float64))
     assert entry == {"book": 2}
     assert stored[:16].view(torch.float64).tolist() == [-1.25, 0.5]
-    assert stored[16:].tolist() == [1, 0, 1]
-    for t in ([-0.0, 1.0], [float("-inf"), 1.0], [0.1 * i for i in range(300)]):
+    assert stored[16:].tolist() == [1, 0, 1] * 20
+    assert narrowest(torch.tensor([0.5, -1.25, 0.5], dtype=torch.float64))[1] is None  # no gain
+    for t in ([-0.0, 1.0] * 20, [float("-inf"), 1.0] * 20, [0.1 * i for i in range(300)]):
         assert narrowest(torch.tensor(t, dtype=torch.float64))[1] is None
 
 
