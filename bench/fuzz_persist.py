@@ -40,6 +40,8 @@ ITEMS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "ab", "b"]
 WORDS = ["the cat sat", "the dog sat", "a cat ran"]
 SPARSE = ["".join(chr(0x61 + (i * 7 + j) % 50) for j in range(6)) for i in range(60)]
 """50 symbols at order 4: the count backend's sparse table (V^4 > 4M cells)."""
+WIDE = ["".join(chr(0x100 + (i * 7 + j * 3) % 100) for j in range(7)) for i in range(400)]
+"""100 symbols at order 5: keys past 2^31, stored as low words and high-word runs."""
 
 
 HANG = 10.0  # seconds for one input before it counts as a hang
@@ -70,6 +72,7 @@ def seed_files(folder: Path) -> dict[str, bytes]:
     plans = [("count", {"order": n, "smooth": k}, ITEMS) for n in (1, 2, 3) for k in (0, 1.0)]
     plans.append(("count", {"order": 2}, WORDS))
     plans.append(("count", {"order": 4}, SPARSE))
+    plans.append(("count", {"order": 5, "smooth": "kn"}, WIDE))
     plans += [(b, {**hp}, ITEMS) for b, hp in TRAINED.items()]
     plans.append(("neural", {"steps": 3, "order": 1}, ITEMS))
     for backend, hp, items in plans:
@@ -77,7 +80,7 @@ def seed_files(folder: Path) -> dict[str, bytes]:
         if entry is None or entry.cls is None:
             continue
         kind = "word" if items is WORDS else "char"
-        tag = "-sparse" if items is SPARSE else ""
+        tag = "-sparse" if items is SPARSE else "-wide" if items is WIDE else ""
         model = entry.cls(**hp).fit(Corpus.from_items(items, kind=kind))
         name = f"{backend}-{'-'.join(f'{k}{v}' for k, v in hp.items())}-{kind}{tag}"
         out[name] = save(model, folder / f"{name}.ngk").read_bytes()

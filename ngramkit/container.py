@@ -250,7 +250,7 @@ def narrowest(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any] | None]:
         return t, None
     words = torch.bincount((t >> 32) - first, minlength=last - first + 1)
     lows = ((t & 0xFFFFFFFF) ^ 2**31) - 2**31  # the low word as a signed int32, exactly
-    return lows.to(torch.int32), {"from": first, "counts": words.tolist()}
+    return lows.to(torch.int32), {"high": {"from": first, "counts": words.tolist()}}
 
 
 def _book(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any]] | None:

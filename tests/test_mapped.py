@@ -112,8 +112,9 @@ def test_sorted_keys_past_int32_keep_their_low_words_and_high_runs() -> None:
     for low, high in ((0, 96**5), (-(2**36), 2**36), (2**33, 2**33 + 2**31), (-(2**34), -1)):
         keys = torch.randint(low, high, (5000,), generator=g).sort().values
         keys[-1] = high  # a key on the last high word's edge
-        stored, entry = narrowest(keys)
-        assert stored.dtype == torch.int32 and entry is not None
+        stored, extra = narrowest(keys)
+        assert stored.dtype == torch.int32 and extra is not None and set(extra) == {"high"}
+        entry = extra["high"]
         assert entry["from"] == low >> 32 and sum(entry["counts"]) == len(keys)
         spec = TensorSpec(
             "int32", [len(keys)], 0, 4 * len(keys), "int64", (entry["from"], tuple(entry["counts"]))
@@ -123,6 +124,16 @@ def test_sorted_keys_past_int32_keep_their_low_words_and_high_runs() -> None:
     assert narrowest(unsorted)[0].dtype == torch.int64  # only sorted keys split
     wide = torch.tensor([0, 2**32 * 200])  # spans 201 high words: more than MAX_HIGH
     assert narrowest(wide)[0].dtype == torch.int64
+
+
+def test_a_model_with_keys_past_int32_round_trips(tmp_path: Path) -> None:
+    """100 symbols at order 5: 5-gram keys up to 100^5 > 2^33, stored as low words and runs."""
+    items = ["".join(chr(0x100 + (i * 7 + j * 3) % 100) for j in range(7)) for i in range(400)]
+    model = registry.get("count")(order=5, smooth="kn").fit(Corpus.from_items(items))
+    path = save(model, tmp_path / "wide.ngk")
+    index = _head(path.read_bytes())[0]["tensors"]
+    assert index["keys5"]["dtype"] == "int32" and len(index["keys5"]["high"]["counts"]) > 1
+    _same_state(load(path).model, model)
 
 
 def test_the_payload_checksum_is_zlib_crc32_in_any_pieces() -> None:
