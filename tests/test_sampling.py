@@ -96,13 +96,13 @@ def test_seeded_prefix_temperature_and_max_len(names: list[str]) -> None:
     assert a == model.sample(20, seed=5, prefix="an", temperature=0.7)
     assert all(s.startswith("an") for s in a)
     assert model.sample(20, seed=6) != model.sample(20, seed=5)
-    cut = model.sample(50, seed=1, max_len=3)
+    cut = model.sample(50, seed=1, cut=3)
     assert max(len(s) for s in cut) <= 3 and len(cut) == 50
 
 
 def test_sampling_terminates_when_the_model_never_ends() -> None:
     model = CountLM(order=2, smooth=0).fit(["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" * 50])
-    out = model.sample(3, seed=0, max_len=40)
+    out = model.sample(3, seed=0, cut=40)
     assert [len(s) for s in out] == [40, 40, 40]
 
 
@@ -149,7 +149,7 @@ def test_matches_reference_procedure(
     if model.vocab.unknown(prefix):
         prefix = ""
     expected = reference_sample(model, 30, seed, prefix, max_len)
-    assert model.sample(30, seed=seed, prefix=prefix, max_len=max_len) == expected
+    assert model.sample(30, seed=seed, prefix=prefix, cut=max_len) == expected
 
 
 def test_one_by_one_fallback_draws_the_same(
@@ -159,7 +159,7 @@ def test_one_by_one_fallback_draws_the_same(
     import ngramkit.keys as keys
 
     model = CountLM(order=3, smooth=0.5).fit(names[:3000])
-    fast = model.sample(40, seed=3, prefix="a", max_len=9)
+    fast = model.sample(40, seed=3, prefix="a", cut=9)
     monkeypatch.setattr(keys, "MAX_KEY", 10)
-    assert model.sample(40, seed=3, prefix="a", max_len=9) == fast
+    assert model.sample(40, seed=3, prefix="a", cut=9) == fast
     assert model.sample(0, seed=3) == []

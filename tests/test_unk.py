@@ -206,7 +206,7 @@ def test_sampling_never_draws_the_unknown_token() -> None:
     model = CountLM(order=2, smooth="kn").fit(corpus)
     unk = model.require_fitted().unk_id
     assert float(model.next_logprobs(torch.tensor([[0]]))[0, unk].exp()) > 0.05
-    drawn = model.sample(200, seed=1, max_len=30)
+    drawn = model.sample(200, seed=1, cut=30)
     assert len(drawn) == 200 and not any("<unk>" in s.split() for s in drawn)
 
 

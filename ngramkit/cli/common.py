@@ -244,3 +244,50 @@ def engine_options(f: Any) -> Any:
         metavar="N",
         help="Count in N local processes (with --dask local: N Dask workers) [default: 1].",
     )(f)
+
+
+html_option = click.option(
+    "--html",
+    "html_path",
+    default=None,
+    metavar="FILE",
+    help="Also write a self-contained HTML report to FILE (opens offline in any browser).",
+)
+"""The `--html FILE` option of fit, eval, compare, classify, show and threshold."""
+
+
+def check_html(path: str | None) -> None:
+    """Refuse an --html target we cannot write (one line), before any work is done.
+
+    Refused: a missing folder, a folder we may not write in, a directory, and
+    anything that exists and is not a regular file (a FIFO, a device): the
+    report is written to a temporary file and renamed over the target, which
+    must not replace a device or block on a FIFO.
+    """
+    if path is None:
+        return
+    import os
+
+    p = Path(path)
+    folder = p.parent
+    if not folder.is_dir():
+        raise OptionError(f"--html {path}: folder {folder} does not exist")
+    if p.is_dir():
+        raise OptionError(f"--html {path}: it is a directory")
+    if p.exists() and not p.is_file():
+        raise OptionError(f"--html {path}: it exists and is not a regular file (a FIFO or device)")
+    if not os.access(folder, os.W_OK):
+        raise OptionError(f"--html {path}: folder {folder} is not writable")
+
+
+def write_html(path: str | None, page: Any) -> None:
+    """Render `page` (report.html.Page) and save it atomically at `path` (checked before)."""
+    if path is None:
+        return
+    from ..container import atomic_write
+    from ..report.html import render
+
+    check_html(path)  # again: the target may have changed during the work
+    text = render(page).encode("utf-8")
+    atomic_write(Path(path), lambda f: f.write(text), OptionError)
+    console(stderr=True).print(f"[dim]HTML report saved to[/dim] {path}")
