@@ -161,9 +161,9 @@ def test_cli_coverage_plot(tmp_path: Path, models: list[CountLM], split) -> None
     held.write_text("\n".join(split[1][:50]) + "\n")
     args = ["compare", path, "--on", str(held), "--bootstrap", "0"]
     res = CliRunner().invoke(cli, [*args, "--plot", str(tmp_path / "c.png")])
-    assert res.exit_code == 1 and "add --coverage" in res.stderr
+    assert res.exit_code == 2 and "add --coverage" in res.stderr
     res = CliRunner().invoke(cli, [*args, "--coverage", "--plot", str(tmp_path / "c.gif")])
-    assert res.exit_code == 1 and ".png or .svg" in res.stderr
+    assert res.exit_code == 2 and ".png or .svg" in res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bi.ngk", "held.txt"]
     res = CliRunner().invoke(
         cli, [*args, "--coverage", "--samples", "300", "--plot", str(tmp_path / "c.png")]

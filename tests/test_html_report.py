@@ -275,5 +275,5 @@ def test_eval_rank_has_no_html(tmp_path: Path, model: Path) -> None:
     (tmp_path / "l.txt").write_text("emma\n")
     target = tmp_path / "r.html"
     code, _, err = run("eval", model, tmp_path / "l.txt", "--rank", "--html", target)
-    assert code == 1 and "compare MODEL --on LIST --coverage --html" in err
+    assert code == 2 and "compare MODEL --on LIST --coverage --html" in err
     assert not target.exists()

@@ -97,5 +97,5 @@ def test_export_writes_a_quantized_model_file(tmp_path: Path, names: list[str]) 
     assert data["bytes"] == out.stat().st_size
     assert load(out).header["quantized"] == data["quantized"]
     bad = CliRunner().invoke(cli, ["export", str(model), "--quantize", "6", "-o", str(out)])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2  # an option error (docs: exit status)
     assert bad.output.strip() == "Error: --quantize writes a model file: add --format ngk"
