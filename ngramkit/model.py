@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -79,7 +80,7 @@ class TrainingInfo:
     items: int
     tokens: int
     fingerprint: str | None  # None: not known (counted in shards, in any order)
-    seen: frozenset[str] | None
+    seen: AbstractSet[str] | None  # a frozenset, or persist.SeenItems (decoded on first use)
 
 
 class LanguageModel(abc.ABC):
@@ -241,22 +242,29 @@ class LanguageModel(abc.ABC):
         seed: int = LECTURE_SEED,
         temperature: float = 1.0,
         prefix: str = "",
-        max_len: int | None = None,
+        cut: int | None = None,
         top_k: int | None = None,
         top_p: float | None = None,
         constraints: Constraints | None = None,
         tries: int | None = None,
+        max_len: int | None = None,
     ) -> list[str]:
         """Draw `n` items with the lecture's procedure (see sampling.py).
 
-        max_len cuts an item after that many drawn symbols. `constraints`
+        cut: stop drawing an item after that many symbols (the item is truncated;
+        `sample --cut`). A bound on the item's length is a constraint instead:
+        constraints=Constraints(max_len=...), which rejects longer items. `constraints`
         (prefix, suffix, min/max length, new, unique) condition the draws by
         rejection (see generate.py); SamplingError, holding the items found,
         when `tries` candidates were not enough.
+
+        max_len: the old name of `cut`, deprecated (a DeprecationWarning says which
+        of the two was meant); giving both is an OptionError.
         """
         from . import generate
         from .constraints import Constraints
 
+        cut = _old_cut(cut, max_len)
         c = constraints or Constraints()
         if prefix:
             c = replace(c, prefix=prefix)
@@ -268,7 +276,7 @@ class LanguageModel(abc.ABC):
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,
-            cut=max_len,
+            cut=cut,
             tries=tries,
         )
 
@@ -323,3 +331,23 @@ class LanguageModel(abc.ABC):
             raise ModelFileError(f"model hyperparameters are invalid: {e}") from None
         model.vocab = Vocabulary.from_json(vocab)
         return model
+
+
+def _old_cut(cut: int | None, max_len: int | None) -> int | None:
+    """sample(max_len=) as it used to mean (the cut), with a DeprecationWarning."""
+    if max_len is None:
+        return cut
+    if cut is not None:
+        from .errors import OptionError
+
+        raise OptionError("sample(): give cut= (max_len= is its old name), not both")
+    import warnings
+
+    warnings.warn(
+        "LanguageModel.sample(max_len=) is deprecated: it cuts items after that many "
+        "symbols, now spelled cut=; for a bound on the length (longer items rejected, "
+        "not truncated) pass constraints=Constraints(max_len=...)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return max_len

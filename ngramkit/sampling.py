@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 import torch
 
-from .errors import NgramkitError, OOVError
+from .errors import NgramkitError, OOVError, OptionError
 from .keys import gram_keys, key_digits, max_order
 from .tokenizer import Vocabulary
 
@@ -86,11 +86,11 @@ def _probs(
 
 
 def check_truncation(top_k: int | None, top_p: float | None) -> None:
-    """NgramkitError (one line) for a top-k below 1 or a top-p outside (0, 1]."""
+    """OptionError (one line) for a top-k below 1 or a top-p outside (0, 1]."""
     if top_k is not None and top_k < 1:
-        raise NgramkitError(f"--top-k must be >= 1, got {top_k}")
+        raise OptionError.named(f"<top_k> must be >= 1, got {top_k}")
     if top_p is not None and not 0 < top_p <= 1:
-        raise NgramkitError(f"--top-p must be in (0, 1], got {top_p:g}")
+        raise OptionError.named(f"<top_p> must be in (0, 1], got {top_p:g}")
 
 
 def truncate(p: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:
@@ -297,7 +297,7 @@ class ItemStream:
             raise NgramkitError(f"temperature must be a finite number > 0, got {temperature:g}")
         max_len = DEFAULT_MAX_LEN if max_len is None else max_len
         if max_len < 1:
-            raise NgramkitError(f"--max-len must be >= 1, got {max_len}")
+            raise OptionError.named(f"<max_len> must be >= 1, got {max_len}")
         check_truncation(top_k, top_p)
         unknown = vocab.unknown(prefix)
         if unknown and not vocab.unk:
