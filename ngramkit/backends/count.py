@@ -148,7 +148,12 @@ class CountLM(LanguageModel):
         return total
 
     def token_scores(self, item: str) -> list[float]:
-        """As LanguageModel.token_scores, from the scorer's rows in plain Python."""
+        """As LanguageModel.token_scores, from the scorer's rows in plain Python.
+
+        A subclass that overrides token_logprobs is read through its override: the rows
+        hold CountLM's numbers, not the subclass's."""
+        if type(self).token_logprobs is not CountLM.token_logprobs:
+            return super().token_scores(item)
         return self._scorer().item_logprobs(self._ids(item))
 
     def compact_rows(self) -> tuple[ContextRows, torch.Tensor] | None:
