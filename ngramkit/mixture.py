@@ -37,17 +37,17 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from . import registry
 from .corpus import Corpus
 from .errors import BackendError, DataError, ModelFileError, NgramkitError, OptionError
-from .keys import find, gram_keys
 from .model import LanguageModel, Progress
 from .options import Option
 from .tokenizer import Vocabulary
+
+if TYPE_CHECKING:
+    import torch
 
 NAME = "mixture"
 WEIGHTINGS = ("linear", "loglinear")
@@ -176,6 +176,8 @@ def token_map(mine: Vocabulary, theirs: Vocabulary) -> tuple[torch.Tensor, torch
     A mixture symbol the component lacks maps to its unknown token; the unknown
     token's mass is split evenly among every mixture token mapped to it.
     """
+    import torch
+
     if mine.tokens == theirs.tokens:
         return None
     own = {t: i for i, t in enumerate(theirs.tokens)}
@@ -194,6 +196,8 @@ def bucket_of(counts: torch.Tensor, n_buckets: int) -> torch.Tensor:
 
     bucket_of([0, 1, 2, 3, 4, 100], 4) == [0, 1, 2, 2, 3, 3] (the last bucket takes the rest).
     """
+    import torch
+
     bits = torch.where(counts > 0, counts.double().log2().floor().long() + 1, 0)
     return bits.clamp(max=n_buckets - 1)
 
@@ -207,6 +211,8 @@ def em_weights(
     buckets: [T] the bucket of each token's context. Each row of the result
     sums to one; a bucket without held-out tokens takes the global weights.
     """
+    import torch
+
     glob = _em(logp, torch.zeros(len(logp), dtype=torch.long), 1)[0][0]  # (K,)
     if n_buckets == 1:
         return _em(logp, buckets, 1)
@@ -217,13 +223,16 @@ def em_weights(
 
 
 def _em(logp: torch.Tensor, buckets: torch.Tensor, n: int) -> tuple[torch.Tensor, int]:
+    import torch
+
     K = logp.shape[1]
+    like = (logp - logp.max(1, keepdim=True).values).exp()  # (T, K) likelihoods, row max 1
     w = torch.full((n, K), 1.0 / K, dtype=torch.float64)
     tokens = torch.bincount(buckets, minlength=n).clamp(min=1).double()[:, None]  # (B, 1)
     step, moved = 0, math.inf
     while step < EM_STEPS and moved >= EM_TOL:
-        joint = w.log()[buckets] + logp  # (T, K)
-        post = (joint - joint.logsumexp(1, keepdim=True)).exp()  # (T, K) responsibilities
+        joint = w[buckets] * like  # (T, K)
+        post = joint / joint.sum(1, keepdim=True)  # (T, K) responsibilities
         new = torch.zeros_like(w).index_add_(0, buckets, post) / tokens
         moved, w, step = float((new - w).abs().max()), new, step + 1
     return w, step
@@ -237,6 +246,8 @@ def loglinear_weights(
     rows: [K, T, V] float64 log-probabilities of every token after each held-out
     context under each component; targets: [T] the tokens that came.
     """
+    import torch
+
     K = rows.shape[0]
     safe = rows.clamp(min=-1e4)  # a zero probability: a large penalty, not -inf * 0
     w = torch.ones(n_buckets, K, dtype=torch.float64, requires_grad=True)
@@ -310,12 +321,13 @@ class MixtureLM(LanguageModel):
     )
 
     def __init__(self, **hparams: Any) -> None:
+
         super().__init__(**hparams)
         self.components_: list[LanguageModel] = []  # the fitted models, in order
         self.labels_: list[str] = []  # one name per component, for reports
         self.weights_: torch.Tensor | None = None  # (B, K) float64, rows sum to 1 (linear)
-        self.context_keys_ = torch.zeros(0, dtype=torch.long)  # (M,) sorted context keys
-        self.context_counts_ = torch.zeros(0, dtype=torch.long)  # (M,) their training counts
+        self.context_keys_: torch.Tensor | None = None  # (M,) sorted context keys
+        self.context_counts_: torch.Tensor | None = None  # (M,) their training counts
         self.maps_: list[tuple[torch.Tensor, torch.Tensor] | None] = []  # token_map per comp.
         self.tuning_: Tuning | None = None
 
@@ -358,7 +370,11 @@ class MixtureLM(LanguageModel):
     def count_contexts(self, items: Sequence[str]) -> None:
         """The bucket table: each context's count (its last `bucket_context` tokens) in
         the distinct `items` (a component's training items)."""
+        import torch
+
         k = self._bucket_width()
+        from .keys import gram_keys
+
         corpus = Corpus.from_items(sorted(set(items)), self.require_fitted())
         grams = corpus.grams(k + 1)[:, :k]  # (T, k) the context of every predicted token
         keys, counts = torch.unique(gram_keys(grams, len(self.vocab)), return_counts=True)
@@ -369,6 +385,8 @@ class MixtureLM(LanguageModel):
 
     def set_weights(self, weights: Sequence[float]) -> None:
         """Weights given by hand: one per component, each >= 0, summing to one."""
+        import torch
+
         K = len(self.components_)
         if len(weights) != K:
             raise OptionError(f"{len(weights)} weights for {K} components")
@@ -384,6 +402,8 @@ class MixtureLM(LanguageModel):
 
     def tune(self, dev: Corpus, source: str, refit: bool = False) -> Tuning:
         """Fit the weights on held-out `dev` (its OOV items left out); returns the Tuning."""
+        import torch
+
         grams = dev.grams(self.order)  # (T, order)
         if len(grams) == 0 or bool(dev.oov.all()):
             raise DataError(f"{source}: no scorable items to fit the mixture's weights on")
@@ -407,6 +427,8 @@ class MixtureLM(LanguageModel):
     def _fit(self, corpus: Corpus, progress: Progress | None) -> None:
         """Cross-fitting: components on the items minus `heldout`, weights on the rest,
         then (refit) the components again on every item."""
+        import torch
+
         from .data import train_val_split
 
         if self.hparams["components"] is None:
@@ -414,16 +436,23 @@ class MixtureLM(LanguageModel):
         specs = component_specs(self.hparams["components"])
         if len(specs) < 2:
             raise OptionError("a mixture needs at least two components")
-        items = list(corpus.items)
+        items, labels = list(corpus.items), [_spec_text(n, o) for n, o in specs]
         train, held = train_val_split(
             items, float(self.hparams["heldout"]), int(self.hparams["heldout_seed"])
         )
-        if not train or not held:
-            raise DataError(f"too few items ({len(items)}) to hold some out for the weights")
+        if not train or not held:  # too few items to hold any out: equal weights
+            self._attach([registry.get(n)(**o).fit(corpus) for n, o in specs], labels)
+            self.hparams["buckets"], self.hparams["order"] = 1, self.order
+            K = len(specs)
+            self.weights_ = torch.full((1, K), 1.0 / K, dtype=torch.float64)
+            self.tuning_ = Tuning(
+                "equal (too few items to hold out)", 0, 0, None, [None] * K, 0, False
+            )
+            return
         tick = _stages(progress, len(specs) * (2 if self.hparams["refit"] else 1))
         sub = Corpus.from_items(train, corpus.vocab)
         models = [tick(registry.get(n)(**opts).fit, sub) for n, opts in specs]
-        self._attach(models, [_spec_text(n, o) for n, o in specs])
+        self._attach(models, labels)
         self.count_contexts(train)
         self.tune(Corpus.from_items(held, corpus.vocab), "cross-fit", bool(self.hparams["refit"]))
         if self.hparams["refit"]:
@@ -453,6 +482,7 @@ class MixtureLM(LanguageModel):
         self, i: int, contexts: torch.Tensor, targets: torch.Tensor
     ) -> torch.Tensor:
         """Component i's log p of each target [B] (float64)."""
+
         m = self.maps_[i]
         own = targets if m is None else m[0][targets]
         lp = self.components_[i].token_logprobs(self._context_of(i, contexts), own).double()
@@ -460,16 +490,21 @@ class MixtureLM(LanguageModel):
 
     def _buckets(self, contexts: torch.Tensor) -> torch.Tensor:
         """The weight row of each context [B, order-1] -> [B]."""
+        import torch
+
         n_buckets = int(self.hparams["buckets"])
         if n_buckets == 1:
             return torch.zeros(len(contexts), dtype=torch.long)
+        from .keys import find, gram_keys
+
+        table, counts = self.context_keys_, self.context_counts_
+        if table is None or counts is None or len(table) == 0:  # no table: all unseen
+            return torch.zeros(len(contexts), dtype=torch.long)
         k = self._bucket_width()
         keys = gram_keys(contexts[:, contexts.shape[1] - k :], len(self.require_fitted()))
-        if len(self.context_keys_) == 0:
-            return torch.zeros(len(contexts), dtype=torch.long)  # no table: all unseen
-        pos, found = find(self.context_keys_, keys)
-        counts = torch.where(found, self.context_counts_[pos], 0)
-        return bucket_of(counts, n_buckets)
+        pos, found = find(table, keys)
+        seen = torch.where(found, counts[pos], 0)
+        return bucket_of(seen, n_buckets)
 
     def _weights(self) -> torch.Tensor:
         if self.weights_ is None:
@@ -478,6 +513,9 @@ class MixtureLM(LanguageModel):
 
     def next_logprobs(self, contexts: torch.Tensor) -> torch.Tensor:
         """[B, order-1] -> [B, V]: the mixed distribution, float32 like most components."""
+        self.require_fitted()
+        import torch
+
         rows = torch.stack([self._rows(i, contexts) for i in range(len(self))])  # (K, B, V)
         w = self._weights()[self._buckets(contexts)].T[:, :, None]  # (K, B, 1)
         if self.hparams["weighting"] == "linear":
@@ -486,6 +524,9 @@ class MixtureLM(LanguageModel):
 
     def token_logprobs(self, contexts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """[B, order-1], [B] -> [B]: linear mixtures need no full rows."""
+        self.require_fitted()
+        import torch
+
         if self.hparams["weighting"] != "linear":
             return super().token_logprobs(contexts, targets)
         lp = torch.stack(
@@ -497,6 +538,8 @@ class MixtureLM(LanguageModel):
         self, lp: torch.Tensor, buckets: torch.Tensor, contexts: torch.Tensor, targets: torch.Tensor
     ) -> torch.Tensor:
         """The mixture's log p [B] from the components' [B, K] (float64)."""
+        import torch
+
         w = self._weights()[buckets]  # (B, K)
         if self.hparams["weighting"] == "linear":
             return (lp + w.log()).logsumexp(1)
@@ -569,12 +612,15 @@ class MixtureLM(LanguageModel):
         config["tuning"] = None if self.tuning_ is None else self.tuning_.to_json()
         config["ngramkit_version"] = __version__
         tensors["weights"] = self._weights()
-        tensors["context_keys"] = self.context_keys_
-        tensors["context_counts"] = self.context_counts_
+        if self.context_keys_ is not None and self.context_counts_ is not None:
+            tensors["context_keys"] = self.context_keys_
+            tensors["context_counts"] = self.context_counts_
         return config, tensors
 
     @classmethod
     def from_state(cls, config: dict[str, Any], tensors: dict[str, torch.Tensor]) -> MixtureLM:
+        import torch
+
         model = cls.from_base_config(config)
         parts = config.get("components")
         if not isinstance(parts, list) or len(parts) < 2:
@@ -594,10 +640,14 @@ class MixtureLM(LanguageModel):
         ):
             raise ModelFileError("mixture weights are negative or do not sum to one")
         model.weights_ = w
-        model.context_keys_ = tensors.get("context_keys", model.context_keys_)
-        model.context_counts_ = tensors.get("context_counts", model.context_counts_)
-        if model.context_keys_.shape != model.context_counts_.shape:
-            raise ModelFileError("mixture context counts are of the wrong shape")
+        keys, counts = tensors.get("context_keys"), tensors.get("context_counts")
+        if (keys is None) != (counts is None) or (
+            keys is not None
+            and counts is not None
+            and (keys.dim() != 1 or keys.shape != counts.shape or keys.dtype != torch.long)
+        ):
+            raise ModelFileError("mixture context counts are missing or of the wrong shape")
+        model.context_keys_, model.context_counts_ = keys, counts
         model.tuning_ = _tuning(config.get("tuning"))
         return model
 
