@@ -53,7 +53,7 @@ NAME = "mixture"
 WEIGHTINGS = ("linear", "loglinear")
 EM_STEPS = 5000  # EM stops earlier once no weight moves by more than EM_TOL
 EM_TOL = 1e-10
-LBFGS_STEPS = 200
+LBFGS_STEPS = 100
 
 
 # -- the components' spec: "count order=6 smooth=mkn; mlp order=8" -----------------
