@@ -246,3 +246,40 @@ def test_equal_weights_when_nothing_can_be_held_out() -> None:
     assert m.weights_.tolist() == [[0.5, 0.5]] and math.isfinite(m.logprob("ab"))
     with pytest.raises(NgramkitError):
         MixtureLM(components="count order=2; nosuch order=3")
+
+
+def test_refuses_a_time_budget_too_small_for_one_step(tmp_path: Path, files) -> None:
+    """The config path with a neural component that takes a budget (the wavenet plugin's
+    --minutes): its own one-line error comes through, and nothing is written."""
+    from ngramkit import registry
+
+    entry = registry.installed().get("wavenet")
+    if entry is None or not entry.ok:
+        pytest.skip("the wavenet plugin (a component with a time budget) is not installed")
+    config = tmp_path / "budget.yaml"
+    config.write_text(
+        "backend: mixture\nval_fraction: 0\ncomponents:\n  - {backend: count, order: 2}\n"
+        "  - {backend: wavenet, order: 3, minutes: 1.0e-9}\n"
+    )
+    out = tmp_path / "never.ngk"
+    code, _, err = run("fit", str(files["train"]), "--config", str(config), "-o", str(out))
+    assert code == 1 and not out.exists(), err
+    assert "too short" in err and len(err.strip().splitlines()) == 1
+
+
+def test_report_reads_at_80_columns(pair, data) -> None:
+    import io
+
+    from rich.console import Console
+
+    from ngramkit.report.mixture import mix_report, weights_text
+
+    m = mix(pair, data[1], buckets=8, labels=["a-rather-long-file-name-of-a-model.ngk", "b.ngk"])
+    con = Console(file=io.StringIO(), width=80)
+    con.print(mix_report(m.to_json(), "mix.ngk"))
+    text = con.file.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "mixture" in text and "8 context-count bucket(s)" in text and "b.ngk" in text
+    assert weights_text([0.25]) == "0.2500"
+    assert weights_text([0.1, 0.9]) == "0.10 0.90"
+    assert weights_text([0.1, 0.5, 0.2, 0.3, 0.9]) == "0.10..0.90 (5 buckets)"
