@@ -54,6 +54,8 @@ WEIGHTINGS = ("linear", "loglinear")
 EM_STEPS = 5000  # EM stops earlier once no weight moves by more than EM_TOL
 EM_TOL = 1e-10
 LBFGS_STEPS = 100
+DEFAULT_COMPONENTS = "count order=2; count order=3 smooth=kn"
+"""What `ngramkit fit --backend mixture` mixes when no --components are given."""
 
 
 # -- the components' spec: "count order=6 smooth=mkn; mlp order=8" -----------------
@@ -305,7 +307,7 @@ class MixtureLM(LanguageModel):
         Option(
             "components",
             str,
-            None,
+            DEFAULT_COMPONENTS,
             "components and their options: 'count order=6 smooth=mkn; mlp order=8'",
             parse=parse_components,
             metavar="SPEC",
@@ -675,7 +677,8 @@ def _component(i: int, part: Any, tensors: dict[str, torch.Tensor]) -> LanguageM
     except Exception as e:  # a crafted component: one line naming it
         raise ModelFileError(f"component {i + 1} ({name}) is damaged: {e}") from None
     t = part.get("training")
-    if isinstance(t, list) and len(t) == 3:
+    counts = isinstance(t, list) and len(t) == 3 and all(type(x) is int and x >= 0 for x in t[:2])
+    if counts and isinstance(t[2], (str, type(None))):
         model.training = TrainingInfo(t[0], t[1], t[2], None)
     return model
 
@@ -683,10 +686,27 @@ def _component(i: int, part: Any, tensors: dict[str, torch.Tensor]) -> LanguageM
 def _tuning(data: Any) -> Tuning | None:
     if not isinstance(data, dict):
         return None
+
+    def number(x: Any) -> bool:
+        return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+
     try:
-        return Tuning(**data)
+        t = Tuning(**data)
     except TypeError:
         raise ModelFileError("mixture tuning record is malformed") from None
+    ok = (
+        isinstance(t.source, str)
+        and all(
+            isinstance(x, int) and not isinstance(x, bool) for x in (t.items, t.tokens, t.steps)
+        )
+        and isinstance(t.refit, bool)
+        and number(t.nll)
+        and isinstance(t.component_nll, list)
+        and all(number(x) for x in t.component_nll)
+    )
+    if not ok:
+        raise ModelFileError("mixture tuning record is malformed")
+    return t
 
 
 def _stages(progress: Progress | None, total: int) -> Callable[..., LanguageModel]:

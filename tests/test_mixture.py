@@ -283,3 +283,13 @@ def test_report_reads_at_80_columns(pair, data) -> None:
     assert weights_text([0.25]) == "0.2500"
     assert weights_text([0.1, 0.9]) == "0.10 0.90"
     assert weights_text([0.1, 0.5, 0.2, 0.3, 0.9]) == "0.10..0.90 (5 buckets)"
+
+
+def test_a_crafted_mixture_file_is_one_clear_error(tmp_path: Path, pair) -> None:
+    from ngramkit.errors import ModelFileError
+
+    m = mix(pair, weights=[0.5, 0.5])
+    m.weights_ = torch.tensor([[-0.5, 1.5]], dtype=torch.float64)  # as a crafted file holds
+    path = persist.save(m, tmp_path / "crafted.ngk")
+    with pytest.raises(ModelFileError, match=r"crafted\.ngk.*negative or do not sum to one"):
+        persist.load(path)
