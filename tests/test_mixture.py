@@ -182,13 +182,13 @@ def test_spec_forms_agree() -> None:
     )
 
 
-# -- bad input: one clear line, exit 1, nothing written ------------------------------
+# -- bad input: one clear line, exit 1 (data) or 2 (options), nothing written -------
 
 
-def _refused(tmp_path: Path, *args: str) -> str:
+def _refused(tmp_path: Path, *args: str, status: int = 1) -> str:
     out = tmp_path / "never.ngk"
     code, _, err = run("mix", *args, "-o", str(out))
-    assert code == 1 and not out.exists(), err
+    assert code == status and not out.exists(), err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     return err
 
@@ -213,7 +213,9 @@ def test_refuses_a_missing_or_damaged_component(tmp_path: Path, files) -> None:
     "weights, words", [("-0.5,1.5", ">= 0"), ("0.3,0.3", "sum to one"), ("1", "1 weights")]
 )
 def test_refuses_bad_hand_weights(tmp_path: Path, files, weights: str, words: str) -> None:
-    assert words in _refused(tmp_path, str(files["a"]), str(files["b"]), "--weights", weights)
+    assert words in _refused(
+        tmp_path, str(files["a"]), str(files["b"]), "--weights", weights, status=2
+    )
 
 
 def test_refuses_a_dev_list_with_no_scorable_items(tmp_path: Path, files) -> None:
@@ -224,7 +226,8 @@ def test_refuses_a_dev_list_with_no_scorable_items(tmp_path: Path, files) -> Non
 
 
 def test_refuses_a_mixture_of_one(tmp_path: Path, files) -> None:
-    assert "at least two" in _refused(tmp_path, str(files["a"]), "--tune-on", str(files["dev"]))
+    err = _refused(tmp_path, str(files["a"]), "--tune-on", str(files["dev"]), status=2)
+    assert "at least two" in err
     with pytest.raises(OptionError, match="at least two"):
         MixtureLM(components="count order=2").fit(["emma", "ava", "mia"] * 20)
 
@@ -237,7 +240,7 @@ def test_refuses_a_mixture_as_component(tmp_path: Path, files) -> None:
 
 
 def test_weights_and_tune_on_exclude_each_other(tmp_path: Path, files) -> None:
-    err = _refused(tmp_path, str(files["a"]), str(files["b"]))
+    err = _refused(tmp_path, str(files["a"]), str(files["b"]), status=2)
     assert "either --tune-on" in err
 
 
