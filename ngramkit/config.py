@@ -85,6 +85,16 @@ LIST_KEYS = ("column", "weight_column", "weighted", "delimiter", "header")
 """The GENERAL keys that make a tabular list format (list_format)."""
 
 
+LISTS = frozenset({"components"})
+"""Keys that may hold a YAML list (of flat mappings): a mixture's components, e.g.
+
+    backend: mixture
+    components:
+      - {backend: count, order: 6, smooth: mkn, tune: true}
+      - {backend: mlp, order: 8}
+"""
+
+
 @dataclass
 class RunConfig:
     """Values read from a config file, with the line of each key."""
@@ -131,7 +141,8 @@ def load_config(path: str | Path) -> RunConfig:
         key = str(key_node.value).replace("-", "_")
         if key in config.values:
             raise OptionError(f"{name}:{line}: key {key!r} is given twice")
-        if not isinstance(value_node, yaml.ScalarNode):
+        listed = key in LISTS and isinstance(value_node, yaml.SequenceNode)
+        if not (isinstance(value_node, yaml.ScalarNode) or listed):
             raise OptionError(f"{name}:{line}: {key!r} must be a single value")
         try:
             config.values[key] = yaml.safe_load(yaml.serialize(value_node))

@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("score", "Per-token breakdown of one or more items."),
     "compare": ("compare", "Models side by side on one word list, with a bootstrap CI."),
     "show": ("show", "Model card and transition heatmap."),
+    "mix": ("mix", "Mix saved models into one (weights fitted on held-out items)."),
     "backends": ("backends", "List installed backends, their packages and status."),
     "new-backend": ("new_backend", "Scaffold a plugin package with a working backend."),
     "export": ("export", "Write a count model as an ARPA file (KenLM, SRILM)."),

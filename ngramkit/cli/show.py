@@ -125,6 +125,7 @@ def _json(mf: Any, matrix: Any, rows: list[Any]) -> dict[str, Any]:
         "hparams": mf.model.hparams,
         "card": {k: {a: str(b) for a, b in v.items()} for k, v in card.items()},
         "metrics": mf.metrics,
+        "mixture": mf.model.to_json() if mf.model.name == "mixture" else None,
         "matrix": None
         if matrix is None
         else {"kind": matrix.kind, "tokens": list(matrix.tokens), "values": matrix.values.tolist()},
