@@ -93,14 +93,15 @@ def fit_tables(
     """
     N, V = counts.order, counts.vocab_size
     if method.min_order > N:
+        why = f"needs order >= {method.min_order} (at order 1 Kneser-Ney has no lower order"
         raise OptionError(
-            f"--smooth {method.name} needs order >= {method.min_order} (at order 1 "
-            "Kneser-Ney has no lower order to back off to; use abs or wb)"
+            f"smooth={method.name!r} {why} to back off to; use 'abs' or 'wb')",
+            cli=f"--smooth {method.name} {why} to back off to; use abs or wb)",
         )
     if tune and method.n_discounts == 0:
-        raise OptionError(f"--tune: {method.name} ({method.title}) has no discount to tune")
+        raise OptionError.named(f"<tune>: {method.name} ({method.title}) has no discount to tune")
     if tune and discount is not None:
-        raise OptionError("--discount and --tune: give discounts or tune them, not both")
+        raise OptionError.named("<discount> and <tune>: give discounts or tune them, not both")
     levels = build_levels(counts, method.continuation)
     release()  # each stage's freed temporaries back to the system, not kept for the next
     learned: dict[str, Any] = {"method": method.name}
