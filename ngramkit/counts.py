@@ -164,7 +164,9 @@ class Provenance:
     sources: where the items came from (file[start:end] shards), sorted;
     weight: total weight of the items read from weighted lists (0: not weighted);
     seen: the distinct items counted (for "in training" marks), or None when
-        not recorded or past `limit` items.
+        not recorded or past `limit` items;
+    normalized: items each part of the normalization rule changed ("form", "case",
+        "accents" -> count), or None when not counted (a given vocabulary).
     """
 
     items: int = 0
@@ -174,6 +176,7 @@ class Provenance:
     weight: int = 0
     seen: frozenset[str] | None = None
     limit: int = 0
+    normalized: dict[str, int] | None = None
 
     def __add__(self, other: Provenance) -> Provenance:
         seen = None
@@ -188,7 +191,13 @@ class Provenance:
             self.weight + other.weight,
             seen,
             min(self.limit, other.limit),
+            _add_counts(self.normalized, other.normalized),
         )
+
+
+def _add_counts(a: dict[str, int] | None, b: dict[str, int] | None) -> dict[str, int] | None:
+    """Per-part change counts summed; None (not known) if either side does not know."""
+    return None if a is None or b is None else {k: a.get(k, 0) + b.get(k, 0) for k in a | b}
 
 
 @dataclass(frozen=True)

@@ -439,7 +439,7 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
     start = time.perf_counter()
     if s.from_counts:
         table, how, shards, stages = _read_tables(s.data)
-        changed = None  # a count table file does not carry them
+        changed = table.provenance.normalized  # None if any table did not count them
         if s.unk and not table.vocab.unk:
             raise OptionError("--unk: these count tables were made without the unknown token")
     else:

@@ -101,4 +101,5 @@ def count_files(
     table = engine.merge(handles)
     seconds["merge"] = time.perf_counter() - clock
     require_items(", ".join(paths), table.provenance.items, table.provenance.blank)
+    table = replace(table, provenance=replace(table.provenance, normalized=changed))
     return CountRun(table, shards, seconds, changed)
