@@ -16,12 +16,31 @@ fewer symbols (2.41 x 10^7 of the whole corpus's 3.06 x 10^7).
 
     .venv/bin/python bench/bench_scale.py            # all three sizes, three paths
     .venv/bin/python bench/bench_scale.py --one 1e6  # one size, in this process
+
+`--vs-lmplz` runs whole `ngramkit fit` processes and KenLM's `lmplz -S 1G`
+on the same text, interleaved, and reports wall time and peak RSS of each
+child (its own rusage, from wait4) as min and median, with the ratios. The
+text is the stdlib's lines stripped (as `ngramkit fit` reads them), repeated
+until it holds `--symbols` symbols (3.06e7: the whole corpus and a quarter
+of it again; 6.1e7: about 2.5 times). lmplz reads each line's characters as
+space-separated tokens (a space is the token `<sp>`), so both fit the same
+V = 96 symbols (lmplz: 95 + <s>, </s>, <unk>). lmplz is `$LMPLZ`, or `lmplz`
+on PATH; without it only ngramkit is measured (docs/performance.md says
+how to build it).
+
+    .venv/bin/python bench/bench_scale.py --vs-lmplz --symbols 3.06e7 --order 5
+    .venv/bin/python bench/bench_scale.py --vs-lmplz --symbols 6.1e7 --order 5
+    .venv/bin/python bench/bench_scale.py --vs-lmplz --symbols 3.06e7 --order 8
+    .venv/bin/python bench/bench_scale.py --vs-lmplz --memory 200M   # ngramkit --memory
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -117,12 +136,101 @@ def cli(limit: int | None) -> None:
     )
 
 
+def fit_text(symbols: int) -> list[str]:
+    """The stdlib's stripped non-blank lines, repeated until they hold `symbols` symbols."""
+    base = [s for s in (line.strip() for line in stdlib_lines()) if s]
+    out: list[str] = []
+    total = 0
+    while total < symbols:
+        for line in base:
+            out.append(line)
+            total += len(line)
+            if total >= symbols:
+                break
+    return out
+
+
+def lmplz_binary() -> str | None:
+    """KenLM's lmplz: $LMPLZ, or `lmplz` on PATH; None when neither is there."""
+    given = os.environ.get("LMPLZ")
+    if given:
+        return given if Path(given).is_file() else None
+    return shutil.which("lmplz")
+
+
+def timed(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MiB) of one child process, from its own rusage."""
+    start = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    err = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({child.returncode}): {err.strip()[-400:]}")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def vs_lmplz(symbols: int, order: int, repeats: int, memory: str | None) -> None:
+    """Whole `ngramkit fit` vs `lmplz -S 1G`, interleaved; min and median of each."""
+    import tempfile
+
+    lines = fit_text(symbols)
+    lmplz = lmplz_binary()
+    with tempfile.TemporaryDirectory() as tmp:
+        text = Path(tmp, "text.txt")
+        text.write_text("\n".join(lines) + "\n")
+        exe = Path(sys.executable).parent / "ngramkit"
+        ours = [str(exe), "fit", str(text), "--order", str(order), "--smooth", "mkn"]
+        ours += ["--val-fraction", "0", "-o", str(Path(tmp, "m.ngk"))]
+        ours += ["--memory", memory] if memory else []
+        runs: dict[str, list[tuple[float, float, float]]] = {"ngramkit": []}
+        theirs: list[str] = []
+        if lmplz is None:
+            print("lmplz: not found ($LMPLZ or PATH): skipped, ngramkit only", flush=True)
+        else:
+            tokens = Path(tmp, "text.tok")
+            with tokens.open("w") as f:
+                for line in lines:
+                    f.write(" ".join("<sp>" if c == " " else c for c in line) + "\n")
+            theirs = [lmplz, "-o", str(order), "-S", "1G", "--discount_fallback", "-T", tmp]
+            theirs += ["--text", str(tokens), "--arpa", str(Path(tmp, "m.arpa"))]
+            runs["lmplz"] = []
+        for _ in range(repeats):
+            runs["ngramkit"].append(timed(ours))
+            if theirs:
+                runs["lmplz"].append(timed(theirs))
+    n = sum(map(len, lines))
+    print(f"{n:.3g} symbols, {len(lines)} lines, order {order}, {repeats} interleaved runs")
+    for name, got in runs.items():
+        cols = [sorted(x[i] for x in got) for i in range(3)]
+        print(
+            f"{name:>9}: wall {cols[0][0]:6.2f} / {statistics.median(cols[0]):6.2f} s  "
+            f"CPU {cols[1][0]:6.2f} / {statistics.median(cols[1]):6.2f} s  "
+            f"peak RSS {cols[2][0]:6.0f} / {statistics.median(cols[2]):6.0f} MiB  (min / median)"
+        )
+    if "lmplz" in runs:
+        a, b = runs["ngramkit"], runs["lmplz"]
+        for i, what in enumerate(("wall", "CPU", "peak RSS")):
+            mins = min(x[i] for x in a) / min(x[i] for x in b)
+            meds = statistics.median(x[i] for x in a) / statistics.median(x[i] for x in b)
+            print(f"  ngramkit / lmplz {what}: {mins:.2f}x (min), {meds:.2f}x (median)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--one", default=None, help="one size (symbols, or 'all'), in-process")
     ap.add_argument("--path", default="counts", choices=["counts", "fit", "cli"])
     ap.add_argument("--threads", type=int, default=1, help="torch threads (lmplz: see docs)")
+    ap.add_argument("--vs-lmplz", action="store_true", help="whole processes vs lmplz")
+    ap.add_argument("--symbols", type=float, default=3.06e7, help="--vs-lmplz: text size")
+    ap.add_argument("--order", type=int, default=5, help="--vs-lmplz: n-gram order")
+    ap.add_argument("--repeats", type=int, default=3, help="--vs-lmplz: interleaved runs")
+    ap.add_argument("--memory", default=None, help="--vs-lmplz: ngramkit fit --memory")
     args = ap.parse_args()
+    if args.vs_lmplz:
+        vs_lmplz(int(args.symbols), args.order, args.repeats, args.memory)
+        return
     if args.one is not None:
         import torch
 

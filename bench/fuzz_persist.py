@@ -4,8 +4,9 @@
 
 Builds valid model files for every installed backend (count at orders 1-3
 with and without smoothing, char and word vocabularies; neural; mlp if
-installed), then feeds N mutated copies (tests/fuzzing.py's mutate) to
-ngramkit.persist.load through its probe. Prints the outcome per
+installed; in format 2, and three in format 1 too), then feeds N mutated
+copies (tests/fuzzing.py's mutate) to ngramkit.persist.load through its
+probe. Prints the outcome per
 mutation, the slowest single input, peak RSS, and every crash (an exception
 other than ModelFileError, or a Hang: no answer within HANG seconds) with
 the mutation that caused it, saving the
@@ -39,6 +40,8 @@ ITEMS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "ab", "b"]
 WORDS = ["the cat sat", "the dog sat", "a cat ran"]
 SPARSE = ["".join(chr(0x61 + (i * 7 + j) % 50) for j in range(6)) for i in range(60)]
 """50 symbols at order 4: the count backend's sparse table (V^4 > 4M cells)."""
+WIDE = ["".join(chr(0x100 + (i * 7 + j * 3) % 100) for j in range(7)) for i in range(400)]
+"""100 symbols at order 5: keys past 2^31, stored as low words and high-word runs."""
 
 
 HANG = 10.0  # seconds for one input before it counts as a hang
@@ -56,14 +59,20 @@ def _alarm(signum: int, frame: object) -> None:
     raise Hang(f"no answer within {HANG:g} s")
 
 
+OLD_FORMAT = ("count-order2-smooth1.0-char", "count-order3-smooth0-char", "neural-steps3-char")
+"""Seeds also written in model file format 1 (ngramkit 0.1), which still loads."""
+
+
 def seed_files(folder: Path) -> dict[str, bytes]:
-    """name -> bytes of a valid model file, for each installed backend and a few shapes."""
+    """name -> bytes of a valid model file, for each installed backend and a few shapes
+    (format 2, the mapped layout; OLD_FORMAT ones in format 1 too, named "-format1")."""
     from ngramkit.corpus import Corpus
 
     out: dict[str, bytes] = {}
     plans = [("count", {"order": n, "smooth": k}, ITEMS) for n in (1, 2, 3) for k in (0, 1.0)]
     plans.append(("count", {"order": 2}, WORDS))
     plans.append(("count", {"order": 4}, SPARSE))
+    plans.append(("count", {"order": 5, "smooth": "kn"}, WIDE))
     plans += [(b, {**hp}, ITEMS) for b, hp in TRAINED.items()]
     plans.append(("neural", {"steps": 3, "order": 1}, ITEMS))
     for backend, hp, items in plans:
@@ -71,10 +80,13 @@ def seed_files(folder: Path) -> dict[str, bytes]:
         if entry is None or entry.cls is None:
             continue
         kind = "word" if items is WORDS else "char"
-        tag = "-sparse" if items is SPARSE else ""
+        tag = "-sparse" if items is SPARSE else "-wide" if items is WIDE else ""
         model = entry.cls(**hp).fit(Corpus.from_items(items, kind=kind))
         name = f"{backend}-{'-'.join(f'{k}{v}' for k, v in hp.items())}-{kind}{tag}"
         out[name] = save(model, folder / f"{name}.ngk").read_bytes()
+        if name in OLD_FORMAT:
+            old = save(model, folder / f"{name}-format1.ngk", format_version=1)
+            out[f"{name}-format1"] = old.read_bytes()
     return out
 
 

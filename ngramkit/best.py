@@ -96,6 +96,7 @@ def best_first(
     """
     vocab = model.require_fitted()
     c.check(vocab)
+    c = c.under(vocab)  # affixes as the items read
     seen = c.seen(model)
     ids, lp0 = _start(model, c)
     k, hi, delta = model.order - 1, c.longest(), c.suffix_automaton(vocab)
@@ -313,41 +314,52 @@ def top_items(model: LanguageModel, k: int, c: Constraints = NO_CONSTRAINTS) -> 
 
     Memory is proportional to k (the items above the threshold and their prefixes).
     """
+    return list(iter_top_items(model, k, c))
+
+
+def iter_top_items(
+    model: LanguageModel, k: int, c: Constraints = NO_CONSTRAINTS
+) -> Iterator[Ranked]:
+    """top_items row by row, for writers that stream (`top --format tsv`).
+
+    The first row is known only once the search is over (an item found last may be
+    the most probable), so the search runs here, before this returns: bad
+    constraints raise now, not at the first row. Then rows are spelled and
+    yielded ROW_CHUNK at a time from the found items' compact token tensors, so
+    a caller that writes each row holds K tensor rows, never K Python objects.
+    """
     vocab = model.require_fitted()
     c.check(vocab)
-    seen = c.seen(model)
-    known = model.training.seen if model.training else None
+    c = c.under(vocab)  # affixes as the items read
     search = _Search(model, c)
-    need = k
+    return _rows(search, k, c.seen(model), _threshold(search, k))
+
+
+ROW_CHUNK = 10_000  # rows spelled at once while streaming
+
+
+def _rows(search: _Search, k: int, seen: frozenset[str], found: _Found) -> Iterator[Ranked]:
+    """The first `k` items in order not in `seen`; when training items took places and
+    the search was pruned, it goes on below its threshold (the items above it come
+    first in the wider search's order too, so the ones already given are skipped)."""
+    known = search.model.training.seen if search.model.training else None
+    rank = consumed = 0
     while True:
-        found = _threshold(search, need)
         toks = search.tokens(found, torch.arange(len(found.logprob)))
-        perm = _order(found, toks)
-        out = _decode(search, toks, found.logprob, perm, k, seen, known)
-        if len(out) >= k or not found.pruned:
-            return out
-        need = len(perm) + 2 * (k - len(out))  # training items took places: look further
-
-
-def _decode(
-    search: _Search,
-    toks: torch.Tensor,
-    lp: torch.Tensor,
-    perm: torch.Tensor,
-    k: int,
-    seen: frozenset[str],
-    known: frozenset[str] | None,
-) -> list[Ranked]:
-    """The first `k` items of `perm` not in `seen`, as Ranked rows."""
-    out: list[Ranked] = []
-    lps = lp[perm].tolist()
-    for item, x in zip(_texts(search, toks[perm]), lps):
-        if item in seen:
-            continue
-        out.append(Ranked(len(out) + 1, item, x, None if known is None else item in known))
-        if len(out) == k:
-            break
-    return out
+        perm = _order(found, toks)[consumed:]
+        for start in range(0, len(perm), ROW_CHUNK):
+            part = perm[start : start + ROW_CHUNK]
+            for item, x in zip(_texts(search, toks[part]), found.logprob[part].tolist()):
+                consumed += 1
+                if item in seen:
+                    continue
+                rank += 1
+                yield Ranked(rank, item, x, None if known is None else item in known)
+                if rank == k:
+                    return
+        if not found.pruned:
+            return
+        found = _threshold(search, consumed + 2 * (k - rank))
 
 
 def _texts(search: _Search, rows: torch.Tensor) -> list[str]:

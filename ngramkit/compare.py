@@ -179,6 +179,19 @@ class CompareResult:
     verdicts: list[str]
     disagreements: list[list[int]]
 
+    def notes(self) -> list[str]:
+        """Lines for stderr: why there is no difference to show (no item every model
+        scores), as eval says why every item is OOV; empty when there is one."""
+        cmp = self.scores
+        if len(self.models) < 2 or bool(cmp.shared.any()):
+            return []
+        oov = max(int(cmp.oov[k].sum()) for k in range(len(self.models)))
+        why = f"{oov:,} OOV under a model" if oov else "each has probability 0 under a model"
+        return [
+            f"no item of {len(cmp.items):,} is scored by every model ({why}): nothing to "
+            "compare; fit the models with --unk to score unseen symbols"
+        ]
+
     def to_json(self) -> dict[str, Any]:
         cmp = self.scores
         return {
@@ -231,9 +244,11 @@ def compare(
     seed: int = 0,
     top: int = 10,
 ) -> CompareResult:
-    """Score `items` under every model; bootstrap each against the first (resamples=0: none)."""
+    """Score `items` under every model; bootstrap each against the first (resamples=0: none;
+    none either when no item is scored by every model: `CompareResult.notes` says so)."""
     cmp = score_models(models, names, items)
     ks = range(1, len(models))
+    resamples = resamples if bool(cmp.shared.any()) else 0
     diffs = [paired_bootstrap(cmp, k, resamples=resamples, seed=seed) for k in ks if resamples]
     verdicts = [verdict(names, k, d) for k, d in zip(ks, diffs)]
     disagreements = [cmp.disagreements(k, top) for k in ks]

@@ -35,6 +35,14 @@ from .tabular import ListFormat
 if TYPE_CHECKING:
     from .model import LanguageModel
 
+
+def _column(value: Any) -> str:
+    """A column as YAML or a flag gives it: a name, or a number from 1 (2 or "2")."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError("must be a column number from 1 or a header name")
+    return str(value)
+
+
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 8  # a config is one flat mapping; 8 leaves room to say what is wrong
 
@@ -62,8 +70,29 @@ GENERAL: dict[str, Option] = {
         Option("normalize", str, "nfc", "Unicode form", choices=("nfc", "nfkc", "none")),
         Option("case", str, "auto", "case rule", choices=("auto", "keep", "lower")),
         Option("accents", str, "auto", "accents rule", choices=("auto", "keep", "strip")),
+        # the list's form (tabular.ListFormat) and --dedup
+        Option("weighted", bool, False, "lines are item<TAB>count"),
+        Option(
+            "column", str, None, "column of the items (from 1, or a header name)", parse=_column
+        ),
+        Option("weight_column", str, None, "column of the weights", parse=_column),
+        Option("delimiter", str, None, "field separator (one character, tab, comma, ...)"),
+        Option("header", bool, False, "the first line names the columns"),
+        Option("dedup", bool, False, "train on each distinct item once"),
     )
 }
+LIST_KEYS = ("column", "weight_column", "weighted", "delimiter", "header")
+"""The GENERAL keys that make a tabular list format (list_format)."""
+
+
+LISTS = frozenset({"components"})
+"""Keys that may hold a YAML list (of flat mappings): a mixture's components, e.g.
+
+    backend: mixture
+    components:
+      - {backend: count, order: 6, smooth: mkn, tune: true}
+      - {backend: mlp, order: 8}
+"""
 
 
 @dataclass
@@ -112,7 +141,8 @@ def load_config(path: str | Path) -> RunConfig:
         key = str(key_node.value).replace("-", "_")
         if key in config.values:
             raise OptionError(f"{name}:{line}: key {key!r} is given twice")
-        if not isinstance(value_node, yaml.ScalarNode):
+        listed = key in LISTS and isinstance(value_node, yaml.SequenceNode)
+        if not (isinstance(value_node, yaml.ScalarNode) or listed):
             raise OptionError(f"{name}:{line}: {key!r} must be a single value")
         try:
             config.values[key] = yaml.safe_load(yaml.serialize(value_node))
@@ -230,6 +260,8 @@ class FitSettings:
     list_format: ListFormat | None = None  # --column, --weight-column, --weighted ...
     dedup: bool = False  # --dedup: each distinct item once (types)
     normalization: Normalization = DEFAULT
+    memory: int | None = None  # --memory: bytes of resident memory counting keeps within
+    temp_dir: str | None = None  # --temp-dir: where --memory spills sorted runs
 
     @property
     def counted(self) -> bool:
@@ -258,7 +290,13 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
     from_file = check(config, declared, backend) if config.values else {}
     engine = Engine(*(given.pop(k, None) for k in ("workers", "shards", "dask")))
     from_counts = bool(given.pop("from_counts", False))
-    fmt, dedup = list_format(given), bool(given.pop("dedup", False))
+    budget, temp_dir = _budget(given.pop("memory", None), given.pop("temp_dir", None))
+    raw = {k: given.pop(k) for k in list(given) if k in GENERAL}
+    hparams = {k: v for k, v in from_file.items() if k in declared}
+    hparams.update(_backend_flags(given, declared, backend))
+    flag = {k: GENERAL[k].coerce(v) for k, v in raw.items()}
+    s = {k: flag.get(k, from_file.get(k, o.default)) for k, o in GENERAL.items()}
+    fmt, dedup = _list_format(s, flag, config), bool(s["dedup"])
     if dedup and fmt is not None and fmt.weighted:
         raise OptionError("--dedup keeps each item once, ignoring its weight: drop one of them")
     if dedup and (engine or from_counts):
@@ -271,11 +309,6 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
             "--column, --weight-column, --weighted read word lists; "
             "--from-counts reads count tables"
         )
-    raw = {k: given.pop(k) for k in list(given) if k in GENERAL}
-    hparams = {k: v for k, v in from_file.items() if k in declared}
-    hparams.update(_backend_flags(given, declared, backend))
-    flag = {k: GENERAL[k].coerce(v) for k, v in raw.items()}
-    s = {k: flag.get(k, from_file.get(k, o.default)) for k, o in GENERAL.items()}
     # --order given by flag or file goes to the backend; otherwise its own default does.
     if "order" in declared and ("order" in flag or "order" in from_file):
         hparams["order"] = s["order"]
@@ -296,8 +329,21 @@ def fit_settings(flags: Mapping[str, Any]) -> FitSettings:
         list_format=fmt,
         dedup=dedup,
         normalization=Normalization(s["normalize"], s["case"], s["accents"]),
+        memory=budget,
+        temp_dir=temp_dir,
         **{k: s[k] for k in ("output", "seed", "val_fraction", "tokenizer", "samples")},
     )
+
+
+def _budget(size: str | None, temp_dir: str | None) -> tuple[int | None, str | None]:
+    """(--memory in bytes or None, --temp-dir): checked before any work is done."""
+    from .memory import parse_size
+
+    if size is None:
+        if temp_dir is not None:
+            raise OptionError("--temp-dir is where --memory spills sorted runs: give --memory too")
+        return None, None
+    return parse_size(size), temp_dir
 
 
 def _open_vocabulary(
@@ -325,8 +371,7 @@ def _open_vocabulary(
 def list_format(flags: dict[str, Any]) -> ListFormat | None:
     """The tabular list format that --column, --weight-column, --weighted, --delimiter and
     --header ask for (popped from `flags`), or None for a plain list."""
-    keys = ("column", "weight_column", "weighted", "delimiter", "header")
-    given = {k: flags.pop(k, None) for k in keys}
+    given = {k: flags.pop(k, None) for k in LIST_KEYS}
     return ListFormat.of(
         given["column"],
         given["weight_column"],
@@ -334,6 +379,21 @@ def list_format(flags: dict[str, Any]) -> ListFormat | None:
         delimiter=given["delimiter"],
         header=bool(given["header"]),
     )
+
+
+def _list_format(
+    settings: dict[str, Any], flag: Mapping[str, Any], config: RunConfig
+) -> ListFormat | None:
+    """list_format of the merged settings; a bad value from the file names its line."""
+    try:
+        return list_format(dict(settings))
+    except OptionError as e:
+        from_file = [k for k in LIST_KEYS if k in config.values and k not in flag]
+        if not from_file:
+            raise
+        at = [(e.cli.find(GENERAL[k].flag), k) for k in from_file]  # the key it names first
+        named = sorted((i, k) for i, k in at if i >= 0) or [(0, from_file[0])]
+        raise OptionError(f"{config.where(named[0][1])}: {e.cli}") from None
 
 
 def _try_construct(

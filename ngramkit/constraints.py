@@ -11,7 +11,7 @@ This module decides what is admitted; it does not draw or enumerate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .errors import OOVError, OptionError
@@ -67,6 +67,24 @@ class Constraints:
             n = len(vocab.split(text))
             if hi is not None and n > hi:
                 raise OptionError(f"--{name} {text!r} is longer than --max-len {hi}")
+
+    def under(self, vocab: Vocabulary) -> Constraints:
+        """The constraints with prefix and suffix under the vocabulary's text rule, as the
+        items they are matched against are: a case-folding model's --suffix 'Son' is 'son'."""
+        prefix, suffix = vocab.normalize(self.prefix), vocab.normalize(self.suffix)
+        if (prefix, suffix) == (self.prefix, self.suffix):
+            return self
+        return replace(self, prefix=prefix, suffix=suffix)
+
+    def changes(self, vocab: Vocabulary) -> list[str]:
+        """One line per affix the text rule changes (what `under` does), for the user."""
+        rule = vocab.normalization.describe()
+        return [
+            f"--{name} {text!r} reads {vocab.normalize(text)!r} under the model's text rule "
+            f"({rule})"
+            for name, text in (("prefix", self.prefix), ("suffix", self.suffix))
+            if vocab.normalize(text) != text
+        ]
 
     def seen(self, model: LanguageModel) -> frozenset[str]:
         """The training items `new` excludes (empty when `new` is off)."""

@@ -9,6 +9,18 @@ Layout (little-endian):
                              format adds "header_sha256", an indexed one "tensors"
     payload                  the tensors' bytes, back to back
 
+A mapped format (`Format.mapped_from`: model files from version 2) lays the
+same pieces out so that the file can be memory-mapped and its tensors viewed
+in place: the header is padded with spaces so that the payload starts at a
+multiple of ALIGN bytes, every tensor starts at a multiple of ALIGN (zero
+bytes between), the payload ends padded to ALIGN, an int64 tensor whose
+values fit a narrower integer type, or a float64 one whose values float32
+holds exactly, is stored narrow (its index entry says "as": the dtype it is
+loaded as, bit for bit; sorted int64 keys too wide for int32 keep their low
+32 bits, the high words' run lengths in the entry's "high"), and the payload
+checksum is "payload_crc32" (CRC-32, 4 GB/s: `Crc32`), not sha256. The header keeps its
+sha256 seal. See docs/security.md for the threat model.
+
 Reading checks everything before it allocates: the magic, the header size (at
 most MAX_HEADER, and within the file), the JSON (no NaN, nesting at most
 MAX_DEPTH), the format and its version, the header checksum (sealed formats),
@@ -28,18 +40,20 @@ counting/tablefile.py say what their headers and tensors mean.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import ctypes
 import glob
 import hashlib
 import json
 import math
+import mmap
 import os
 import stat
 import struct
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -54,6 +68,13 @@ MAX_DIMS = 8  # dims of one tensor
 MAX_DIM = 2**40  # one dim: more elements than any file here holds, and no stride overflow
 DTYPES = {"int64": 8, "int32": 4, "int16": 2, "uint8": 1, "float32": 4, "float64": 8}
 STALE_AFTER = 3600.0  # seconds: a temp file this old is a killed writer's, not a live one's
+ALIGN = 64  # bytes: where a mapped file's payload and each of its tensors start
+WIDEN = {"int32": "int64", "int16": "int64", "uint8": "int64", "float32": "float64"}
+"""A mapped file's narrow stored dtype -> the dtype it may be loaded "as"."""
+NARROW = {"int64": ("uint8", "int16", "int32"), "float64": ("float32",)}
+"""The stored dtypes tried for a tensor of each dtype, narrowest first."""
+MAX_HIGH = 64  # high 32-bit words a split int64 tensor may span ("high" run lengths)
+MAX_BOOK = 256  # distinct values a float64 tensor stored as uint8 codes may hold ("book")
 
 
 @dataclass(frozen=True)
@@ -64,6 +85,9 @@ class TensorSpec:
     shape: list[int]
     offset: int
     nbytes: int
+    wide: str | None = None  # a mapped file's "as": the dtype the stored one widens to
+    high: tuple[int, tuple[int, ...]] | None = None  # a split int64: first high word, runs
+    book: int | None = None  # coded: this many float64 values, then the uint8 codes
 
 
 Layout = Callable[[str, dict[str, Any]], dict[str, TensorSpec]]
@@ -92,22 +116,38 @@ class Format:
     sealed: bool = False
     layout: Layout | None = None
     foreign: Callable[[str, bytes], str] | None = None
+    mapped_from: int | None = None
+    """The first format version written in the mapped layout (None: never)."""
 
     def damaged(self, name: str, detail: str) -> NgramkitError:
         return self.error(f"{name}: damaged {self.noun} ({detail})")
+
+    def mapped(self, version: Any) -> bool:
+        """Whether a file of this format `version` has the mapped layout."""
+        return self.mapped_from is not None and is_int(version) and version >= self.mapped_from
 
 
 # -- writing --------------------------------------------------------------
 
 
 def pack(
-    fmt: Format, fields: dict[str, Any], tensors: Sequence[tuple[str, torch.Tensor]]
+    fmt: Format,
+    fields: dict[str, Any],
+    tensors: Sequence[tuple[str, torch.Tensor]],
+    *,
+    version: int | None = None,
 ) -> list[bytes | memoryview]:
     """The file as pieces to write in order: the head, then each tensor's bytes.
 
-    Tensor bytes are views of the tensors' memory, not copies, and the payload
-    checksum is taken piece by piece, so saving needs no second copy in memory.
+    Tensor bytes are views of the tensors' memory, not copies (a narrowed
+    tensor is one narrow copy), and the payload checksum is taken piece by
+    piece, so saving needs no second copy of the payload in memory.
+    version: the format version to write (default the newest, fmt.version;
+    an older one writes that version's layout, as older ngramkit did).
     """
+    version = fmt.version if version is None else version
+    if fmt.mapped(version):
+        return _pack_mapped(fmt, fields, tensors, version)
     index: dict[str, Any] = {}
     chunks: list[bytes | memoryview] = []
     digest = hashlib.sha256()
@@ -124,15 +164,154 @@ def pack(
         }
         chunks.append(data)
         offset += len(data)
-    header = {"format": fmt.name, "format_version": fmt.version, **fields}
+    header = {"format": fmt.name, "format_version": version, **fields}
     if fmt.layout is None:
         header["tensors"] = index
     header["payload_sha256"] = digest.hexdigest()
+    return [_head(fmt, header), *chunks]
+
+
+def _head(fmt: Format, header: dict[str, Any], align: int = 1) -> bytes:
+    """Magic, length and the (sealed) JSON header, padded with spaces to a multiple of `align`."""
     if fmt.sealed:
         header = seal(header)
     head = json.dumps(header, sort_keys=True, allow_nan=False, default=_json_default)
     raw = head.encode("utf-8")
-    return [fmt.magic + struct.pack("<Q", len(raw)) + raw, *chunks]
+    raw += b" " * (-(len(fmt.magic) + 8 + len(raw)) % align)
+    return fmt.magic + struct.pack("<Q", len(raw)) + raw
+
+
+def _pack_mapped(
+    fmt: Format, fields: dict[str, Any], tensors: Sequence[tuple[str, torch.Tensor]], version: int
+) -> list[bytes | memoryview]:
+    """`pack` in the mapped layout: aligned tensors, narrow where exact, CRC-32."""
+    index: dict[str, Any] = {}
+    chunks: list[bytes | memoryview] = []
+    digest, offset = Crc32(), 0
+    for name, tensor in tensors:
+        t = tensor.detach().cpu().contiguous()
+        wide = _dtype_name(t)
+        stored, extra = narrowest(t)
+        data = tensor_view(stored)
+        pieces = [bytes(-offset % ALIGN), data]
+        offset += len(pieces[0])
+        index[name] = {
+            "dtype": _dtype_name(stored),
+            "shape": list(t.shape),
+            "offset": offset,
+            "nbytes": len(data),
+        }
+        if stored.dtype != t.dtype:
+            index[name]["as"] = wide
+        index[name].update(extra or {})
+        offset += len(data)
+        for piece in pieces:
+            digest.update(piece)
+            chunks.append(piece)
+    chunks.append(bytes(-offset % ALIGN))
+    digest.update(chunks[-1])
+    header = {"format": fmt.name, "format_version": version, **fields}
+    if fmt.layout is None:
+        header["tensors"] = index
+    header["payload_crc32"] = digest.hexdigest()
+    return [_head(fmt, header, ALIGN), *chunks]
+
+
+def narrowest(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any] | None]:
+    """(`t` as stored, its extra index entries or None): the narrowest exact storage.
+
+    Integers by their range (NARROW); a sorted 1-D int64 tensor that no
+    narrower type holds but that spans at most MAX_HIGH high 32-bit words
+    (n-gram keys past 2^31) as its low words in int32 and "high": {"from":
+    the first high word, "counts": elements per high word}; a finite float64
+    tensor of at most MAX_BOOK distinct values (a quantized model's) as its
+    values, sorted, then uint8 codes, with "book": how many values (the bytes
+    are nbytes = 8 * book + one per element; the values stay in the payload,
+    under its checksum, not in the header); other float64 as float32 only
+    when the round trip gives every value back bit for bit (torch.equal: NaN
+    never narrows). `widen` gives `t` again.
+    """
+    name = _dtype_name(t)
+    if name not in NARROW or t.numel() == 0:
+        return t, None
+    if name == "float64":
+        book = _book(t)
+        if book is not None:
+            return book
+        narrow = t.to(torch.float32)  # -0.0 and the infinities survive the round trip
+        return (narrow, None) if torch.equal(narrow.to(t.dtype), t) else (t, None)
+    low, high = int(t.min()), int(t.max())
+    for cand in NARROW[name]:
+        info = torch.iinfo(getattr(torch, cand))
+        if info.min <= low and high <= info.max:
+            return t.to(getattr(torch, cand)), None
+    first, last = low >> 32, high >> 32
+    if t.dim() != 1 or last - first >= MAX_HIGH or not bool((t[1:] >= t[:-1]).all()):
+        return t, None
+    words = torch.bincount((t >> 32) - first, minlength=last - first + 1)
+    lows = ((t & 0xFFFFFFFF) ^ 2**31) - 2**31  # the low word as a signed int32, exactly
+    return lows.to(torch.int32), {"high": {"from": first, "counts": words.tolist()}}
+
+
+def _book(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any]] | None:
+    """(the values' bytes then uint8 codes, {"book": how many values}) of a finite
+    float64 tensor of at most MAX_BOOK distinct values (no -0.0: unique would fold
+    it into +0.0), else None; a sample first, so that an unquantized tensor costs
+    one small unique, not a sort."""
+    if len(torch.unique(t.flatten()[:4096])) > MAX_BOOK:
+        return None
+    values, codes = torch.unique(t, sorted=True, return_inverse=True)
+    if len(values) > MAX_BOOK or 8 * len(values) + t.numel() >= 4 * t.numel():
+        return None  # too many values, or no smaller than float32 would be
+    if not bool(values.isfinite().all()) or bool(t.signbit()[t == 0].any()):
+        return None
+    stored = torch.cat([values.view(torch.uint8), codes.flatten().to(torch.uint8)])
+    return stored, {"book": len(values)}
+
+
+def widen(t: torch.Tensor, spec: TensorSpec) -> torch.Tensor:
+    """A stored tensor as the file says to load it: `t` itself, or "as" its wide dtype,
+    each run of "high" given its high word back, or each code its "book" value
+    (codes past the book: ValueError)."""
+    if spec.wide is None:
+        return t
+    if spec.book is not None:
+        flat = t.flatten()
+        values, codes = flat[: 8 * spec.book].view(torch.float64), flat[8 * spec.book :]
+        if codes.numel() and int(codes.max()) >= spec.book:
+            raise ValueError("a code past the book")
+        return values[codes.long()].reshape(spec.shape)
+    wide = t.to(getattr(torch, spec.wide))
+    if spec.high is not None:
+        wide &= 0xFFFFFFFF
+        first, counts = spec.high
+        at = 0
+        for i, n in enumerate(counts):
+            if first + i:
+                wide[at : at + n] += (first + i) << 32
+            at += n
+    return wide
+
+
+class Crc32:
+    """The payload checksum of mapped files: CRC-32 (zlib's, as binascii.crc32 gives
+    it), fed in pieces, as 8 hex digits.
+
+    It runs at ~4 GB/s (10 ms for the stdlib model's 36 MB on this project's
+    machine, where sha256 takes 40), and detects every error of 1 to 3 bits
+    and every burst of up to 32 bits in files this size, truncation and
+    moved blocks; a random change escapes it with odds 2^-32. It detects
+    accidental damage, not tampering (docs/security.md).
+    """
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self.value = binascii.crc32(data, self.value)
+
+    def hexdigest(self) -> str:
+        return f"{self.value:08x}"
 
 
 def _dtype_name(t: torch.Tensor) -> str:
@@ -306,43 +485,138 @@ def read(fmt: Format, path: str | Path) -> tuple[dict[str, Any], bytes]:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             header, start = _read_head(fmt, name, f, size)
-            need = max((s.offset + s.nbytes for s in layout(fmt, name, header).values()), default=0)
-            got = size - start
-            if got != need and fmt.sealed:
-                raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+            got, need = _sizes(fmt, name, header, size - start)
             payload = f.read(got)  # never more than the file holds
     except OSError as e:
         raise fmt.error(f"{name}: cannot read ({e.strerror or e})") from None
-    if len(payload) != got or hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
-        raise fmt.damaged(name, fmt.checksum_detail)
-    if got != need:  # an unsealed header's size field may be the damaged part
-        raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+    _check_payload(fmt, name, header, payload, got, need)
     return header, payload
 
 
+def _sizes(fmt: Format, name: str, header: dict[str, Any], got: int) -> tuple[int, int]:
+    """(payload bytes the file holds, bytes its tensors need), checked for a sealed header.
+
+    A mapped file's payload ends padded to ALIGN, which it needs too.
+    """
+    specs = layout(fmt, name, header).values()
+    need = max((s.offset + s.nbytes for s in specs), default=0)
+    if fmt.mapped(header.get("format_version")):
+        need += -need % ALIGN
+    if got != need and fmt.sealed:
+        raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+    return got, need
+
+
+def _check_payload(
+    fmt: Format, name: str, header: dict[str, Any], payload: Any, got: int, need: int
+) -> None:
+    """The payload's checksum (sha256, or CRC-32 in a mapped file), then its size."""
+    if len(payload) != got or _checksum(fmt, header, payload) != _declared(fmt, header):
+        raise fmt.damaged(name, fmt.checksum_detail)
+    if got != need:  # an unsealed header's size field may be the damaged part
+        raise fmt.damaged(name, fmt.size_detail.format(got=got, need=need))
+
+
+def _checksum(fmt: Format, header: dict[str, Any], payload: Any) -> str | None:
+    if not fmt.mapped(header.get("format_version")):
+        return hashlib.sha256(payload).hexdigest()
+    digest = Crc32()
+    digest.update(payload)
+    return digest.hexdigest()
+
+
+def _declared(fmt: Format, header: dict[str, Any]) -> Any:
+    mapped = fmt.mapped(header.get("format_version"))
+    return header.get("payload_crc32" if mapped else "payload_sha256")
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread inside (restored after): loading's passes are memory-bound
+    and short, and on a busy machine a second thread's wait costs more than it saves
+    (the stdlib model's load: 12 ms of CPU on one thread, 25 on two)."""
+    threads = torch.get_num_threads()
+    if threads > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if threads > 1:
+            torch.set_num_threads(threads)
+
+
 def load(fmt: Format, path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """(header, tensors by name) of an existing file, fully checked (see `read`)."""
-    header, payload = read(fmt, path)
-    return header, tensors(fmt, str(path), header, payload)
+    """(header, tensors by name) of an existing file, fully checked (see `read`).
+
+    A mapped file is memory-mapped copy-on-write (a tensor written to gets
+    private pages; the file is never changed) and its tensors are views of
+    the mapping, checked as `read` checks them: nothing is read twice.
+    """
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            header, start = _read_head(fmt, name, f, size)
+            got, need = _sizes(fmt, name, header, size - start)
+            mapped = fmt.mapped(header.get("format_version"))
+            payload = _map(f, start, got) if mapped else f.read(got)
+    except OSError as e:
+        raise fmt.error(f"{name}: cannot read ({e.strerror or e})") from None
+    _check_payload(fmt, name, header, payload, got, need)
+    return header, tensors(fmt, name, header, payload)
+
+
+def _map(f: BinaryIO, start: int, got: int) -> memoryview | bytearray:
+    """The payload (`got` bytes from `start`): a copy-on-write mapping where the
+    payload is aligned, else (a header rewritten elsewhere, unpadded) a copy."""
+    if got == 0:
+        return bytearray()
+    if start % ALIGN == 0:
+        with contextlib.suppress(OSError, ValueError):  # a file system that cannot map
+            mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+            if len(mapping) == start + got:
+                return memoryview(mapping)[start:]
+    f.seek(start)
+    return bytearray(f.read(got))
 
 
 def tensors(
-    fmt: Format, name: str, header: dict[str, Any], payload: bytes
+    fmt: Format, name: str, header: dict[str, Any], payload: Any
 ) -> dict[str, torch.Tensor]:
-    """The payload's tensors, each a copy in its own (aligned) memory."""
+    """The payload's tensors: each a copy in its own (aligned) memory, or, in a
+    mapped file's payload, a view of it (a copy where it is stored narrow)."""
     out: dict[str, torch.Tensor] = {}
     specs = layout(fmt, name, header)
-    end = 0  # pack writes the tensors back to back: any other layout was crafted
+    mapped = fmt.mapped(header.get("format_version"))
+    end = 0  # pack writes the tensors back to back (aligned): any other layout was crafted
     for spec in sorted(specs.values(), key=lambda s: (s.offset, s.nbytes)):
-        if spec.offset != end:
+        if spec.offset != end + (-end % ALIGN if mapped else 0):
             raise fmt.damaged(name, "tensors overlap or leave gaps in the payload: altered")
-        end += spec.nbytes
+        end = spec.offset + spec.nbytes
+    if not mapped or memoryview(payload).readonly:  # bytes: views would alias them
+        payload = memoryview(payload) if not mapped else bytearray(payload)
     for key, spec in specs.items():
-        dtype = getattr(torch, spec.dtype)
-        buf = bytearray(payload[spec.offset : spec.offset + spec.nbytes])
-        t = torch.frombuffer(buf, dtype=dtype) if spec.nbytes else torch.zeros(0, dtype=dtype)
-        out[key] = t.reshape(spec.shape)
+        try:
+            out[key] = _tensor(spec, payload, mapped)
+        except ValueError:
+            raise fmt.damaged(name, f"tensor {key!r} is malformed") from None
     return out
+
+
+def _tensor(spec: TensorSpec, payload: Any, mapped: bool) -> torch.Tensor:
+    """One tensor of the payload, by its checked spec, widened to its "as" dtype."""
+    dtype = getattr(torch, spec.dtype)
+    if not spec.nbytes:
+        t = torch.zeros(0, dtype=dtype)
+    elif mapped:
+        t = torch.frombuffer(
+            payload, dtype=dtype, offset=spec.offset, count=spec.nbytes // DTYPES[spec.dtype]
+        )
+    else:
+        t = torch.frombuffer(
+            bytearray(payload[spec.offset : spec.offset + spec.nbytes]), dtype=dtype
+        )
+    return widen(t if spec.book is not None else t.reshape(spec.shape), spec)
 
 
 def _read_head(fmt: Format, name: str, f: BinaryIO, size: int) -> tuple[dict[str, Any], int]:
@@ -422,12 +696,15 @@ def layout(fmt: Format, name: str, header: dict[str, Any]) -> dict[str, TensorSp
     index = header.get("tensors")
     if not isinstance(index, dict):
         raise fmt.damaged(name, "no tensor index")
-    return {key: _spec(fmt, name, key, spec) for key, spec in index.items()}
+    mapped = fmt.mapped(header.get("format_version"))
+    return {key: _spec(fmt, name, key, spec, mapped) for key, spec in index.items()}
 
 
-def _spec(fmt: Format, name: str, key: str, spec: Any) -> TensorSpec:
+def _spec(fmt: Format, name: str, key: str, spec: Any, mapped: bool = False) -> TensorSpec:
     """One index entry, checked: a whitelisted dtype, at most MAX_DIMS dims each in
-    [0, MAX_DIM], offset and nbytes non-negative ints, prod(shape) * itemsize == nbytes.
+    [0, MAX_DIM], offset and nbytes non-negative ints, prod(shape) * itemsize == nbytes
+    (plus 8 per value of a "book"); in a mapped file "as" absent, or the dtype WIDEN
+    gives the stored one (float64 for a book).
     """
     got = (
         [spec.get(k) for k in ("dtype", "shape", "offset", "nbytes")]
@@ -435,6 +712,8 @@ def _spec(fmt: Format, name: str, key: str, spec: Any) -> TensorSpec:
         else [None] * 4
     )
     dtype, shape, offset, nbytes = got
+    coded = mapped and isinstance(spec, dict) and "book" in spec
+    book = _book_entry(spec["book"], dtype, spec.get("as")) if coded else None
     ok = (
         isinstance(dtype, str)
         and dtype in DTYPES
@@ -445,11 +724,45 @@ def _spec(fmt: Format, name: str, key: str, spec: Any) -> TensorSpec:
         and is_int(nbytes)
         and offset >= 0
         and nbytes >= 0
-        and math.prod(shape) * DTYPES[dtype] == nbytes
+        and math.prod(shape) * DTYPES[dtype] + 8 * (book or 0) == nbytes
     )
+    wide = spec.get("as") if ok and mapped else None
+    high = _high(spec.get("high"), dtype, wide, shape) if ok and mapped else None
+    if ok and mapped:  # offsets: tensors() checks the layout as a whole
+        widens = "as" not in spec or WIDEN.get(dtype) == wide or book is not None
+        ok = widens and ("high" not in spec or high is not None)
+        ok = ok and ("book" not in spec or (book is not None and high is None))
     if not ok:
         raise fmt.damaged(name, f"tensor {key!r} is malformed")
-    return TensorSpec(dtype, shape, offset, nbytes)
+    return TensorSpec(dtype, shape, offset, nbytes, wide, high, book)
+
+
+def _book_entry(book: Any, dtype: Any, wide: Any) -> int | None:
+    """A coded tensor's "book" (its number of values), checked: uint8 as float64,
+    1 to MAX_BOOK values; else None."""
+    ok = dtype == "uint8" and wide == "float64" and is_int(book) and 0 < book <= MAX_BOOK
+    return book if ok else None
+
+
+def _high(high: Any, dtype: str, wide: Any, shape: list[int]) -> tuple[int, tuple[int, ...]] | None:
+    """A split tensor's "high" entry, checked (int32 as int64, 1-D, at most MAX_HIGH
+    non-negative run lengths adding up to its length, high words within int32), or None."""
+    if not isinstance(high, dict) or set(high) != {"from", "counts"}:
+        return None
+    first, counts = high["from"], high["counts"]
+    ok = (
+        dtype == "int32"
+        and wide == "int64"
+        and len(shape) == 1
+        and is_int(first)
+        and isinstance(counts, list)
+        and 0 < len(counts) <= MAX_HIGH
+        and all(is_int(n) and n >= 0 for n in counts)
+        and sum(counts) == shape[0]
+        and first >= -(2**31)
+        and first + len(counts) <= 2**31
+    )
+    return (first, tuple(counts)) if ok else None
 
 
 def is_int(x: Any) -> bool:

@@ -20,14 +20,16 @@ from typing import TypeVar
 
 import torch
 
+from . import memory
 from .corpus import Corpus
 from .errors import CountTableError, NgramkitError
 from .keys import check_order, stream_gram_keys
+from .memory import release
 from .tokenizer import Vocabulary
 
 Top = tuple[torch.Tensor, torch.Tensor]  # (keys [M], counts [M]): a table of one order
 
-CHUNK_TOKENS = 2**20  # symbols counted per chunk before merging
+CHUNK_TOKENS = 2**18  # symbols counted per chunk before merging (~20 MiB of temporaries)
 BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
 T = TypeVar("T")
 
@@ -89,13 +91,44 @@ def _hash_sum(h: torch.Tensor, w: torch.Tensor, p: int) -> torch.Tensor:
     return (w % p * f % p).sum() % p  # M terms < 2^31 each: no overflow below 2^32 terms
 
 
-def merge_sorted(a: Top, b: Top) -> Top:
+MERGE_BLOCK = 2**16  # keys of each table merged at once: bounds merge_sorted's temporaries
+
+
+def merge_sorted(a: Top, b: Top, block: int = MERGE_BLOCK) -> Top:
     """Union of two (sorted unique keys, counts) pairs, counts of equal keys summed.
 
-    A merge, not a sort: each key's place in the output is its own index plus
-    how many keys of the other array go before it (equal keys of `b` after
-    those of `a`), found by binary search; equal neighbours are then summed.
+    Large tables are merged a key range at a time: pivots every `block` keys
+    of either table cut both at the same key values, so no key straddles two
+    ranges, and each range (at most `block` keys of each table) is merged into
+    one output buffer of len(a) + len(b) entries, returned as a view of the
+    first ones written. The temporaries are a range's, not the tables' (the
+    buffer's unwritten tail is never touched, so it takes no memory). The
+    result is the one-piece merge's, entry for entry (integer sums).
     """
+    (ka, ca), (kb, cb) = a, b
+    n = len(ka) + len(kb)
+    if n <= 2 * block:
+        return _merge_range(a, b)
+    pivots = torch.unique(torch.cat([ka[block::block], kb[block::block]]))  # sorted
+    cut_a = torch.searchsorted(ka, pivots).tolist()
+    cut_b = torch.searchsorted(kb, pivots).tolist()
+    keys = torch.empty(n, dtype=torch.long)
+    cnt = torch.empty(n, dtype=torch.long)
+    used = 0
+    for i0, i1, j0, j1 in zip(
+        [0, *cut_a], [*cut_a, len(ka)], [0, *cut_b], [*cut_b, len(kb)], strict=True
+    ):
+        k, c = _merge_range((ka[i0:i1], ca[i0:i1]), (kb[j0:j1], cb[j0:j1]))
+        keys[used : used + len(k)] = k
+        cnt[used : used + len(k)] = c
+        used += len(k)
+    return keys[:used], cnt[:used]
+
+
+def _merge_range(a: Top, b: Top) -> Top:
+    """merge_sorted in one piece: each key's place in the output is its own index plus
+    how many keys of the other array go before it (equal keys of `b` after those
+    of `a`), found by binary search; equal neighbours are then summed."""
     (ka, ca), (kb, cb) = a, b
     pa = torch.searchsorted(kb, ka) + torch.arange(len(ka))
     pb = torch.searchsorted(ka, kb, right=True) + torch.arange(len(kb))
@@ -131,7 +164,9 @@ class Provenance:
     sources: where the items came from (file[start:end] shards), sorted;
     weight: total weight of the items read from weighted lists (0: not weighted);
     seen: the distinct items counted (for "in training" marks), or None when
-        not recorded or past `limit` items.
+        not recorded or past `limit` items;
+    normalized: items each part of the normalization rule changed ("form", "case",
+        "accents" -> count), or None when not counted (a given vocabulary).
     """
 
     items: int = 0
@@ -141,6 +176,7 @@ class Provenance:
     weight: int = 0
     seen: frozenset[str] | None = None
     limit: int = 0
+    normalized: dict[str, int] | None = None
 
     def __add__(self, other: Provenance) -> Provenance:
         seen = None
@@ -155,7 +191,13 @@ class Provenance:
             self.weight + other.weight,
             seen,
             min(self.limit, other.limit),
+            _add_counts(self.normalized, other.normalized),
         )
+
+
+def _add_counts(a: dict[str, int] | None, b: dict[str, int] | None) -> dict[str, int] | None:
+    """Per-part change counts summed; None (not known) if either side does not know."""
+    return None if a is None or b is None else {k: a.get(k, 0) + b.get(k, 0) for k in a | b}
 
 
 @dataclass(frozen=True)
@@ -192,8 +234,9 @@ class NgramCounts:
             return cls._count_weighted(corpus, order, chunk_tokens)
         fast = _ascii_bigrams(corpus, chunk_tokens) if order == 2 else None
         if fast is None:
-            fast = merge_all(_top(corpus, order, chunk_tokens), merge_sorted)
+            fast = merge_tops(_top(corpus, order, chunk_tokens))
         keys, counts = fast
+        release()  # the chunks' temporaries, freed into the heap, back to the system
         return cls(corpus.vocab, order, keys, counts, _provenance(keys, counts, V, len(corpus)))
 
     @classmethod
@@ -203,8 +246,7 @@ class NgramCounts:
         The same table as counting `corpus.expanded()` (each item repeated), bit for
         bit (integer sums), at the cost of the distinct items, not of their copies.
         """
-        tops = _weighted_top(corpus, order, chunk_tokens)
-        keys, counts = merge_all(tops, merge_sorted)
+        keys, counts = merge_tops(_weighted_top(corpus, order, chunk_tokens))
         oov = int(corpus.oov.sum())
         made = Provenance(len(corpus), 0, oov, (), int(corpus.item_weights.sum()))
         return cls(corpus.vocab, order, keys, counts, made)
@@ -314,6 +356,17 @@ def context_totals(keys: torch.Tensor, counts: torch.Tensor, vocab_size: int) ->
     """
     ctx_keys, inverse = torch.unique_consecutive(keys // vocab_size, return_inverse=True)
     return ctx_keys, torch.zeros_like(ctx_keys).index_add_(0, inverse, counts)
+
+
+def merge_tops(parts: Iterable[Top]) -> Top:
+    """The chunk tables `parts` merged into one: in memory, or under the `--memory`
+    budget in force (memory.budget), spilling sorted runs to disk (counting/spill.py)."""
+    limit = memory.current()
+    if limit is None:
+        return merge_all(parts, merge_sorted)
+    from .counting.spill import count_within
+
+    return count_within(parts, limit)
 
 
 def merge_all(parts: Iterable[T], pair: Callable[[T, T], T] | None = None) -> T:

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import torch
 
-from .errors import DataError
+from .errors import OptionError
 
 T = TypeVar("T")
 
@@ -34,13 +34,13 @@ def train_val_split(items: Sequence[T], val_fraction: float, seed: int) -> tuple
     validation. val_fraction 0 trains on everything.
     """
     if not 0 <= val_fraction < 1:
-        raise DataError(f"--val-fraction must be in [0, 1), got {val_fraction:g}")
+        raise OptionError.named(f"<val_fraction> must be in [0, 1), got {val_fraction:g}")
     n_val = round(len(items) * val_fraction)
     if n_val == 0:
         return list(items), []
     if n_val >= len(items):
-        raise DataError(
-            f"--val-fraction {val_fraction:g} leaves no training items out of {len(items)}"
+        raise OptionError.named(
+            f"<val_fraction> {val_fraction:g} leaves no training items out of {len(items)}"
         )
     perm = torch.randperm(len(items), generator=torch.Generator().manual_seed(seed))
     is_val = torch.zeros(len(items), dtype=torch.bool)

@@ -9,6 +9,9 @@ whose message takes three lines per rule broken (rule, found, fix).
 
 from __future__ import annotations
 
+import re
+
+_PARAM = re.compile(r"<([a-z][a-z0-9_]*)>")
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 
 
@@ -39,6 +42,20 @@ class OptionError(NgramkitError, ValueError):
     def __init__(self, message: str, cli: str | None = None) -> None:
         super().__init__(message)
         self.cli = message if cli is None else cli
+
+    @classmethod
+    def named(cls, text: str, /, **values: object) -> OptionError:
+        """The error of `text` whose parameters are written `<name>`: "top_k" in the
+        message, "--top-k" in `cli`; then `values` fill its {fields} (user text goes
+        there, never into `text`, so no `<name>` of theirs is rewritten).
+        named("<top_k> must be >= 1, got {k}", k=0).cli == "--top-k must be >= 1, got 0"."""
+        python = _PARAM.sub(lambda m: m[1], text).format(**values)
+        cli = _PARAM.sub(lambda m: "--" + m[1].replace("_", "-"), text).format(**values)
+        return cls(python, cli=cli)
+
+
+class OutputError(NgramkitError):
+    """An output file (a report export) that cannot be written: a full disk, no permission."""
 
 
 class BackendError(NgramkitError):

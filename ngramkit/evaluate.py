@@ -111,15 +111,15 @@ def token_breakdown(model: LanguageModel, item: str) -> list[TokenScore]:
     Raises OOVError for symbols outside a closed vocabulary.
     """
     vocab = model.require_fitted()
-    grams = model.windows_of(item)  # (L+1, order)
-    lp = model.token_logprobs(grams[:, :-1], grams[:, -1]).to(torch.float64).tolist()
-    tokens = vocab.tokens
-    sep = vocab.separator
-    rows = []
-    for g, x in zip(grams.tolist(), lp):
-        context = sep.join(tokens[t] for t in g[:-1]) if len(g) > 1 else ""
-        rows.append(TokenScore(context, tokens[g[-1]], x))
-    return rows
+    lp = model.token_scores(item)  # (L+1,) raises OOVError first
+    n = model.order
+    ids = [0] * (n - 1) + vocab.encode(item) + [0]  # the item's windows: context, then next
+    tokens, sep = vocab.tokens, vocab.separator
+    shown = [tokens[i] for i in ids]
+    return [
+        TokenScore(sep.join(shown[t - n + 1 : t]), shown[t], x)
+        for t, x in zip(range(n - 1, len(ids)), lp)
+    ]
 
 
 def breakdown(model: LanguageModel, item: str) -> Breakdown:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch  # noqa: F401  (imported with the module, so never inside a fit's clock)
 
-from . import persist
+from . import memory, persist
 from .corpus import Corpus
 from .counting import CountRun, DaskCluster, InProcess, LocalPool, count_files
 from .counting.tablefile import MAGIC
@@ -67,6 +67,7 @@ class DataStats:
     min_count: int = 1  # the vocabulary cut-off used
     weight: int | None = None  # total weight of the items read (a weighted list), else None
     dedup: int | None = None  # --dedup: distinct items kept (of `items`), else None
+    dedup_merged: int | None = None  # --dedup: spellings the rule made one with another
     normalized: dict[str, int] | None = None  # train items each rule part changed (normalize.py)
 
     def to_json(self) -> dict[str, Any]:
@@ -74,7 +75,8 @@ class DataStats:
             k: getattr(self, k) for k in ("items", "tokens", "vocab_size", "blank", "duplicates")
         }
         split = {"train_items": self.train, "val_items": self.val, "val_oov": self.val_oov}
-        extra = {k: getattr(self, k) for k in ("weight", "dedup") if getattr(self, k) is not None}
+        keys = ("weight", "dedup", "dedup_merged")
+        extra = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
         if self.unk_tokens is not None:
             extra |= {"unk_tokens": self.unk_tokens, "min_count": self.min_count}
         # weight, dedup, unk: only when asked for
@@ -89,11 +91,12 @@ class CountedStats:
     shards: int  # shards counted, or tables read
     table: NgramCounts  # items counted, blank lines, items left out (oov), tokens, vocab, keys
     stages: dict[str, float]  # seconds per stage: symbols, count (or read), merge, estimate
-    normalized: None = None  # training items changed per rule part: not counted in shards
+    normalized: dict[str, int] | None = None  # items each rule part changed (None: tables read)
 
     def to_json(self) -> dict[str, Any]:
         t = self.table
         out = {"items": t.provenance.items, "tokens": t.tokens, "vocab_size": len(t.vocab)}
+        out |= {"normalized": self.normalized}
         return out | ({"weight": t.provenance.weight} if t.provenance.weight else {})
 
 
@@ -132,6 +135,7 @@ class FitResult:
     def save(self, path: str) -> FitResult:
         """Write the model file with the metrics (and the word list's split) in its header."""
         check_logprobs(type(self.model), [("train", self.train), ("val", self.val)])
+        memory.release()  # the fit's freed temporaries, before the file's buffers
         extra: dict[str, Any] = {"metrics": self.metrics()}
         if isinstance(self.data, DataStats):
             keys = ("source", "items", "train", "val", "val_fraction", "seed", "normalized")
@@ -139,6 +143,8 @@ class FitResult:
             for k in ("weight", "dedup"):  # a weighted list, --dedup: the header's sums need them
                 if getattr(self.data, k) is not None:
                     extra["data"][k] = getattr(self.data, k)
+        elif self.data.normalized is not None:  # counted in shards here: `show` says it too
+            extra["data"] = {"normalized": self.data.normalized}
         persist.save(self.model, path, extra=extra)
         return replace(self, output=path)
 
@@ -163,11 +169,11 @@ def train(
     unk, min_count: the vocabulary gets the unknown token, and the symbols seen
     fewer than `min_count` times in the training items become it.
     A weighted list is split by lines (an item goes to one side with its weight).
-    dedup: train on each distinct item once, at its first line.
+    dedup: train on each distinct item once under the rule, at its first line.
     normalization: the text rule; its "auto" parts are resolved from the training items.
     """
     start = time.perf_counter()
-    kept = distinct(words) if dedup else words
+    kept, merged = distinct(words, normalization) if dedup else (words, None)
     (train_items, train_w), (val_items, val_w) = _split(kept, val_fraction, seed)
     if not train_items:
         raise DataError(f"{words.source}: no training items")
@@ -205,18 +211,24 @@ def train(
         min_count=min_count,
         weight=None if words.weights is None else words.weight,
         dedup=len(kept) if dedup else None,
+        dedup_merged=merged,
         normalized=corpus.changes,
     )
     return FitResult(model, stats, metrics, val, samples, time.perf_counter() - start)
 
 
-def distinct(words: WordList) -> WordList:
-    """Each distinct item once, at its first line, in file order (`fit --dedup`)."""
+def distinct(words: WordList, rule: Normalization = DEFAULT) -> tuple[WordList, int]:
+    """(each item distinct under `rule` once, at its first line, in file order; how many
+    distinct spellings the rule merged into another) (`fit --dedup`): "Anna" and "anna"
+    are one item under lower-casing. The rule's "auto" parts act as "keep", which is
+    what they resolve to wherever they would change an item (normalize.resolve)."""
     first: dict[str, int] = {}
-    for i, item in enumerate(words.items):
-        first.setdefault(item, i)
+    for i, key in enumerate(rule.apply_all(words.items)[0]):
+        first.setdefault(key, i)
     at = list(first.values())  # dicts keep insertion order: file order
-    return WordList(words.source, list(first), [words.lines[i] for i in at], words.blank)
+    merged = len(set(words.items)) - len(at)
+    items = [words.items[i] for i in at]  # as given: the corpus applies the rule
+    return WordList(words.source, items, [words.lines[i] for i in at], words.blank), merged
 
 
 def _split(
@@ -259,7 +271,9 @@ def fit_counted(
         )
     given = hparams.get("order")
     if given is not None and int(given) != table.order:
-        raise OptionError(f"--order {given} does not match the count table's order {table.order}")
+        raise OptionError.named(
+            f"<order> {given} does not match the count table's order {table.order}"
+        )
     model = cls(**{**hparams, "order": table.order})
     model.fit_counts(table, table.vocab)  # type: ignore[attr-defined]
     return model
@@ -321,16 +335,35 @@ def count_parts(
         eng.close()
 
 
-def read_vocab(path: str, kind: str) -> Vocabulary:
-    """The vocabulary of a count table file, or of a word list's items."""
+def read_vocab(
+    path: str, kind: str, normalization: Normalization = DEFAULT, unk: bool = False
+) -> Vocabulary:
+    """The vocabulary of a count table file (its own rule and unknown token), or of a
+    word list's items under `normalization`, with the unknown token when `unk`."""
     with contextlib.suppress(OSError), open(path, "rb") as f:
         if f.read(len(MAGIC)) == MAGIC:
-            return load_table(path).vocab
-    return Vocabulary.build(read_items(path).items, kind)
+            vocab = load_table(path).vocab
+            if unk and not vocab.unk:
+                raise OptionError(
+                    f"unk: the count table {path} was made without the unknown token",
+                    cli=f"--unk: the count table {path} (--vocab-from) was made without it",
+                )
+            return vocab
+    return Vocabulary.build(read_items(path).items, kind, unk=unk, normalization=normalization)
 
 
 def run(settings: FitSettings, progress: Progress | None = None) -> FitResult:
-    """Fit as `settings` say and save the model file (see the module docstring)."""
+    """Fit as `settings` say and save the model file (see the module docstring).
+
+    settings.memory: counting keeps within that many bytes, spilling sorted
+    runs under settings.temp_dir (memory.budget, counting/spill.py).
+    """
+    with memory.budget(settings.memory, settings.temp_dir):
+        return _run(settings, progress)
+
+
+def _run(settings: FitSettings, progress: Progress | None) -> FitResult:
+    """`run` inside its memory budget."""
     if settings.counted:
         return _run_counted(settings, progress)
     if not settings.data:
@@ -406,6 +439,7 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
     start = time.perf_counter()
     if s.from_counts:
         table, how, shards, stages = _read_tables(s.data)
+        changed = table.provenance.normalized  # None if any table did not count them
         if s.unk and not table.vocab.unk:
             raise OptionError("--unk: these count tables were made without the unknown token")
     else:
@@ -421,14 +455,14 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
             normalization=s.normalization,
         )
         table, how, shards = done.table, s.engine.describe(), len(done.shards)
-        stages = dict(done.seconds)
+        stages, changed = dict(done.seconds), done.normalized
     clock = time.perf_counter()
     model = fit_counted(s.cls, table, s.hparams)
     model.training = trained_on(table)  # shards' items: "in training" marks, as `train` has
     metrics = table_metrics(model, table)
     stages["estimate"] = time.perf_counter() - clock
     drawn = model.sample(s.samples, seed=s.seed) if s.samples else []
-    stats = CountedStats(how, shards, table, stages)
+    stats = CountedStats(how, shards, table, stages, changed)
     seconds = time.perf_counter() - start
     seen = model.training.seen if model.training else None
     samples = [(d, None if seen is None else d in seen) for d in drawn]

@@ -90,6 +90,7 @@ def draw(
     if n < 0:
         raise NgramkitError(f"cannot draw {n} samples")
     c.check(vocab)
+    c = c.under(vocab)  # affixes as the items read
     seen = c.seen(model)
     stream = ItemStream(
         model,

@@ -35,6 +35,7 @@ from .model import LanguageModel
 from .options import LECTURE_SEED
 
 Z95 = 1.959964  # two-sided 95% normal quantile
+EXACT_RANKS = 10_000  # items enumerated for exact ranks (eval --rank, compare --coverage)
 
 
 @dataclass(frozen=True)
@@ -142,3 +143,19 @@ def powers_of_ten(upto: float) -> list[int]:
     """1, 10, 100, ... up to the first power at or past `upto` (at least 10^6 points: 7)."""
     top = max(6, math.ceil(math.log10(max(upto, 1))))
     return [10**e for e in range(top + 1)]
+
+
+def list_coverage(
+    model: LanguageModel,
+    items: Sequence[str],
+    samples: int,
+    *,
+    guesses: Sequence[int] | None = None,
+    exact: int = EXACT_RANKS,
+) -> tuple[list[Rank], Coverage]:
+    """Every item's rank and the list's coverage at `guesses` (default: powers of ten
+    up to the largest rank), from `samples` draws and the `exact` most probable items."""
+    ranks = RankEstimator(model, samples, exact=exact).ranks(items)
+    if guesses is None:
+        guesses = powers_of_ten(max((r.rank for r in ranks if r.rank is not None), default=1))
+    return ranks, coverage(ranks, guesses, exact_upto=exact)

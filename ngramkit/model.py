@@ -34,7 +34,7 @@ symbol is that token, so every item gets a finite score. A backend that
 cannot model it sets `supports_unk = False` (fit then refuses `--unk`).
 Text enters through the vocabulary, which puts it under the model's
 normalization rule first (normalize.py). OOV, one rule per kind of call:
-calls that return numbers for one item (`logprob`, `windows_of`,
+calls that return numbers for one item (`logprob`, `token_scores`, `windows_of`,
 `next_tokens`, `sample`'s prefix) raise OOVError naming the unknown symbols;
 calls that return result objects for lists (evaluate.py's `score_batch`,
 `corpus_metrics`, `breakdown`) mark OOV items and never raise.
@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -79,7 +80,7 @@ class TrainingInfo:
     items: int
     tokens: int
     fingerprint: str | None  # None: not known (counted in shards, in any order)
-    seen: frozenset[str] | None
+    seen: AbstractSet[str] | None  # a frozenset, or persist.SeenItems (decoded on first use)
 
 
 class LanguageModel(abc.ABC):
@@ -189,6 +190,17 @@ class LanguageModel(abc.ABC):
         lp = self.token_logprobs(grams[:, :-1], grams[:, -1])
         return float(lp.to(torch.float64).sum())
 
+    def token_scores(self, item: str) -> list[float]:
+        """log p (nats) of each predicted token of one item: its L symbols, then the end
+        boundary, [L+1] floats, as token_logprobs gives them. OOVError as `logprob`.
+
+        A backend may answer one item faster (the count backend reads its rows in
+        plain Python) but must give the same floats."""
+        import torch
+
+        grams = self.windows_of(item)
+        return self.token_logprobs(grams[:, :-1], grams[:, -1]).to(torch.float64).tolist()
+
     def windows_of(self, item: str) -> torch.Tensor:
         """The item's n-gram windows [L+1, order] (context..., next); OOVError if unknown."""
         self._ids(item)
@@ -197,10 +209,13 @@ class LanguageModel(abc.ABC):
     def _ids(self, item: str) -> list[int]:
         """The symbol ids of `item` once normalized; OOVError naming any unknown symbols."""
         vocab = self.require_fitted()
-        unknown = vocab.unknown(item)
-        if unknown and not vocab.unk:
-            raise OOVError(f"{item!r} has symbols outside the vocabulary: {' '.join(unknown)}")
-        return vocab.encode(item)
+        try:
+            return vocab.encode(item)  # a closed vocabulary's KeyError: an unknown symbol
+        except KeyError:
+            unknown = vocab.unknown(item)
+            raise OOVError(
+                f"{item!r} has symbols outside the vocabulary: {' '.join(unknown)}"
+            ) from None
 
     def next_tokens(self, prefix: str = "", k: int | None = None) -> list[tuple[str, float]]:
         """The distribution of the token after an item's beginning `prefix`.
@@ -227,22 +242,29 @@ class LanguageModel(abc.ABC):
         seed: int = LECTURE_SEED,
         temperature: float = 1.0,
         prefix: str = "",
-        max_len: int | None = None,
+        cut: int | None = None,
         top_k: int | None = None,
         top_p: float | None = None,
         constraints: Constraints | None = None,
         tries: int | None = None,
+        max_len: int | None = None,
     ) -> list[str]:
         """Draw `n` items with the lecture's procedure (see sampling.py).
 
-        max_len cuts an item after that many drawn symbols. `constraints`
+        cut: stop drawing an item after that many symbols (the item is truncated;
+        `sample --cut`). A bound on the item's length is a constraint instead:
+        constraints=Constraints(max_len=...), which rejects longer items. `constraints`
         (prefix, suffix, min/max length, new, unique) condition the draws by
         rejection (see generate.py); SamplingError, holding the items found,
         when `tries` candidates were not enough.
+
+        max_len: the old name of `cut`, deprecated (a DeprecationWarning says which
+        of the two was meant); giving both is an OptionError.
         """
         from . import generate
         from .constraints import Constraints
 
+        cut = _old_cut(cut, max_len)
         c = constraints or Constraints()
         if prefix:
             c = replace(c, prefix=prefix)
@@ -254,7 +276,7 @@ class LanguageModel(abc.ABC):
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,
-            cut=max_len,
+            cut=cut,
             tries=tries,
         )
 
@@ -309,3 +331,23 @@ class LanguageModel(abc.ABC):
             raise ModelFileError(f"model hyperparameters are invalid: {e}") from None
         model.vocab = Vocabulary.from_json(vocab)
         return model
+
+
+def _old_cut(cut: int | None, max_len: int | None) -> int | None:
+    """sample(max_len=) as it used to mean (the cut), with a DeprecationWarning."""
+    if max_len is None:
+        return cut
+    if cut is not None:
+        from .errors import OptionError
+
+        raise OptionError("sample(): give cut= (max_len= is its old name), not both")
+    import warnings
+
+    warnings.warn(
+        "LanguageModel.sample(max_len=) is deprecated: it cuts items after that many "
+        "symbols, now spelled cut=; for a bound on the length (longer items rejected, "
+        "not truncated) pass constraints=Constraints(max_len=...)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return max_len

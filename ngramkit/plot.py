@@ -1,4 +1,5 @@
-"""The lecture's matrix figure with matplotlib (optional extra `ngramkit[plot]`).
+"""Figures with matplotlib (optional extra `ngramkit[plot]`): the lecture's matrix,
+and coverage curves (`compare --coverage --plot`).
 
 The figure is the lecture's: imshow of the matrix in "Blues", each cell
 labeled with its bigram (above) and its count or probability (below),
@@ -7,12 +8,14 @@ axes off. Written to PNG or SVG by suffix. matplotlib is imported here only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import NgramkitError
 
 if TYPE_CHECKING:
+    from .guessing import Coverage
     from .transitions import Matrix
 
 
@@ -67,3 +70,34 @@ def check_figure_path(path: str, suffix: str) -> None:
         raise NgramkitError(f"{path}: the file name must end in {suffix}")
     if not (p.parent if str(p.parent) else Path(".")).is_dir():
         raise NgramkitError(f"{path}: folder {p.parent} does not exist")
+
+
+def save_coverage(curves: Sequence[tuple[str, Coverage]], path: str) -> None:
+    """Coverage curves (guessing.Coverage), one line per model, to `path` (.png or .svg):
+    x the guesses K (log scale), y the fraction of the list found within K guesses."""
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, c in curves:
+        ax.plot(
+            c.guesses, [f / c.items if c.items else 0.0 for f in c.found], marker="o", label=name
+        )
+    exact = curves[0][1].exact_upto if curves else 0
+    if exact:
+        ax.axvline(exact, ls="--", color="gray", lw=1, label=f"exact up to {exact:,}")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("guesses K (enumeration order)")
+    ax.set_ylabel("fraction of the list found")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    try:
+        fig.savefig(path, bbox_inches="tight")
+    except OSError as e:
+        raise NgramkitError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        plt.close(fig)

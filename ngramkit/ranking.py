@@ -45,7 +45,7 @@ def sort_key(sort: str) -> Key | None:
         return lambda r: _score_rank(-r.logprob, r.oov)
     if sort == "length":
         return lambda r: (float(r.tokens),)
-    raise OptionError(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    raise OptionError.named(f"<sort> must be one of {', '.join(SORTS)}, got {{s!r}}", s=sort)
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def select(
     totals see them all).
     """
     if top is not None and bottom is not None:
-        raise OptionError("give --top or --bottom, not both")
+        raise OptionError.named("give <top> or <bottom>, not both")
     first = limit if top is bottom is None else top
     return Selection(_pick(rows, sort, first, bottom), sort, top, bottom)
 

@@ -282,17 +282,21 @@ def parse_text(name: str, text: str, block: int = PARSE_BLOCK, first_line: int =
     so the raw lines of one block are freed (and their memory reused) before
     the next block is cut. Line numbers (from `first_line`) are a `range` when
     no line is blank (the usual word list), else an 8-byte-a-line array, not a
-    Python int each.
+    Python int each. A line that repeats an earlier one is that line's string
+    object (memory grows with the distinct lines, plus 8 bytes a line).
     """
     if not text:
         return WordList(name, [], range(first_line, first_line), 0)
     stripped: list[str] = []
+    one: dict[str, str] = {}  # each distinct line once: a repeated line is the same object
     start, end = 0, len(text) - text.endswith("\n")  # a final newline ends the last line
     while start <= end:
         stop = text.find("\n", min(start + block, end))
         stop = end if stop < 0 else stop
-        stripped.extend(map(str.strip, text[start:stop].split("\n")))
+        lines = list(map(str.strip, text[start:stop].split("\n")))
+        stripped.extend(map(one.setdefault, lines, lines))
         start = stop + 1
+    del one
     if "" not in stripped:
         return WordList(name, stripped, range(first_line, first_line + len(stripped)), 0)
     numbers = array("l", [i for i, item in enumerate(stripped, first_line) if item])

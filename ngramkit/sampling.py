@@ -37,11 +37,11 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
-from .errors import NgramkitError, OOVError
+from .errors import NgramkitError, OOVError, OptionError
 from .keys import gram_keys, key_digits, max_order
 from .tokenizer import Vocabulary
 
@@ -50,6 +50,7 @@ DEFAULT_MAX_LEN = 256
 
 _SEGMENT = 256  # rows per speculative segment
 _TABLE_CELLS = 2**20  # contexts * V of a precomputed probability table
+_BLOCK_ROWS = 2**17  # noise rows walked at once (a multiple of _SEGMENT)
 
 
 class NextTokenModel(Protocol):
@@ -85,11 +86,11 @@ def _probs(
 
 
 def check_truncation(top_k: int | None, top_p: float | None) -> None:
-    """NgramkitError (one line) for a top-k below 1 or a top-p outside (0, 1]."""
+    """OptionError (one line) for a top-k below 1 or a top-p outside (0, 1]."""
     if top_k is not None and top_k < 1:
-        raise NgramkitError(f"--top-k must be >= 1, got {top_k}")
+        raise OptionError.named(f"<top_k> must be >= 1, got {top_k}")
     if top_p is not None and not 0 < top_p <= 1:
-        raise NgramkitError(f"--top-p must be in (0, 1], got {top_p:g}")
+        raise OptionError.named(f"<top_p> must be in (0, 1], got {top_p:g}")
 
 
 def truncate(p: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:
@@ -114,7 +115,11 @@ class _Rows:
 
     A context is kept as one base-V key (t1*V^(k-1) + ... + tk, k = order-1).
     When V^order <= _TABLE_CELLS the rows of every context are computed once
-    and looked up by key; otherwise the model is asked each step.
+    and looked up by key. Otherwise, a model that has `compact_rows()` (the
+    count backend: every distinct next-token distribution once, and the map
+    from context keys to them) has those rows made probabilities once and
+    looked up through its map: the same float64 rows next_logprobs gives, so
+    the same draws. Any other model is asked each step.
     """
 
     def __init__(
@@ -130,15 +135,24 @@ class _Rows:
         self.k = model.order - 1
         self.space = self.V**self.k  # number of contexts
         self.table: torch.Tensor | None = None
+        self.index: Any = None  # context keys -> rows of `table` (context_rows.ContextRows)
         if self.space * self.V <= _TABLE_CELLS:
             every = self.digits(torch.arange(self.space))
             self.table = _probs(model.next_logprobs(every), *self.shape)  # (V^k, V)
+            return
+        compact = getattr(model, "compact_rows", None)
+        rows = compact() if compact is not None else None
+        if rows is not None:
+            self.index, logp = rows
+            self.table = _probs(logp, *self.shape)  # (R, V): each distinct row once
 
     def digits(self, key: torch.Tensor) -> torch.Tensor:
         """Keys [A] -> contexts [A, k] of token ids."""
         return key_digits(key, self.V, self.k)
 
     def __call__(self, key: torch.Tensor) -> torch.Tensor:
+        if self.index is not None and self.table is not None:
+            return self.table.index_select(0, self.index.row_of(key))
         if self.table is not None:
             return self.table.index_select(0, key)
         return _probs(self.model.next_logprobs(self.digits(key)), *self.shape)
@@ -283,7 +297,7 @@ class ItemStream:
             raise NgramkitError(f"temperature must be a finite number > 0, got {temperature:g}")
         max_len = DEFAULT_MAX_LEN if max_len is None else max_len
         if max_len < 1:
-            raise NgramkitError(f"--max-len must be >= 1, got {max_len}")
+            raise OptionError.named(f"<max_len> must be >= 1, got {max_len}")
         check_truncation(top_k, top_p)
         unknown = vocab.unknown(prefix)
         if unknown and not vocab.unk:
@@ -322,6 +336,7 @@ class ItemStream:
         # so little noise is drawn beyond the last item asked for.
         want = min(want, 256) if self.found == 0 else want
         R = _SEGMENT * max(1, math.ceil(want * self.mean_draws * 1.03 / _SEGMENT))
+        R = min(R, _BLOCK_ROWS)  # bounded memory: the noise is one sequence whatever the blocks
         empty = torch.zeros(R, dtype=torch.long)
         noise = torch.empty(R, len(self.vocab)).exponential_(1, generator=self.g)
         walk = _Walk(noise, empty.clone(), empty.clone(), empty.clone())

@@ -107,13 +107,17 @@ class ListFormat:
             weight_column = "2"  # item<TAB>count
         if column is None and weight_column is None:
             if delimiter is not None or header:
-                flag = "--delimiter" if delimiter is not None else "--header"
-                raise OptionError(f"{flag} applies to tabular lists: give --column or --weighted")
+                flag = "<delimiter>" if delimiter is not None else "<header>"
+                raise OptionError.named(
+                    f"{flag} applies to tabular lists: give <column> or <weighted>"
+                )
             return None
-        item = _column("--column", column or "1")
-        weight = None if weight_column is None else _column("--weight-column", weight_column)
+        item = _column("column", column or "1")
+        weight = None if weight_column is None else _column("weight_column", weight_column)
         if item == weight:
-            raise OptionError(f"--column and --weight-column name the same column ({column})")
+            raise OptionError.named(
+                "<column> and <weight_column> name the same column ({c})", c=column
+            )
         named = isinstance(item, str) or isinstance(weight, str)
         return cls(item, weight, _delimiter(delimiter), header or named)
 
@@ -227,10 +231,10 @@ def _column(flag: str, text: str) -> int | str:
     """'3' -> 2 (0-based), 'count' -> 'count'; OptionError for 0 or an empty name."""
     text = text.strip()
     if not text:
-        raise OptionError(f"{flag}: give a column number (from 1) or a header name")
+        raise OptionError.named(f"<{flag}>: give a column number (from 1) or a header name")
     if text.isdigit():
         if int(text) < 1:
-            raise OptionError(f"{flag} {text}: columns are numbered from 1")
+            raise OptionError.named(f"<{flag}> {{t}}: columns are numbered from 1", t=text)
         return int(text) - 1
     return text
 
@@ -241,8 +245,8 @@ def _delimiter(text: str | None) -> str | None:
         return None
     sep = DELIMITERS.get(text.lower(), text)
     if len(sep) != 1 or sep in '\r\n"':
-        raise OptionError(
-            f"--delimiter {text!r}: give one character (or tab, comma, semicolon, pipe)"
+        raise OptionError.named(
+            "<delimiter> {t!r}: give one character (or tab, comma, semicolon, pipe)", t=text
         )
     return sep
 

@@ -454,7 +454,7 @@ def check_unseen_contexts(backend: Backend) -> None:
 
 @_check(
     "the same hyperparameters and data give the same model (seeded), and sample(n, seed) "
-    "gives the same n items every time, each ending before max_len",
+    "gives the same n items every time, each ending before the cut",
     "draw every random number from a torch.Generator seeded by a declared option "
     "(e.g. init_seed); keep the boundary (id 0) reachable so items end",
 )
@@ -463,8 +463,8 @@ def check_seeded(backend: Backend) -> None:
     ctx = _all_contexts(a)
     if not torch.equal(a.next_logprobs(ctx), b.next_logprobs(ctx)):
         raise _Broken("two fits with the same hparams and data give different scores")
-    first = a.sample(20, seed=7, max_len=64)
-    if first != a.sample(20, seed=7, max_len=64) or first != b.sample(20, seed=7, max_len=64):
+    first = a.sample(20, seed=7, cut=64)
+    if first != a.sample(20, seed=7, cut=64) or first != b.sample(20, seed=7, cut=64):
         raise _Broken("sample(20, seed=7) gives different items on different calls")
     if len(first) != 20:
         raise _Broken(f"sample(20) gave {len(first)} items")
@@ -474,7 +474,7 @@ def check_seeded(backend: Backend) -> None:
     cut = sum(len(vocab.split(s)) >= 64 for s in first)
     if cut > 10:
         raise _Broken(
-            f"{cut} of 20 samples ran to max_len=64: the boundary is (nearly) never drawn"
+            f"{cut} of 20 samples ran to the cut (cut=64): the boundary is (nearly) never drawn"
         )
 
 
@@ -539,7 +539,7 @@ def check_word_tokenizer(backend: Backend) -> None:
     lp, want = model.logprob("the cat ran"), _plain_logprob(model, "the cat ran")
     if not (lp == want or math.isclose(lp, want, abs_tol=1e-4)):  # -inf == -inf unsmoothed
         raise _Broken(f"logprob('the cat ran') = {lp}, sum over word tokens = {want}")
-    for s in model.sample(5, seed=1, max_len=20):
+    for s in model.sample(5, seed=1, cut=20):
         if set(s.split()) - set(vocab.symbols):
             raise _Broken(f"sample {s!r} is not made of the training words")
 

@@ -285,6 +285,14 @@ class Vocabulary:
         if kind == "char" and any(len(s) != 1 for s in symbols):
             raise ModelFileError("char vocabulary holds a symbol longer than one character")
         # Files from before the rule was stored change nothing (NONE): same numbers.
-        rule = data.get("normalization")
-        rule = NONE if rule is None else Normalization.from_json(rule)
+        # A rule present but null (or damaged) is refused by from_json.
+        rule = (
+            NONE if "normalization" not in data else Normalization.from_json(data["normalization"])
+        )
+        if rule.apply_all(symbols)[1]:  # a symbol its own rule changes: no item reaches it
+            moved = next(s for s in symbols if rule.apply(s) != s)
+            raise ModelFileError(
+                f"vocabulary symbol {moved!r} is changed by the vocabulary's own "
+                "normalization rule (no item could reach it)"
+            )
         return cls(kind, tuple(symbols), boundary, unk, rule)

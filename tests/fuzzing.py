@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ngramkit.container import DTYPES, seal
+from ngramkit import container
+from ngramkit.container import ALIGN, DTYPES, Crc32, seal
 from ngramkit.errors import ModelFileError
-from ngramkit.persist import MAGIC, load
+from ngramkit.persist import MAGIC, MODEL, load
 from ngramkit.testing import _all_contexts, _rows_problem
 
 if TYPE_CHECKING:
@@ -87,12 +88,40 @@ def unpack(data: bytes) -> tuple[dict[str, Any], bytes]:
     return json.loads(data[start : start + n]), data[start + n :]
 
 
-def repack(header: dict[str, Any], payload: bytes, *, fix_checksum: bool = True) -> bytes:
-    """A file with a consistent length field (and, by default, checksum)."""
+def repack(
+    header: dict[str, Any], payload: bytes, *, fix_checksum: bool = True, align: bool = True
+) -> bytes:
+    """A file with a consistent length field (and, by default, checksums: a mapped
+    file's CRC-32, else its sha256). A mapped
+    file's header is padded so that the payload starts at ALIGN, as save does
+    (align=False: unpadded, as another writer might leave it)."""
     if fix_checksum:
-        header = seal({**header, "payload_sha256": hashlib.sha256(payload).hexdigest()})
+        if "payload_crc32" in header:
+            digest = Crc32()
+            digest.update(payload)
+            header = {**header, "payload_crc32": digest.hexdigest()}
+        else:
+            header = {**header, "payload_sha256": hashlib.sha256(payload).hexdigest()}
+        header = seal(header)
     head = json.dumps(header).encode("utf-8")
+    if align and "payload_crc32" in header:
+        head += b" " * (-(len(MAGIC) + 8 + len(head)) % ALIGN)
     return MAGIC + struct.pack("<Q", len(head)) + head + payload
+
+
+def tensors_of(data: bytes) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(header, tensors as loaded) of a well-formed model file's bytes."""
+    header, payload = unpack(data)
+    return header, container.tensors(MODEL, "seed", header, payload)
+
+
+def rebuilt(header: dict[str, Any], tensors: dict[str, torch.Tensor]) -> bytes:
+    """A file of `header`'s format version holding `tensors` (any dtype, shape or
+    value), laid out, indexed and checksummed as save writes them."""
+    own = {"format", "format_version", "tensors", "payload_sha256", "payload_crc32"}
+    fields = {k: v for k, v in header.items() if k not in own | {"header_sha256"}}
+    parts = container.pack(MODEL, fields, sorted(tensors.items()), version=header["format_version"])
+    return b"".join(bytes(p) for p in parts)
 
 
 # -- raw damage ----------------------------------------------------------------
@@ -243,6 +272,16 @@ def bad_text(data: bytes, rng: random.Random) -> bytes:
     return MAGIC + struct.pack("<Q", len(raw)) + raw + payload
 
 
+def unaligned(data: bytes, rng: random.Random) -> bytes:
+    """The header rewritten unpadded: a mapped file's payload then starts off ALIGN,
+    and the loader copies it instead of mapping it; half the time with a bit of the
+    payload flipped too (the checksums as they were), which the copy must catch."""
+    header, payload = unpack(data)
+    if payload and rng.random() < 0.5:
+        payload = flip_bits(payload, rng)
+    return repack(header, payload, fix_checksum=False, align=False)
+
+
 # -- crafted payloads (checksum recomputed) ----------------------------------------
 
 
@@ -290,6 +329,7 @@ MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
         deep_nesting,
         bad_text,
         payload_values,
+        unaligned,
     )
 }
 
@@ -360,7 +400,7 @@ HEADER_VALUES: tuple[Any, ...] = (
 """What a crafted header puts at a key: a value of every JSON type, plausible and not."""
 DELETE = "<deleted>"
 """The variant that removes the key instead of setting it."""
-SEALS = ("header_sha256", "payload_sha256")  # recomputed by every variant: not mutated
+SEALS = ("header_sha256", "payload_sha256", "payload_crc32")  # recomputed: not mutated
 
 
 def header_paths(header: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -526,8 +566,9 @@ def config_problem(h: dict[str, Any], original: dict[str, Any], cls: type) -> st
         if _kind(now) != _kind(was):
             return f"config.{'.'.join(map(str, path))} changed kind"
     now, was = h.get("tensors"), dict(original["tensors"])
-    if isinstance(now, dict) and "__seen__" not in now:
-        was.pop("__seen__", None)  # optional: left out past SEEN_LIMIT or for items with \n
+    for seen in ("__seen__", "__seen_zlib__"):
+        if isinstance(now, dict) and seen not in now:
+            was.pop(seen, None)  # optional: left out past SEEN_LIMIT or for items with \n
     if _kinds(now) != _kinds(was):
         return "tensor index changed kind"
     return None

@@ -224,7 +224,7 @@ def test_cli_kn_order_one_and_bad_discount(tmp_path: Path) -> None:
         (["--order", "3", "--smooth", "kn", "--discount", "1.2"], "0 < D <= 1"),
     ]:
         r = runner.invoke(cli, ["fit", data, "-o", str(tmp_path / "m.ngk"), *args])
-        assert r.exit_code == 1, r.output
+        assert r.exit_code == 2, r.output
         assert r.output.startswith("Error: ") and match in r.output
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ngramkit import CountLM, NeuralLM
-from ngramkit.best import best_first, top_items
+from ngramkit.best import best_first, iter_top_items, top_items
 from ngramkit.constraints import Constraints
 from ngramkit.errors import BackendError, NgramkitError
 from ngramkit.evaluate import score_batch
@@ -136,3 +136,44 @@ def test_bad_constraints(c: Constraints, match: str) -> None:
     # contradictory bounds are OptionError, affixes outside the vocabulary OOVError
     with pytest.raises(NgramkitError, match=match):
         top_items(model, 5, c)
+
+
+def test_streamed_rows_equal_the_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """iter_top_items in chunks of 3 rows, with --new making the search go on below its
+    first threshold: the same rows as brute force (and as top_items)."""
+    import ngramkit.best as best
+
+    model = CountLM(order=2, smooth=0.5).fit(TRAIN)
+    want, _ = brute_force(model, 6)
+    want = [(i, x) for i, x in want if i not in TRAIN][:60]
+    monkeypatch.setattr(best, "ROW_CHUNK", 3)
+    rows = list(best.iter_top_items(model, 60, Constraints(new=True, max_len=6)))
+    same_order([(r.item, r.logprob) for r in rows], want)
+    assert [r.rank for r in rows] == list(range(1, 61))
+    assert rows == top_items(model, 60, Constraints(new=True, max_len=6))
+
+
+def test_streaming_checks_before_the_first_row() -> None:
+    model = CountLM(order=2, smooth=0.5).fit(TRAIN)
+    with pytest.raises(NgramkitError, match="above --max-len"):
+        iter_top_items(model, 5, Constraints(min_len=5, max_len=3))  # not at next()
+
+
+def test_affixes_under_the_models_text_rule(names: list[str]) -> None:
+    """A case-folding model reads --suffix 'Son' as 'son' (its items are lower case),
+    in enumeration and in sampling; `changes` says so."""
+    from ngramkit.corpus import Corpus
+    from ngramkit.normalize import Normalization
+
+    corpus = Corpus.from_items(names[:5000], normalization=Normalization(case="lower"))
+    model = CountLM(order=2, smooth=1).fit(corpus)
+    upper, lower = Constraints(prefix="J", suffix="Son"), Constraints(prefix="j", suffix="son")
+    got = top_items(model, 20, upper)
+    assert got == top_items(model, 20, lower) and len(got) == 20
+    assert all(r.item.startswith("j") and r.item.endswith("son") for r in got)
+    drawn = model.sample(10, seed=3, constraints=Constraints(prefix="E", suffix="A"))
+    assert drawn == model.sample(10, seed=3, constraints=Constraints(prefix="e", suffix="a"))
+    assert all(s.startswith("e") and s.endswith("a") for s in drawn)
+    notes = upper.changes(model.vocab)
+    assert len(notes) == 2 and notes[1].startswith("--suffix 'Son' reads 'son'")
+    assert lower.changes(model.vocab) == [] and lower.under(model.vocab) is lower

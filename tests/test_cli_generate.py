@@ -104,3 +104,12 @@ def test_eval_rank_json(model: Path, tmp_path: Path) -> None:
     }
     assert not data["ranks"][2]["exact"] and data["ranks"][2]["low"] <= data["ranks"][2]["rank"]
     assert data["coverage"]["points"][0] == {"guesses": 1, "found": 1, "fraction": 1 / 3}
+
+
+def test_affix_normalized_note(model: Path) -> None:
+    """names.txt is lower case: the fitted rule folds case, and --suffix Son is 'son'."""
+    code, out, err = run("sample", str(model), "-n", "5", "--suffix", "Son", "--json")
+    assert code == 0 and all(s.endswith("son") for s in json.loads(out)["samples"])
+    assert "note: --suffix 'Son' reads 'son' under the model's text rule" in err
+    code, out, err = run("top", str(model), "-n", "3", "--suffix", "son", "--format", "tsv")
+    assert code == 0 and err == "" and len(out.splitlines()) == 4

@@ -115,7 +115,75 @@ def test_cli_report_and_json(tmp_path: Path, models: list[CountLM], split) -> No
 def test_cli_bad_input(tmp_path: Path, models: list[CountLM]) -> None:
     path = str(save(models[0], tmp_path / "m.ngk"))
     cyr = str(ROOT / "examples/wordlists/cyrillic.txt")
-    res = CliRunner().invoke(cli, ["compare", path, path, "--on", cyr])
-    assert res.exit_code == 1 and "no item is scored by every model" in res.stderr
+    for fmt in ([], ["--json"]):  # as eval: the rows, exit 0, one line on stderr naming --unk
+        res = CliRunner().invoke(cli, ["compare", path, path, "--on", cyr, *fmt])
+        lines = res.stderr.strip().splitlines()
+        assert res.exit_code == 0 and len(lines) == 1 and "--unk" in lines[0]
+        assert lines[0].startswith("no item of 5 is scored by every model (5 OOV under a model)")
+        assert ("OOV" if not fmt else '"oov": 5') in res.stdout  # each model's OOV count
     res = CliRunner().invoke(cli, ["compare", path, path])
     assert res.exit_code == 2 and "--on" in res.stderr
+
+
+def test_cli_coverage_side_by_side(tmp_path: Path, models: list[CountLM], split) -> None:
+    """--coverage: each model's share of the list within K guesses; exact up to 10^4
+    guesses, where it must equal the count of items among the K most probable."""
+    from ngramkit.best import top_items
+
+    paths = [str(save(m, tmp_path / f"{n}.ngk")) for n, m in zip(("bi", "tri"), models)]
+    held = tmp_path / "held.txt"
+    items = split[1][:200]
+    held.write_text("\n".join(items) + "\n")
+    args = ["compare", *paths, "--on", str(held), "--bootstrap", "0", "--coverage"]
+    res = CliRunner().invoke(cli, [*args, "--samples", "500", "--json"])
+    assert res.exit_code == 0, res.stderr
+    cov = json.loads(res.stdout)["coverage"]
+    assert list(cov) == ["bi", "tri"]
+    for name, model in zip(("bi", "tri"), models):
+        points = {p["guesses"]: p for p in cov[name]["points"]}
+        assert cov[name]["items"] == 200 and cov[name]["exact_upto"] == 10_000
+        for k in (100, 1000, 10_000):
+            listed = {r.item for r in top_items(model, k)}
+            assert points[k]["found"] == sum(1 for s in items if s in listed)
+        fractions = [p["fraction"] for p in cov[name]["points"]]
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    res = CliRunner().invoke(cli, [*args, "--samples", "500", "--hist"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.stderr
+    out = res.stdout
+    assert "Coverage of 200 items" in out and "NLL per item (nats/token), each model" in out
+    assert max(map(len, out.splitlines())) <= 80
+
+
+def test_cli_coverage_plot(tmp_path: Path, models: list[CountLM], split) -> None:
+    pytest.importorskip("matplotlib")
+    path = str(save(models[0], tmp_path / "bi.ngk"))
+    held = tmp_path / "held.txt"
+    held.write_text("\n".join(split[1][:50]) + "\n")
+    args = ["compare", path, "--on", str(held), "--bootstrap", "0"]
+    res = CliRunner().invoke(cli, [*args, "--plot", str(tmp_path / "c.png")])
+    assert res.exit_code == 2 and "add --coverage" in res.stderr
+    res = CliRunner().invoke(cli, [*args, "--coverage", "--plot", str(tmp_path / "c.gif")])
+    assert res.exit_code == 2 and ".png or .svg" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bi.ngk", "held.txt"]
+    res = CliRunner().invoke(
+        cli, [*args, "--coverage", "--samples", "300", "--plot", str(tmp_path / "c.png")]
+    )
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_histograms_share_bins_and_scale() -> None:
+    """a = [0, 0, 1], b = [1] on 2 bins of width 8: a's bin of 2 is a full bar, and
+    b's one item draws 4 cells, as a's does: one scale for every model."""
+    from ngramkit.report.decide import histograms
+
+    lines = histograms([("a", [0, 0, 1]), ("b", [1])], "t", bins=2, width=8).plain.splitlines()
+    assert lines == [
+        "t",
+        "a",
+        "     0.000 ████████ 2",
+        "     0.500 ████     1",
+        "b",
+        "     0.000          0",
+        "     0.500 ████     1",
+    ]

@@ -141,3 +141,39 @@ def test_general_keys_do_not_collide_with_the_fit_flags() -> None:
     from ngramkit.options import RESERVED
 
     assert set(GENERAL) <= RESERVED
+
+
+def test_list_options_are_keys_flags_win(tmp_path: Path) -> None:
+    from ngramkit.config import fit_settings
+
+    config = write(tmp_path, "column: 2\nweight_column: count\ndelimiter: ';'\nnormalize: nfkc\n")
+    s = fit_settings({"config": str(config), "data": ["people.csv"]})
+    fmt = s.list_format
+    assert fmt is not None and (fmt.item, fmt.weight, fmt.delimiter, fmt.header) == (
+        1,  # column 2, counted from 0
+        "count",
+        ";",
+        True,  # a column name implies a header line
+    )
+    assert s.normalization.form == "NFKC"
+    dedup = write(tmp_path, "dedup: true\nheader: false\n", "dedup.yaml")
+    assert fit_settings({"config": str(dedup)}).dedup
+    assert not fit_settings({"config": str(dedup), "dedup": False}).dedup  # the flag wins
+
+
+@pytest.mark.parametrize(
+    "text, line, expected",
+    [
+        ("column: 0\n", 1, "--column 0: columns are numbered from 1"),
+        ("order: 2\ndelimiter: xx\ncolumn: 1\n", 2, "--delimiter 'xx': give one character"),
+        ("weighted: maybe\n", 1, "weighted: --weighted must be true or false, got 'maybe'"),
+        ("dedup: 3\n", 1, "dedup: --dedup must be true or false, got 3"),
+        ("column: 1.5\n", 1, "column: --column: must be a column number from 1 or a header"),
+    ],
+)
+def test_bad_list_keys_name_their_line(tmp_path: Path, text: str, line: int, expected: str) -> None:
+    from ngramkit.config import fit_settings
+
+    with pytest.raises(OptionError) as info:
+        fit_settings({"config": str(write(tmp_path, text))})
+    assert str(info.value).startswith(f"{tmp_path / 'run.yaml'}:{line}: {expected}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ngramkit.data import train_val_split
-from ngramkit.errors import DataError
+from ngramkit.errors import OptionError
 
 
 def test_split_is_seeded_and_complete() -> None:
@@ -16,5 +16,5 @@ def test_split_is_seeded_and_complete() -> None:
     assert train_val_split(items, 0.1, seed=3) == (train, val)
     assert train_val_split(items, 0.1, seed=4) != (train, val)
     assert train_val_split(items, 0.0, seed=3) == (items, [])
-    with pytest.raises(DataError):
+    with pytest.raises(OptionError, match=r"^val_fraction must be in \[0, 1\), got 1$"):
         train_val_split(items, 1.0, seed=3)

@@ -38,6 +38,7 @@ from ngramkit.counting.tasks import count_shard
 from ngramkit.counts import NgramCounts, merge_all
 from ngramkit.errors import CountTableError
 from ngramkit.fitting import fit_counted
+from ngramkit.persist import load as load_model
 from ngramkit.reader import read_items, read_shard
 from ngramkit.smoothing import arpa
 from ngramkit.tokenizer import Vocabulary
@@ -208,6 +209,22 @@ def test_dask_gives_the_single_process_model(reference, dask_client, n_shards: i
     assert_identical(result.table, reference)
 
 
+def test_dask_counts_a_weighted_list_as_the_repeated_list(dask_client, tmp_path: Path) -> None:
+    from ngramkit.tabular import ListFormat
+
+    pairs = [("emma", 3), ("ava", 1), ("olivia", 5), ("mia", 2)] * 7
+    path = tmp_path / "freq.tsv"
+    path.write_text("".join(f"{w}\t{n}\n" for w, n in pairs))
+    engine = DaskCluster.from_client(dask_client)
+    fmt = ListFormat.of(weighted=True)
+    run = count_files([str(path)], 3, engine, n_shards=3, fmt=fmt)
+    assert run.table.provenance.weight == sum(n for _, n in pairs)
+    repeated = [w for w, n in pairs for _ in range(n)]
+    model = CountLM(order=3, smooth="kn").fit(Corpus.from_items(repeated))
+    fitted = fit_counted(CountLM, run.table, {"order": 3, "smooth": "kn"})
+    assert arpa_text(fitted) == arpa_text(model)
+
+
 def count_or_die(shard, vocab, order, marker: str) -> NgramCounts:
     """Kills its own worker process (SIGKILL) the first time, then counts."""
     try:
@@ -257,6 +274,29 @@ def test_cli_count_parts_then_fit_equals_fit(tmp_path: Path) -> None:
         assert run("export", m, "-o", m + ".arpa")[0] == 0
         texts.append(Path(m + ".arpa").read_bytes())
     assert texts[0] == texts[1] == texts[2]
+
+
+def test_count_stores_the_rule_and_unk_as_fit_does(tmp_path: Path) -> None:
+    data = tmp_path / "names.txt"
+    data.write_text("Emma\nZoë\nanna\nŁukasz\nZOE\nÉmile\n" * 3, encoding="utf-8")
+    rule = ["--case", "lower", "--accents", "strip", "--unk"]
+    counts, m0, m1 = (str(tmp_path / n) for n in ("t.counts", "m0.ngk", "m1.ngk"))
+    code, out = run("count", str(data), "-o", counts, "--order", "3", *rule, "--json")
+    assert code == 0 and '"normalized": {"form": 0, "case": 15, "accents": 9}' in out, out
+    code, out = run("fit", "--from-counts", counts, "--smooth", "kn", "-o", m1, "--json")
+    assert code == 0 and '"normalized": {"form": 0, "case": 15, "accents": 9}' in out, out
+    fit = ["fit", str(data), "--order", "3", "--smooth", "kn", *rule]
+    assert run(*fit, "--val-fraction", "0", "-o", m0, "--json")[0] == 0
+    models = [load_model(m).model for m in (m0, m1)]
+    assert models[0].vocab == models[1].vocab and models[1].vocab.unk
+    assert models[1].vocab.normalization.to_json()["case"] == "lower"
+    assert arpa_text(models[0]) == arpa_text(models[1])
+    assert models[1].logprob("ZOË") == models[0].logprob("zoe")  # the rule applies at eval
+    changed = '"normalized": {"form": 0, "case": 15, "accents": 9}'
+    m2 = str(tmp_path / "m2.ngk")
+    code, out = run(*fit, "--shards", "2", "-o", m2, "--json")
+    assert code == 0 and out.count(changed) == 1 and '"shards": 2' in out  # as one process
+    assert changed in run(*fit, "--val-fraction", "0", "-o", m0, "--json")[1]
 
 
 # -- bad input: one line, non-zero exit ---------------------------------------

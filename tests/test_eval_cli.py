@@ -95,7 +95,7 @@ def test_sort_top_bottom(model: Path) -> None:
     last = eval_json(model, odd, "--bottom", "2")["items"]
     assert [r["item"] for r in first + last] == [every[i]["item"] for i in (0, 1, -2, -1)]
     code, _, stderr = run("eval", str(model), odd, "--top", "1", "--bottom", "1")
-    assert code == 1 and "not both" in stderr
+    assert code == 2 and "not both" in stderr
 
 
 def test_oov_rows_sort_last(model: Path, tmp_path: Path) -> None:
@@ -121,6 +121,32 @@ def test_delimited_match_json(model: Path, fmt: str, delim: str) -> None:
             assert r["logprob"] == "" and r["unknown"] == " ".join(w["unknown"])
         else:
             assert float(r["logprob"]) == pytest.approx(w["logprob"], rel=1e-15)
+        assert r["weight"] == r["unk_tokens"] == ""  # not a weighted list, no <unk>
+
+
+@pytest.mark.parametrize("fmt,delim", [("tsv", "\t"), ("csv", ",")])
+@pytest.mark.parametrize("sort", ["input", "nll"])  # streamed, and the selected rows
+def test_delimited_weight_unk_columns_and_end_marker(
+    tmp_path: Path, fmt: str, delim: str, sort: str
+) -> None:
+    unk = save(CountLM(order=2, smooth=1, unk=True).fit(["emma", "ava"]), tmp_path / "u.ngk")
+    data = tmp_path / "w.tsv"
+    data.write_text("emma\t3\nzz\t2\nav,a\t1\n")
+    args = ["eval", str(unk), str(data), "--weighted", "--format", fmt, "--sort", sort]
+    code, stdout, _ = run(*args, "--end-marker")
+    assert code == 0
+    *body, last = stdout.splitlines()
+    assert last == f"#end{delim}3"  # the rows written
+    rows = {r["item"]: r for r in csv.DictReader(io.StringIO("\n".join(body)), delimiter=delim)}
+    want = {w["item"]: w for w in json.loads(run(*args[:-4], "--json")[1])["items"]}
+    assert {k: (int(r["weight"]), int(r["unk_tokens"])) for k, r in rows.items()} == {
+        "emma": (3, 0),
+        "zz": (2, 2),
+        "av,a": (1, 1),
+    }
+    assert all(int(rows[k]["unk_tokens"]) == w["unk_tokens"] for k, w in want.items())
+    assert "#end" not in run(*args)[1]  # only when asked for
+    assert run(*args[:-4], "--end-marker")[0] == 2  # a table has no end marker
 
 
 def test_jsonl_rows_then_summary(model: Path) -> None:
@@ -226,7 +252,7 @@ def test_every_example_list_through_every_command(model: Path, words: Path) -> N
     assert code == 0, stderr
     m = str(model)
     code, _, stderr = run("compare", m, m, "--on", str(words), "--bootstrap", "50")
-    assert code == (1 if all_oov else 0), stderr
+    assert code == 0 and ("no item of 5 is scored by every model" in stderr) == all_oov
 
 
 def test_a_list_of_only_oov_items_gets_its_rows(model: Path, tmp_path: Path) -> None:

@@ -77,8 +77,9 @@ def fit(names: Path, *args: str) -> tuple[Result, dict]:
     return result, header
 
 
-def one_line_error(result: Result, expected: str) -> None:
-    assert result.exit_code == 1, result.output
+def one_line_error(result: Result, expected: str, code: int = 2) -> None:
+    """One line, and exit status 2 for a command line refused (1: data, files, backends)."""
+    assert result.exit_code == code, result.output
     assert result.stderr == f"Error: {expected}\n"
 
 
@@ -134,7 +135,7 @@ def test_an_unknown_flag_is_a_usage_error(names: Path) -> None:
 
 @pytest.mark.parametrize(
     "args, expected",
-    [
+    [  # OptionError: exit 2; the backends installed (BackendError): exit 1
         (("--smooth", "-1"), "--smooth: add-k needs a finite number >= 0, got '-1'"),
         (("--smooth", "lots"), "--smooth: must be a number >= 0 (add-k) or one of abs, kn, mkn"),
         (("--smooth", "inf"), "--smooth: add-k needs a finite number >= 0, got 'inf'"),
@@ -148,7 +149,7 @@ def test_an_unknown_flag_is_a_usage_error(names: Path) -> None:
 )
 def test_a_bad_value_is_one_line(names: Path, args: tuple[str, ...], expected: str) -> None:
     result, _ = fit(names, *args)
-    assert result.exit_code == 1
+    assert result.exit_code == (1 if "backend '" in expected else 2)
     assert result.stderr.startswith(f"Error: {expected}")
     assert result.stderr.count("\n") == 1
 
@@ -168,7 +169,7 @@ def test_a_config_key_of_another_backend_names_key_and_line(names: Path) -> None
     config = names.parent / "run.yaml"
     config.write_text("backend: count\norder: 3\nlr: 0.1\n")
     result, _ = fit(names, "--config", str(config))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {config}:3: unknown key 'lr' for backend 'count'")
 
 
@@ -199,6 +200,7 @@ def test_a_model_whose_backend_is_not_installed_names_backend_and_distribution(
         run("sample", str(model)),
         f"{model}: needs backend 'ghost', which is not installed "
         "(it comes from the distribution 'ngramkit-ghost': pip install ngramkit-ghost)",
+        code=1,
     )
 
 
@@ -207,7 +209,9 @@ def test_a_model_whose_backend_is_broken_says_so(names: Path) -> None:
     model = names.parent / "model.ngk"
     rewrite_backend(model, "gone", "ngk-gone")
     one_line_error(
-        run("sample", str(model)), f"{model}: backend 'gone' from ngk-gone 1.0 is broken: boom"
+        run("sample", str(model)),
+        f"{model}: backend 'gone' from ngk-gone 1.0 is broken: boom",
+        code=1,
     )
 
 

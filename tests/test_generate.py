@@ -125,12 +125,26 @@ def test_top_k_one_is_greedy(names: list[str]) -> None:
         ({"constraints": Constraints(min_len=5, max_len=3)}, "--min-len 5 is above --max-len 3"),
         ({"constraints": Constraints(suffix="a!Q")}, "--suffix 'a!Q' has symbols outside"),
         ({"prefix": "1"}, "outside the vocabulary"),
-        ({"top_p": 0.0}, r"--top-p must be in \(0, 1\], got 0"),
-        ({"top_p": 1.5}, r"--top-p must be in \(0, 1\], got 1.5"),
-        ({"top_k": 0}, "--top-k must be >= 1, got 0"),
+        ({"top_p": 0.0}, r"^top_p must be in \(0, 1\], got 0"),
+        ({"top_p": 1.5}, r"^top_p must be in \(0, 1\], got 1.5"),
+        ({"top_k": 0}, "^top_k must be >= 1, got 0"),
     ],
 )
 def test_bad_sampling_options(names: list[str], kw: dict, match: str) -> None:
     model = CountLM(order=2, smooth=1).fit(names[:200])
     with pytest.raises((OptionError, NgramkitError), match=match):
         model.sample(3, **kw)
+
+
+def test_sample_max_len_is_the_deprecated_cut(names: list[str]) -> None:
+    """sample(max_len=) kept its old meaning (the cut) behind a DeprecationWarning that
+    names both new spellings; cut= is silent; both at once is one clear error."""
+    model = CountLM(order=2, smooth=1).fit(names[:2000])
+    with pytest.warns(DeprecationWarning, match=r"cut=.*Constraints\(max_len=") as caught:
+        old = model.sample(20, seed=4, max_len=3)
+    assert caught[0].filename == __file__  # the warning points at the caller
+    assert old == model.sample(20, seed=4, cut=3) and max(map(len, old)) == 3
+    bounded = model.sample(20, seed=4, constraints=Constraints(max_len=3))
+    assert bounded != old and max(map(len, bounded)) <= 3  # rejection, not truncation
+    with pytest.raises(OptionError, match="not both"):
+        model.sample(5, cut=3, max_len=3)

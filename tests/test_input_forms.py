@@ -362,6 +362,21 @@ def test_dedup_trains_on_each_name_once(tmp_path: Path, names_path: Path, names)
     assert _same_state(load(out).model, CountLM(order=2, smooth=1).fit(types))
 
 
+def test_dedup_compares_items_after_the_rule(tmp_path: Path) -> None:
+    path = tmp_path / "people.txt"
+    path.write_text("Anna\nanna\nZoë\nzoe\nZoe\nbob\nbob\n", encoding="utf-8")
+    out = tmp_path / "d.ngk"
+    flags = ["--dedup", "--val-fraction", "0", "--case", "lower", "--accents", "strip"]
+    code, stdout, err = run("fit", str(path), *flags, "-o", str(out), "--json")
+    assert code == 0, err
+    data = json.loads(stdout)["data"]
+    # 6 distinct spellings (bob twice is a plain duplicate), 3 items under the rule
+    assert (data["dedup"], data["dedup_merged"], data["duplicates"]) == (3, 3, 1)
+    assert _same_state(load(out).model, CountLM(order=2, smooth=1).fit(["anna", "zoe", "bob"]))
+    code, stdout, _ = run("fit", str(path), *flags, "-o", str(out))
+    assert code == 0 and "3 of 7 (3 spellings merged by the rule)" in stdout
+
+
 # -- models counted in shards know their training items ----------------------------
 
 

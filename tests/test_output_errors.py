@@ -1,11 +1,16 @@
 """Output that cannot be written, input that cannot be read: one line, never a traceback.
 
-Each case runs the real `ngramkit` in a subprocess, since what is under test
-is what the process does with its own standard streams (issue 19).
+What the process does with its own standard streams runs the real `ngramkit` in
+a subprocess, one case per OS behaviour (a full device, a closed stdout, a
+closed stdin, a broken pipe, SIGTERM); the same error on other commands runs
+`main()` in this process over a stdout that fails as a full disk does, and the
+cases that need no real stream run in CliRunner (issue 19).
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import signal
 import subprocess
@@ -13,8 +18,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from ngramkit import CountLM
+from ngramkit.cli import cli, main
 from ngramkit.errors import NgramkitError
 from ngramkit.evaluate import score_batch
 
@@ -26,11 +33,27 @@ def ngramkit(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*ENTRY, *args], capture_output=True, text=True, timeout=120, **kw)
 
 
+def in_process(*args: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of the CLI run in this process by CliRunner."""
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory, names_path: Path) -> Path:
     path = tmp_path_factory.mktemp("out") / "m.ngk"
-    assert ngramkit("fit", str(names_path), "--smooth", "1", "-o", str(path)).returncode == 0
+    assert in_process("fit", str(names_path), "--smooth", "1", "-o", str(path))[0] == 0
     return path
+
+
+class _Full(io.RawIOBase):
+    """A raw stream every write of which fails as a full disk's does (ENOSPC)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 def one_error_line(stderr: str) -> str:
@@ -41,14 +64,10 @@ def one_error_line(stderr: str) -> str:
 
 
 @pytest.mark.skipif(not HAS_DEV_FULL, reason="needs /dev/full")
-@pytest.mark.parametrize(
-    "args",
-    [("sample", "-n", "5"), ("sample", "-n", "5", "--json"), ("show",), ("score", "emma")],
-)
-def test_full_stdout_is_one_line(model: Path, args: tuple[str, ...]) -> None:
+def test_full_stdout_is_one_line(model: Path) -> None:
     with open("/dev/full", "w") as full:
         run = subprocess.run(
-            [*ENTRY, args[0], str(model), *args[1:]],
+            [*ENTRY, "sample", str(model), "-n", "5"],
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
@@ -58,6 +77,23 @@ def test_full_stdout_is_one_line(model: Path, args: tuple[str, ...]) -> None:
     assert one_error_line(run.stderr) == (
         "Error: cannot write standard output: No space left on device"
     )
+
+
+@pytest.mark.parametrize(
+    "args", [("sample", "-n", "5", "--json"), ("show",), ("score", "emma"), ("top", "-n", "3")]
+)
+def test_every_command_on_a_full_stdout_is_one_line(
+    model: Path, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    full = io.TextIOWrapper(io.BufferedWriter(_Full()), encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["ngramkit", args[0], str(model), *args[1:]])
+    monkeypatch.setattr(sys, "stdout", full)
+    monkeypatch.setattr(os, "dup2", lambda *a: None)  # main() points fd 1 at /dev/null
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 1
+    err = capfd.readouterr().err
+    assert one_error_line(err) == "Error: cannot write standard output: No space left on device"
 
 
 def test_closed_stdout_is_an_error_not_silence(model: Path) -> None:
@@ -100,16 +136,16 @@ def test_export_refuses_folders_and_special_files(model: Path, tmp_path: Path) -
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     for target, why in [(tmp_path, "it is a directory"), (fifo, "not a regular file")]:
-        run = ngramkit("export", str(model), "-o", str(target))
-        assert run.returncode == 1
-        assert why in one_error_line(run.stderr)
+        code, _, err = in_process("export", str(model), "-o", str(target))
+        assert code == 1
+        assert why in one_error_line(err)
     assert fifo.is_fifo()  # left as it was, not replaced by a regular file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary file
 
 
 def test_export_writes_with_the_mode_of_every_output(model: Path, tmp_path: Path) -> None:
     out = tmp_path / "m.arpa"
-    assert ngramkit("export", str(model), "-o", str(out)).returncode == 0
+    assert in_process("export", str(model), "-o", str(out))[0] == 0
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
@@ -118,9 +154,9 @@ def test_export_writes_with_the_mode_of_every_output(model: Path, tmp_path: Path
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf", "0"])
 def test_temperature_must_be_finite_and_positive(model: Path, value: str) -> None:
-    run = ngramkit("sample", str(model), "--temperature", value)
-    assert run.returncode == 2  # click's code for a bad value, whichever check finds it
-    assert "Traceback" not in run.stderr and "--temperature" in run.stderr
+    code, _, err = in_process("sample", str(model), "--temperature", value)
+    assert code == 2  # a bad value, whichever check finds it (README, "Exit status")
+    assert "Traceback" not in err and "--temperature" in err
 
 
 def test_library_temperature_names_the_parameter(names: list[str]) -> None:
@@ -157,10 +193,12 @@ def test_sigterm_during_a_fit_leaves_no_file(tmp_path: Path, names_path: Path) -
 def test_bootstrap_resamples_are_bounded(model: Path, tmp_path: Path) -> None:
     items = tmp_path / "few.txt"
     items.write_text("emma\nava\nolivia\n", encoding="utf-8")
-    run = ngramkit("compare", str(model), str(model), "--on", str(items), "--bootstrap", "10**8")
-    assert run.returncode == 2 and "Traceback" not in run.stderr
-    run = ngramkit(
+    code, _, err = in_process(
+        "compare", str(model), str(model), "--on", str(items), "--bootstrap", "10**8"
+    )
+    assert code == 2 and "Traceback" not in err
+    code, _, err = in_process(
         "compare", str(model), str(model), "--on", str(items), "--bootstrap", "100000000"
     )
-    assert run.returncode == 2
-    assert "0<=x<=100000" in run.stderr.replace(" ", "")
+    assert code == 2
+    assert "0<=x<=100000" in err.replace(" ", "")

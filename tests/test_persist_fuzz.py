@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fuzzing import MUTATIONS, mutate, probe, repack, unpack
+from fuzzing import MUTATIONS, mutate, probe, rebuilt, repack, tensors_of, unpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -141,25 +141,14 @@ def test_deep_json_is_refused(tmp_path: Path, depth: int) -> None:
 
 
 def _with_tensor(data: bytes, name: str, t: torch.Tensor) -> bytes:
-    """The file with tensor `name` replaced by `t` (dtype, shape and bytes), checksum fixed."""
-    from ngramkit.container import tensor_view
-
-    header, payload = unpack(data)
-    raw = bytes(tensor_view(t.contiguous()))
-    header["tensors"][name] = {
-        "dtype": str(t.dtype).removeprefix("torch."),
-        "shape": list(t.shape),
-        "offset": len(payload),
-        "nbytes": len(raw),
-    }
-    return repack(header, payload + raw)
+    """The file with tensor `name` replaced by `t` (dtype, shape and values), laid out
+    and checksummed as save writes it: only the crafted values are wrong."""
+    header, tensors = tensors_of(data)
+    return rebuilt(header, {**tensors, name: t.contiguous()})
 
 
 def _tensor(data: bytes, name: str) -> torch.Tensor:
-    header, payload = unpack(data)
-    spec = header["tensors"][name]
-    buf = bytearray(payload[spec["offset"] : spec["offset"] + spec["nbytes"]])
-    return torch.frombuffer(buf, dtype=getattr(torch, spec["dtype"])).reshape(spec["shape"])
+    return tensors_of(data)[1][name]
 
 
 def _refused(data: bytes, tmp_path: Path) -> None:

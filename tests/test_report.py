@@ -305,7 +305,9 @@ def test_model_card(add1: CountLM, tmp_path: Path) -> None:
         "│ symbols    ab",
         "│ items             3",
         "│ predicted tokens  10",
-        f"│ file             {path.stat().st_size:,} bytes",
+        f"│ file            {path.stat().st_size:,} bytes",
+        "│ training items  ",  # the compressed blob named as what it holds
+        "│ tensor counts   7 int64 (stored as uint8, 7 bytes)",
         "│  train       10     0.9170   2.502     1.3229",
     ):
         assert any(line.startswith(row) for line in lines), row

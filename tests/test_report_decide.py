@@ -73,4 +73,4 @@ def test_eval_hist(tmp_path: Path, names: list[str]) -> None:
     ]
     assert sum(counts) == 500  # every item, not only the 3 shown
     r = CliRunner().invoke(cli, ["eval", str(model), str(words), "--hist", "--json"])
-    assert r.exit_code == 1 and "--hist draws in the table report" in r.stderr
+    assert r.exit_code == 2 and "--hist draws in the table report" in r.stderr

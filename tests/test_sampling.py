@@ -10,6 +10,25 @@ from hypothesis import strategies as st
 from ngramkit import CountLM
 from ngramkit.errors import NgramkitError
 
+_COUNTS: dict[tuple[int, int], torch.Tensor] = {}
+
+
+def lecture_counts(words: list[str], order: int, V: int, stoi: dict[str, int]) -> torch.Tensor:
+    """The lecture's count matrix N [V^(order-1), V], by a plain loop over every token;
+    kept per (order, list length): the tests sample from the same lists many times."""
+    key = (order, len(words))
+    if key not in _COUNTS:
+        N = [[0] * V for _ in range(V ** (order - 1))]
+        for w in words:
+            ids = [0] * (order - 1) + [stoi[c] for c in w] + [0]
+            for i in range(order - 1, len(ids)):
+                ctx = 0
+                for t in ids[i - order + 1 : i]:
+                    ctx = ctx * V + t
+                N[ctx][ids[i]] += 1
+        _COUNTS[key] = torch.tensor(N, dtype=torch.int64)
+    return _COUNTS[key]
+
 
 def lecture_samples(words: list[str], order: int, k: float, n: int, seed: int) -> list[str]:
     """The lecture's loop: a float32 P from counts + k, one multinomial per token."""
@@ -17,14 +36,7 @@ def lecture_samples(words: list[str], order: int, k: float, n: int, seed: int) -
     stoi = {s: i + 1 for i, s in enumerate(chars)}
     itos = {i: s for s, i in stoi.items()}
     V = len(chars) + 1
-    N = torch.zeros((V ** (order - 1), V), dtype=torch.int64)
-    for w in words:
-        ids = [0] * (order - 1) + [stoi[c] for c in w] + [0]
-        for i in range(order - 1, len(ids)):
-            ctx = 0
-            for t in ids[i - order + 1 : i]:
-                ctx = ctx * V + t
-            N[ctx, ids[i]] += 1
+    N = lecture_counts(words, order, V, stoi)
     P = (N + k).float()
     P /= P.sum(1, keepdims=True)
     g = torch.Generator().manual_seed(seed)
@@ -84,13 +96,13 @@ def test_seeded_prefix_temperature_and_max_len(names: list[str]) -> None:
     assert a == model.sample(20, seed=5, prefix="an", temperature=0.7)
     assert all(s.startswith("an") for s in a)
     assert model.sample(20, seed=6) != model.sample(20, seed=5)
-    cut = model.sample(50, seed=1, max_len=3)
+    cut = model.sample(50, seed=1, cut=3)
     assert max(len(s) for s in cut) <= 3 and len(cut) == 50
 
 
 def test_sampling_terminates_when_the_model_never_ends() -> None:
     model = CountLM(order=2, smooth=0).fit(["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" * 50])
-    out = model.sample(3, seed=0, max_len=40)
+    out = model.sample(3, seed=0, cut=40)
     assert [len(s) for s in out] == [40, 40, 40]
 
 
@@ -137,7 +149,7 @@ def test_matches_reference_procedure(
     if model.vocab.unknown(prefix):
         prefix = ""
     expected = reference_sample(model, 30, seed, prefix, max_len)
-    assert model.sample(30, seed=seed, prefix=prefix, max_len=max_len) == expected
+    assert model.sample(30, seed=seed, prefix=prefix, cut=max_len) == expected
 
 
 def test_one_by_one_fallback_draws_the_same(
@@ -147,7 +159,7 @@ def test_one_by_one_fallback_draws_the_same(
     import ngramkit.keys as keys
 
     model = CountLM(order=3, smooth=0.5).fit(names[:3000])
-    fast = model.sample(40, seed=3, prefix="a", max_len=9)
+    fast = model.sample(40, seed=3, prefix="a", cut=9)
     monkeypatch.setattr(keys, "MAX_KEY", 10)
-    assert model.sample(40, seed=3, prefix="a", max_len=9) == fast
+    assert model.sample(40, seed=3, prefix="a", cut=9) == fast
     assert model.sample(0, seed=3) == []

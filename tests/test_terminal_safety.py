@@ -81,3 +81,24 @@ def test_crafted_source_and_error_lines_are_escaped(model: Path, tmp_path: Path)
     assert code == 0 and "\\x1b[2Jx" in out and "\x1b" not in out
     code, out = _run("eval", str(model), str(tmp_path / "no\x1bsuch.txt"))
     assert code == 1 and out.strip() == f"Error: {tmp_path}/no\\x1bsuch.txt: no such file"
+
+
+def test_compare_and_fit_reports_escape_paths_and_items(model: Path, tmp_path: Path) -> None:
+    """Model paths, the list's path, items and the saved model's path: all shown escaped."""
+    folder = tmp_path / "ev\x1b[31mil"
+    folder.mkdir()
+    a = folder / "a\x1b[2J.ngk"
+    b = folder / "b\x07[bold].ngk"
+    a.write_bytes(model.read_bytes())
+    save(CountLM(order=2, smooth=0.5).fit(["abcd", "dcba", "ab\x1b[31mcd"]), b)
+    words = folder / "w\x9b.txt"
+    words.write_text("abcd\nab\x1b[31mcd\ndcba\n", encoding="utf-8")
+    code, out = _run("compare", str(a), str(b), "--on", str(words), "--bootstrap", "50")
+    assert code == 0, out
+    assert not RAW & set(out), out
+    assert "\\x1b[2J" in out.replace("\n", "") or "#1" in out  # the name, or its key
+    assert "[bold]" in out.replace("\n", "")  # markup in a name is text, not a style
+    data = folder / "names\x1b[33m.txt"
+    data.write_text("abcd\nab\x1b[31mcd\n", encoding="utf-8")
+    code, out = _run("fit", str(data), "-o", str(folder / "m\x1b[1m.ngk"), "--samples", "3")
+    assert code == 0 and not RAW & set(out), out

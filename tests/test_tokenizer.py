@@ -68,3 +68,18 @@ def test_json_round_trip_and_validation() -> None:
         Vocabulary.from_json({"kind": "char", "boundary": "a", "symbols": ["a"]})
     with pytest.raises(ModelFileError):
         Vocabulary.from_json(["not", "a", "mapping"])
+
+
+def test_a_rule_that_is_null_or_moves_a_symbol_is_refused() -> None:
+    """bench/fuzz_headers.py's findings: `normalization: null` read as the old files'
+    no-op rule (other numbers), and a word symbol its own rule lower-cases (an OOVError
+    at the first item that holds it, not a refusal at load)."""
+    good = Vocabulary.build(["Emma Ava", "Ava"], "word").to_json()
+    assert Vocabulary.from_json(good).symbols == ("Ava", "Emma")
+    old = {k: v for k, v in good.items() if k != "normalization"}  # before rules were stored
+    assert Vocabulary.from_json(old).normalization.changes_nothing
+    with pytest.raises(ModelFileError, match="normalization is not"):
+        Vocabulary.from_json(good | {"normalization": None})
+    lower = good | {"normalization": {"form": "NFC", "case": "lower", "accents": "keep"}}
+    with pytest.raises(ModelFileError, match="symbol 'Ava' is changed by the vocabulary's own"):
+        Vocabulary.from_json(lower)

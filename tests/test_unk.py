@@ -206,7 +206,7 @@ def test_sampling_never_draws_the_unknown_token() -> None:
     model = CountLM(order=2, smooth="kn").fit(corpus)
     unk = model.require_fitted().unk_id
     assert float(model.next_logprobs(torch.tensor([[0]]))[0, unk].exp()) > 0.05
-    drawn = model.sample(200, seed=1, max_len=30)
+    drawn = model.sample(200, seed=1, cut=30)
     assert len(drawn) == 200 and not any("<unk>" in s.split() for s in drawn)
 
 
@@ -419,7 +419,7 @@ def test_bad_open_vocabulary_flags_are_one_line_and_write_nothing(
     data.write_text("\n".join(NAMES) + "\n")
     out = tmp_path / "m.ngk"
     code, stdout, err = run("fit", str(data), "-o", str(out), *flags)
-    assert code == 1 and stdout == ""
+    assert code == 2 and stdout == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], err
     assert not out.exists()

@@ -6,47 +6,161 @@ row, and a backoff model answers a context exactly as its longest "active"
 suffix (one stored as a context, or as the context of a stored n-gram) does.
 `ContextRows` keeps
 
-- `row`: int32 [V^(N-1)], the row of each context key (a dense index, so a
-  lookup is one gather instead of a binary search per order);
-- `logp`: float64 [R * V], the rows themselves, flattened.
+- `logp`: float64 [R * V], the rows themselves, flattened;
+- an index from context keys to rows in two levels: `dense`, int32 [V^D],
+  the row of every context of D tokens (D = N - 1 when V^(N-1) fits
+  INDEX_LIMIT, so a lookup is one gather), and above it `sparse`, the sorted
+  active contexts of D+1 .. N-1 tokens with the offset of their rows (one
+  searchsorted per level: order 6 on names is one level of 27^5 contexts).
 
-Scoring a token is then `logp[row[ctx] * V + w]`. The rows are computed by the
-very code that scores a query (the backoff step of `BackoffTables.score`,
-add-k's formula), so the numbers are identical to the sparse path's, bit for bit.
+Scoring a token is then `logp[row_of(ctx) * V + w]`. The rows are computed by
+the very operands that score a query (the backoff step of
+`BackoffTables.score`: log p(c, w) where stored, else log bow(c) + the row
+of c's own longest active suffix; add-k's formula), so the numbers are
+identical to the sparse path's, bit for bit.
+
+The dense index is built level by level: the index over j tokens is the one
+over j - 1 tokens repeated V times (a context's shorter suffix is its key mod
+V^(j-1)) with the active contexts of j tokens written over it, so building
+costs a few copies of V^D int32, not a binary search per context.
+
+`scalar()` gives the same index and rows as flat Python buffers for one-item
+calls (`ScalarRows`: no tensor work per call).
 
 On names.txt at order 5 (V = 27): 531,441 index entries (2 MiB) and about
 28k rows (6 MiB), against 14M cells for a full [V^4, V] table.
 
 This module does not decide when the rows are worth building: the scorer
-does (see ROWS_INDEX_LIMIT and ROWS_CELL_LIMIT in scorer.py).
+does (see ROWS_CELL_LIMIT and the payback rule in scorer.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+import ctypes
+from dataclasses import dataclass, replace
 
 import torch
 
-from ..keys import find, lookup, row_grams, top_order
+from ..keys import find, lookup
 from ..smoothing.addk import AddK
 from ..smoothing.backoff import BackoffTables
+
+INDEX_LIMIT = 2**22  # entries of the dense index level: int32, 16 MiB at most
+
+
+@dataclass(frozen=True)
+class Level:
+    """Active contexts of `width` tokens above the dense index: sorted keys [C] whose
+    rows start at `offset`; a key below `floor` is left to shorter suffixes (the
+    boundary rule: a context opening with two boundaries is answered lower)."""
+
+    width: int
+    keys: torch.Tensor
+    offset: int
+    floor: int
 
 
 @dataclass(frozen=True)
 class ContextRows:
-    """row: int32 [V^(N-1)] context key -> row; logp: float64 [R * V] (nats)."""
+    """logp: float64 [R * V] (nats); dense: int32 [V^D]; sparse: the levels above D;
+    start: int32 [S], the exact rows of the contexts with keys below S (the boundary
+    rule, for the dense part of a two-level index; empty when D = N - 1)."""
 
     vocab_size: int
-    row: torch.Tensor
+    dense: torch.Tensor
+    sparse: tuple[Level, ...]
+    start: torch.Tensor
     logp: torch.Tensor
+
+    def row_of(self, ctx_keys: torch.Tensor) -> torch.Tensor:
+        """Row of each context key [T] -> [T] int64."""
+        if not self.sparse:
+            return self.dense[ctx_keys].long()
+        row = self.dense[ctx_keys % len(self.dense)].long()
+        for level in self.sparse:  # longer suffixes win
+            pos, hit = find(level.keys, ctx_keys % self.vocab_size**level.width)
+            if level.floor:
+                hit &= ctx_keys >= level.floor
+            row = torch.where(hit, level.offset + pos, row)
+        if len(self.start):
+            low = ctx_keys < len(self.start)
+            row = torch.where(low, self.start[ctx_keys.clamp(max=len(self.start) - 1)], row)
+        return row
 
     def token_logprobs(self, ctx_keys: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """log p(target | context) of context keys [T] and targets [T] -> [T] float64."""
-        return self.logp[self.row[ctx_keys].long() * self.vocab_size + targets]
+        return self.logp[self.row_of(ctx_keys) * self.vocab_size + targets]
 
     def next_logprobs(self, ctx_keys: torch.Tensor) -> torch.Tensor:
         """Whole rows of context keys [B] -> [B, V] float64."""
-        return self.logp.view(-1, self.vocab_size)[self.row[ctx_keys].long()]
+        return self.logp.view(-1, self.vocab_size)[self.row_of(ctx_keys)]
+
+    def scalar(self) -> ScalarRows:
+        """The same index and rows as flat Python buffers (no copy)."""
+        return ScalarRows(self)
+
+
+def flat(t: torch.Tensor) -> memoryview:
+    """A contiguous int32, int64 or float64 tensor as a flat memoryview of Python
+    ints/floats over its own memory (the caller keeps the tensor alive: ScalarRows)."""
+    fmt = {torch.int32: "i", torch.int64: "q", torch.float64: "d"}[t.dtype]
+    if t.numel() == 0:
+        return memoryview(b"").cast(fmt)
+    assert t.is_contiguous()
+    raw = (ctypes.c_char * (t.numel() * t.element_size())).from_address(t.data_ptr())
+    return memoryview(raw).cast("B").cast(fmt)
+
+
+class ScalarRows:
+    """ContextRows for one context at a time in plain Python: `logp(ctx, w)` reads
+    the very floats `token_logprobs` gathers."""
+
+    def __init__(self, rows: ContextRows) -> None:
+        self.keep: list[torch.Tensor] = []  # the tensors the views read, kept alive
+        self.V = rows.vocab_size
+        self.dense, self.start = self._view(rows.dense), self._view(rows.start)
+        self.values = self._view(rows.logp)
+        self.n_dense, self.n_start = len(rows.dense), len(rows.start)
+        self.levels = [
+            (self._view(lv.keys), self.V**lv.width, lv.offset, lv.floor)
+            for lv in reversed(rows.sparse)
+        ]  # longest first: the first hit wins
+
+    def _view(self, t: torch.Tensor) -> memoryview:
+        """`flat` of t (a contiguous copy if it is not), kept alive with self."""
+        t = t.contiguous()
+        self.keep.append(t)
+        return flat(t)
+
+    def row(self, ctx: int) -> int:
+        """The row of one context key."""
+        if ctx < self.n_start:
+            return self.start[ctx]
+        for keys, mod, offset, floor in self.levels:
+            if ctx >= floor:
+                c = ctx % mod
+                pos = bisect.bisect_left(keys, c)
+                if pos < len(keys) and keys[pos] == c:
+                    return offset + pos
+        return self.dense[ctx % self.n_dense]
+
+    def logprobs(self, ids: list[int], order: int) -> list[float]:
+        """log p of each token of `ids` (an item's symbols, then the end boundary 0)
+        after the item's opening boundaries, at `order`: [len(ids)] floats."""
+        V, values, out = self.V, self.values, []
+        space = V ** (order - 1)
+        ctx = 0
+        if not self.levels and not self.n_start:  # one gather per token
+            dense = self.dense
+            for w in ids:
+                out.append(values[dense[ctx] * V + w])
+                ctx = (ctx * V + w) % space
+            return out
+        for w in ids:
+            out.append(values[self.row(ctx) * V + w])
+            ctx = (ctx * V + w) % space
+        return out
 
 
 def sizes(estimate: AddK | BackoffTables) -> tuple[int, int]:
@@ -64,17 +178,31 @@ def build(estimate: AddK | BackoffTables) -> ContextRows:
     return backoff_rows(estimate)
 
 
+def dense_depth(vocab_size: int, longest: int) -> int:
+    """Tokens D of the dense index level: the most, up to `longest`, with V^D <= INDEX_LIMIT."""
+    depth = 0
+    while depth < longest and vocab_size ** (depth + 1) <= INDEX_LIMIT:
+        depth += 1
+    return depth
+
+
 def addk_rows(addk: AddK) -> ContextRows:
     """Rows of an add-k model: one per seen context, then one uniform row.
 
     The seen contexts' rows are add-k's formula at every token (AddK.next_logprobs),
     the last row is 1/V for every unseen context (mixed with the unknown token's share).
+    Seen contexts are indexed densely when V^(N-1) fits, else as one sparse level.
     """
-    V, C = addk.vocab_size, len(addk.ctx_keys)
-    row = torch.full((V ** (addk.order - 1),), C, dtype=torch.int32)  # unseen: the last row
-    row[addk.ctx_keys] = torch.arange(C, dtype=torch.int32)
+    V, C, k = addk.vocab_size, len(addk.ctx_keys), addk.order - 1
     seen = addk.next_logprobs(addk.ctx_keys).flatten()  # (C*V,)
-    return ContextRows(V, row, torch.cat([seen, addk.unseen_row()]))
+    logp = torch.cat([seen, addk.unseen_row()])
+    empty = torch.zeros(0, dtype=torch.int32)
+    if dense_depth(V, k) == k:
+        row = torch.full((V**k,), C, dtype=torch.int32)  # unseen: the last row
+        row[addk.ctx_keys] = torch.arange(C, dtype=torch.int32)
+        return ContextRows(V, row, (), empty, logp)
+    uniform = torch.full((1,), C, dtype=torch.int32)  # dense level of 0 tokens
+    return ContextRows(V, uniform, (Level(k, addk.ctx_keys, 0, 0),), empty, logp)
 
 
 def backoff_rows(tables: BackoffTables) -> ContextRows:
@@ -84,15 +212,65 @@ def backoff_rows(tables: BackoffTables) -> ContextRows:
     at its order and allowed by the boundary rule (backoff.py): orders above
     it find no n-gram and no backoff weight, so they leave log p unchanged.
     Row 0 is the unigram row (the empty context); then the active contexts
-    of 1, 2, ..., N-1 tokens, each in sorted key order.
+    of 1, 2, ..., N-1 tokens, each in sorted key order. The suffix of j tokens
+    is allowed for every context except those with keys below V^(j-2) (which
+    open with more boundaries than j tokens leave room for: keys.top_order).
     """
     V, N = tables.vocab_size, tables.order
     suffixes = [torch.zeros(1, dtype=torch.long)]  # active contexts of j = 0..N-1 tokens
     for j in range(1, N):
         suffixes.append(torch.unique(torch.cat([tables.ctx_keys[j - 1], tables.keys[j] // V])))
-    h = torch.arange(V ** (N - 1))  # every context key
-    row = _longest_active(h, N - 1, V, suffixes, top_order(h, V, N))
-    return ContextRows(V, row, _suffix_rows(tables, suffixes))
+    depth = dense_depth(V, N - 1)
+    logp = torch.empty(sum(map(len, suffixes)) * V, dtype=torch.float64)
+    logp[:V] = tables.logp[0]  # row 0: the unigrams
+    index = torch.zeros(1, dtype=torch.int32)  # level 0: every context -> the unigram row
+    sparse: list[Level] = []
+    offset = 1
+    for j in range(1, N):
+        c = suffixes[j]  # (C,)
+        below = tuple(replace(lv, floor=0) for lv in sparse)  # a suffix's own suffix: no rule
+        partial = ContextRows(V, index, below, torch.zeros(0, dtype=torch.int32), logp)
+        parent = partial.row_of(c % V ** (j - 1)) if j > 1 else torch.zeros_like(c)
+        _fill_rows(tables, j, c, parent, logp.view(-1, V)[offset : offset + len(c)], logp)
+        if j <= depth:  # the index over j tokens: its suffix's row, then its own
+            index = index.repeat(V)
+            index[c] = torch.arange(offset, offset + len(c), dtype=torch.int32)
+        else:
+            sparse.append(Level(j, c, offset, V ** (j - 2) if j >= 2 else 0))
+        offset += len(c)
+    start = _exact_start(V, N, depth, suffixes)
+    if not sparse:  # one level: the exact rows go straight into the index
+        index[: len(start)] = start
+        start = start[:0]
+    return ContextRows(V, index, tuple(sparse), start, logp)
+
+
+def _fill_rows(
+    tables: BackoffTables,
+    j: int,
+    c: torch.Tensor,
+    parent: torch.Tensor,
+    out: torch.Tensor,
+    logp: torch.Tensor,
+) -> None:
+    """Rows [C, V] (into `out`) of the active contexts c of j tokens: backoff.py's step at
+    order j + 1, log bow(c) + the row of c's own longest active suffix (`parent`, rows
+    already in `logp`), with log p(c, w) written over it where (c, w) is stored."""
+    V = tables.vocab_size
+    bow, _ = lookup(tables.ctx_keys[j - 1], tables.log_bow[j - 1], c)  # (C,) 0 if not stored
+    torch.add(logp.view(-1, V)[parent], bow.unsqueeze(1), out=out)
+    grams = tables.keys[j]  # (M,) stored (j+1)-grams: their contexts are all active
+    out[torch.searchsorted(c, grams // V), grams % V] = tables.logp[j]
+
+
+def _exact_start(V: int, N: int, depth: int, suffixes: list[torch.Tensor]) -> torch.Tensor:
+    """Rows of the contexts below V^(depth-2) by the plain rule (keys.top_order): the only
+    keys for which a level of the dense index may be barred. int32 [S]."""
+    from ..keys import top_order
+
+    size = V ** (depth - 2) if depth >= 2 else 0
+    h = torch.arange(size)
+    return _longest_active(h, N - 1, V, suffixes, top_order(h, V, N))
 
 
 def _longest_active(
@@ -115,22 +293,3 @@ def _longest_active(
             row = torch.where(hit, (offset + pos).int(), row)  # longer suffixes win
         offset += len(act)
     return row
-
-
-def _suffix_rows(tables: BackoffTables, suffixes: list[torch.Tensor]) -> torch.Tensor:
-    """log p of every token after every active suffix, flat [R * V], one order at a time.
-
-    The row of a suffix c of j tokens is backoff.py's step at order j + 1:
-    log p(c, w) where (c, w) is stored, else log bow(c) + the row of c's own
-    longest active suffix (what the orders up to j gave), the same floats.
-    """
-    V = tables.vocab_size
-    rows = tables.logp[0].clone()  # (V,) row 0: the unigrams
-    for j in range(1, len(suffixes)):
-        c = suffixes[j]  # (C,)
-        parent = _longest_active(c, j - 1, V, suffixes).long()  # (C,) row of c[1:]
-        lp, found = lookup(tables.keys[j], tables.logp[j], row_grams(c, V))  # (C*V,)
-        bow, _ = lookup(tables.ctx_keys[j - 1], tables.log_bow[j - 1], c)  # (C,)
-        lower = rows.view(-1, V)[parent].flatten()  # (C*V,) what orders up to j gave
-        rows = torch.cat([rows, torch.where(found, lp, bow.repeat_interleave(V) + lower)])
-    return rows

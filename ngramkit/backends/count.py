@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ..smoothing.addk import AddK
     from ..smoothing.backoff import BackoffTables
     from ..tokenizer import Vocabulary
+    from .context_rows import ContextRows
     from .scorer import Scorer
 
 
@@ -137,6 +138,29 @@ class CountLM(LanguageModel):
 
         scorer = self._scorer()
         return scorer.token_logprobs(gram_keys(contexts, len(self.require_fitted())), targets)
+
+    def logprob(self, item: str) -> float:
+        """As LanguageModel.logprob: the tokens' log p summed in order from 0.0, as the
+        batch path (evaluate.item_logprobs) sums them, so both give the same float."""
+        total = 0.0
+        for x in self.token_scores(item):
+            total += x
+        return total
+
+    def token_scores(self, item: str) -> list[float]:
+        """As LanguageModel.token_scores, from the scorer's rows in plain Python.
+
+        A subclass that overrides token_logprobs is read through its override: the rows
+        hold CountLM's numbers, not the subclass's."""
+        if type(self).token_logprobs is not CountLM.token_logprobs:
+            return super().token_scores(item)
+        return self._scorer().item_logprobs(self._ids(item))
+
+    def compact_rows(self) -> tuple[ContextRows, torch.Tensor] | None:
+        """(rows, [R, V] float64 log p) of every distinct next-token distribution and the
+        map from context keys to them (context_rows.py), or None when they would not fit:
+        what a sampler walks instead of asking next_logprobs each step."""
+        return self._scorer().compact_rows()
 
     def corpus_logprobs(self, corpus: Corpus) -> torch.Tensor:
         """As the base class's, with context keys read straight off the stream."""

@@ -2,7 +2,10 @@
 
 Commands are imported only when run, so `ngramkit --help` imports neither
 torch nor any backend. Every user-facing error (NgramkitError) becomes one
-line on stderr and exit status 1; click's usage errors exit 2.
+line on stderr, with the exit status of `exit_status`: 2 for a command line
+that cannot work as given (click's usage errors and our OptionError alike),
+1 for data, files and models that are wrong, and output that cannot be
+written (README, "Exit status").
 """
 
 from __future__ import annotations
@@ -18,7 +21,27 @@ from typing import Any, NoReturn
 
 import click
 
-from ..errors import NgramkitError, visible
+from ..errors import NgramkitError, OptionError, visible
+
+EXIT_FAILED = 1
+"""Exit status for bad data, files or models, and output that cannot be written."""
+EXIT_USAGE = 2
+"""Exit status for a command line that cannot work as given: an unknown flag, a missing
+argument, a value or combination of options refused (click's own status for usage)."""
+
+
+def exit_status(error: NgramkitError) -> int:
+    """EXIT_USAGE for an OptionError (the command line or its config), else EXIT_FAILED."""
+    return EXIT_USAGE if isinstance(error, OptionError) else EXIT_FAILED
+
+
+class Failure(click.ClickException):
+    """An NgramkitError as click prints it: `Error: <one line>`, exit `exit_status`."""
+
+    def __init__(self, error: NgramkitError) -> None:
+        super().__init__(visible(getattr(error, "cli", str(error))))
+        self.exit_code = exit_status(error)
+
 
 # name -> (module under ngramkit.cli, one-line help shown by `ngramkit --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -29,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("score", "Per-token breakdown of one or more items."),
     "compare": ("compare", "Models side by side on one word list, with a bootstrap CI."),
     "show": ("show", "Model card and transition heatmap."),
+    "mix": ("mix", "Mix saved models into one (weights fitted on held-out items)."),
     "backends": ("backends", "List installed backends, their packages and status."),
     "new-backend": ("new_backend", "Scaffold a plugin package with a working backend."),
     "export": ("export", "Write a count model as an ARPA file (KenLM, SRILM)."),
@@ -61,7 +85,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NgramkitError as e:  # an OptionError in the command line's words (--order)
-            raise click.ClickException(visible(getattr(e, "cli", str(e)))) from None
+            raise Failure(e) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,8 +136,8 @@ def _output_failed(e: OSError) -> NoReturn:
 
 
 def _fail(message: str) -> NoReturn:
-    """One line on stderr (when there is one) and exit status 1."""
+    """One line on stderr (when there is one) and EXIT_FAILED."""
     if sys.stderr is not None:
         with contextlib.suppress(OSError):
             sys.stderr.write(f"Error: {message}\n")
-    sys.exit(1)
+    sys.exit(EXIT_FAILED)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import OptionError
-from .common import emit_json, format_options, load_model
+from .common import check_html, emit_json, format_options, html_option, load_model, write_html
 
 if TYPE_CHECKING:
     from ..classify import Candidate
@@ -55,6 +55,7 @@ TABLE_ROWS = 1000  # rows the table shows at most; every row goes to json and ts
 )
 @format_options(("table", "json", "tsv"), "Output format.")
 @click.option("--hist", is_flag=True, help="Also show a histogram of the margins.")
+@html_option
 def command(
     lists: tuple[str, ...],
     models: tuple[str, ...],
@@ -64,6 +65,7 @@ def command(
     fmt: str,
     as_json: bool,
     hist: bool,
+    html_path: str | None,
 ) -> None:
     """Give each item of each LIST the model with the highest posterior.
 
@@ -75,6 +77,7 @@ def command(
     from ..classify import Confusion, check_candidates, classify, resolve_priors
 
     fmt = "json" if as_json else fmt
+    check_html(html_path)
     if not lists and not labeled:
         raise OptionError("give a LIST to classify or --labeled LABEL=LIST")
     candidates = _candidates(models)
@@ -89,6 +92,10 @@ def command(
     result = classify(candidates, items, prior)
     confusion = Confusion.of(result, gold) if gold is not None else None
     _render(fmt, result, prior, gold, confusion, candidates, hist)
+    if html_path is not None:
+        from ..report.pages import classify_page
+
+        write_html(html_path, classify_page(result, confusion, gold, TABLE_ROWS))
 
 
 def _pair(text: str, flag: str, cast: Any = str) -> tuple[str, Any]:

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 
 from ..config import SHARDS_PER_WORKER
-from ..errors import OptionError
+from ..errors import OptionError, OutputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -162,7 +162,7 @@ def save_export(con: Console, path: str | None) -> None:
         else:
             con.save_text(path)
     except OSError as e:
-        raise OptionError(f"--export {path}: cannot write ({e.strerror or e})") from None
+        raise OutputError(f"--export {path}: cannot write ({e.strerror or e})") from None
     console(stderr=True).print(f"[dim]report saved to[/dim] {path}")
 
 
@@ -189,6 +189,37 @@ def list_options(f: Any) -> Any:
     return f
 
 
+def rule_options(f: Any) -> Any:
+    """--normalize, --case, --accents (normalize.Normalization) and --unk/--no-unk:
+    the text rule and open vocabulary that `fit` and `count` store alike."""
+    f = click.option(
+        "--unk/--no-unk",
+        default=None,
+        help="Add the unknown token: every unseen symbol maps to it, every item gets a "
+        "score (docs/open-vocabulary.md) [default: off].",
+    )(f)
+    f = click.option(
+        "--accents",
+        default=None,
+        metavar="auto|keep|strip",
+        help="Strip diacritics (é -> e, ł -> l); auto: strip when the training data has "
+        "none [default: auto].",
+    )(f)
+    f = click.option(
+        "--case",
+        default=None,
+        metavar="auto|keep|lower",
+        help="Lower-case every item; auto: lower when the training data has no capitals "
+        "[default: auto].",
+    )(f)
+    return click.option(
+        "--normalize",
+        default=None,
+        metavar="nfc|nfkc|none",
+        help="Unicode normalization of every item, stored in the model [default: nfc].",
+    )(f)
+
+
 def engine_options(f: Any) -> Any:
     """--workers, --shards, --dask (config.Engine): where and in how many pieces to count."""
     f = click.option(
@@ -213,3 +244,50 @@ def engine_options(f: Any) -> Any:
         metavar="N",
         help="Count in N local processes (with --dask local: N Dask workers) [default: 1].",
     )(f)
+
+
+html_option = click.option(
+    "--html",
+    "html_path",
+    default=None,
+    metavar="FILE",
+    help="Also write a self-contained HTML report to FILE (opens offline in any browser).",
+)
+"""The `--html FILE` option of fit, eval, compare, classify, show and threshold."""
+
+
+def check_html(path: str | None) -> None:
+    """Refuse an --html target we cannot write (one line), before any work is done.
+
+    Refused: a missing folder, a folder we may not write in, a directory, and
+    anything that exists and is not a regular file (a FIFO, a device): the
+    report is written to a temporary file and renamed over the target, which
+    must not replace a device or block on a FIFO.
+    """
+    if path is None:
+        return
+    import os
+
+    p = Path(path)
+    folder = p.parent
+    if not folder.is_dir():
+        raise OptionError(f"--html {path}: folder {folder} does not exist")
+    if p.is_dir():
+        raise OptionError(f"--html {path}: it is a directory")
+    if p.exists() and not p.is_file():
+        raise OptionError(f"--html {path}: it exists and is not a regular file (a FIFO or device)")
+    if not os.access(folder, os.W_OK):
+        raise OptionError(f"--html {path}: folder {folder} is not writable")
+
+
+def write_html(path: str | None, page: Any) -> None:
+    """Render `page` (report.html.Page) and save it atomically at `path` (checked before)."""
+    if path is None:
+        return
+    from ..container import atomic_write
+    from ..report.html import render
+
+    check_html(path)  # again: the target may have changed during the work
+    text = render(page).encode("utf-8")
+    atomic_write(Path(path), lambda f: f.write(text), OptionError)
+    console(stderr=True).print(f"[dim]HTML report saved to[/dim] {path}")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import Engine, list_format
-from .common import ProgressBar, console, emit_json, engine_options, list_options
+from .common import ProgressBar, console, emit_json, engine_options, list_options, rule_options
 
 if TYPE_CHECKING:
     from ..counting import CountRun
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     help="Take the vocabulary from a word list or a count table (the same for every part) "
     "[default: the symbols of DATA].",
 )
+@rule_options
 @list_options
 @engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a report.")
@@ -45,21 +46,37 @@ def command(
     order: int,
     tokenizer: str,
     vocab_from: str | None,
+    normalize: str | None,
+    case: str | None,
+    accents: str | None,
+    unk: bool | None,
     as_json: bool,
     **engine: Any,
 ) -> None:
     """Count the n-grams of DATA (files, cut into shards) into a count table.
 
-    --weighted / --column / --weight-column read tabular lists, as `fit` does.
+    --weighted / --column / --weight-column read tabular lists, and --normalize,
+    --case, --accents, --unk are stored in the table, as `fit` does: a fit from
+    the tables is the fit of DATA with the same flags.
     """
     from ..counting import save
     from ..fitting import count_parts, read_vocab
+    from ..normalize import Normalization
 
     fmt = list_format(engine)  # pops the list options; the rest are the engine's
-    vocab = read_vocab(vocab_from, tokenizer) if vocab_from else None
+    rule = Normalization(normalize or "NFC", case or "auto", accents or "auto")
+    vocab = read_vocab(vocab_from, tokenizer, rule, bool(unk)) if vocab_from else None
     with ProgressBar("count", enabled=False if as_json else None) as bar:
         run = count_parts(
-            list(data), order, Engine(**engine), kind=tokenizer, vocab=vocab, progress=bar, fmt=fmt
+            list(data),
+            order,
+            Engine(**engine),
+            kind=tokenizer,
+            vocab=vocab,
+            normalization=rule,
+            progress=bar,
+            unk=bool(unk),
+            fmt=fmt,
         )
     save(run.table, output)
     t = run.table
@@ -82,6 +99,7 @@ def _json(run: CountRun, output: str) -> dict[str, Any]:
     t, made = run.table, run.table.provenance
     data = {"items": made.items, "tokens": t.tokens, "vocab_size": len(t.vocab), "oov": made.oov}
     data |= {"weight": made.weight} if made.weight else {}
+    data |= {"normalized": run.normalized}
     return {
         "counts": output,
         "order": t.order,

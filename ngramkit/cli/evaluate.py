@@ -23,12 +23,15 @@ from .common import (
     TABLE_ROWS,
     ProgressBar,
     check_export,
+    check_html,
     emit_json,
     export_option,
     format_options,
+    html_option,
     list_options,
     load_model,
     print_report,
+    write_html,
 )
 from .ranks import show_ranks
 from .writers import writer
@@ -73,7 +76,14 @@ FORMATS = ("table", "json", "jsonl", "tsv", "csv")
     show_default=True,
     help="With --rank: draws for the rank estimate.",
 )
+@click.option(
+    "--end-marker",
+    is_flag=True,
+    help="tsv/csv: end with a line '#end<delimiter>N' (N rows), so a reader can tell a "
+    "complete stream from one cut short.",
+)
 @export_option
+@html_option
 @list_options
 def command(
     model_path: str,
@@ -87,7 +97,9 @@ def command(
     hist: bool,
     rank: bool,
     samples: int,
+    end_marker: bool,
     export: str | None,
+    html_path: str | None,
     **columns: str | bool | None,
 ) -> None:
     """Score every item of each WORDLIST ("-" reads stdin) under MODEL.
@@ -101,8 +113,9 @@ def command(
     from ..config import list_format
     from ..listeval import ListEvaluation
 
-    fmt = "json" if as_json else fmt
-    _check_options(fmt, top, bottom, export, hist)
+    fmt = _check_options("json" if as_json else fmt, top, bottom, export, hist, html_path, rank)
+    if end_marker and fmt not in ("tsv", "csv"):
+        raise OptionError(f"--end-marker ends tsv and csv output; --format is {fmt}")
     lists = list_format(dict(columns))
     loaded = load_model(model_path)
     mark = _flagger(model_path, loaded.header) if flag else None
@@ -111,14 +124,35 @@ def command(
     with ProgressBar("eval") as bar:
         progress = bar if bar.enabled else None
         run = ListEvaluation(loaded.model, wordlists, progress=progress, fmt=lists)
-        if fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is None:
-            _stream(run, fmt, mark)
+        if _streamed(fmt, sort, top, bottom, html_path):
+            _stream(run, fmt, mark, end_marker)
             return _notes(_check_totals(run))
-        nlls: list[float] | None = [] if hist else None
+        nlls: list[float] | None = [] if hist or html_path else None
         limit = TABLE_ROWS if fmt == "table" else None
         shown = select(_rows(run, mark, nlls), sort, top, bottom, limit=limit)
     _check_totals(run)
-    _render(run, shown, fmt, export, nlls, flagged=mark is not None)
+    _render(
+        run, shown, fmt, export, nlls if hist else None, flagged=mark is not None, end=end_marker
+    )
+    write_html(html_path, _page(model_path, run, shown, nlls or []))
+
+
+def _streamed(fmt: str, sort: str, top: int | None, bottom: int | None, html: str | None) -> bool:
+    """Whether rows go out as they are scored: tsv/csv/jsonl in input order, all of them,
+    and no HTML page (which keeps them)."""
+    return fmt in ("tsv", "csv", "jsonl") and sort == "input" and top is bottom is html is None
+
+
+def _page(model_path: str, run: ListEvaluation, shown: Selection, nlls: list[float]) -> Any:
+    """eval's HTML report: totals, the NLL histogram, the first TABLE_ROWS rows shown,
+    each scored item drawn token by token."""
+    from ..evaluate import token_breakdown
+    from ..report.pages import eval_page
+
+    rows = shown.rows[:TABLE_ROWS]
+    tokens = {k: token_breakdown(run.model, r.item) for k, r in enumerate(rows) if not r.oov}
+    total = run.overall.items
+    return eval_page(model_path, run.files, run.overall, rows, tokens, nlls, total)
 
 
 def _render(
@@ -128,15 +162,17 @@ def _render(
     export: str | None,
     nlls: list[float] | None,
     flagged: bool,
+    end: bool = False,
 ) -> None:
-    """The kept rows and the totals in `fmt` (table with its --hist, json, tsv, csv)."""
+    """The kept rows and the totals in `fmt` (table with its --hist, json, tsv, csv);
+    end: tsv/csv end in their end marker."""
     if fmt == "table":
         extra = [] if nlls is None else [histogram(nlls, "NLL per item (nats/token), all items")]
         print_report(export, eval_report(shown, run.files, run.overall), *extra)
     elif fmt == "json":
         emit_json(run.to_json(shown, items=True))
     else:
-        out = writer(fmt, sys.stdout, flagged=flagged)
+        out = writer(fmt, sys.stdout, flagged=flagged, end_marker=end)
         for r in shown.rows:
             out.write(r, r.line)
         out.close(run.to_json(shown))
@@ -150,9 +186,21 @@ def _notes(run: ListEvaluation) -> None:
 
 
 def _check_options(
-    fmt: str, top: int | None, bottom: int | None, export: str | None, hist: bool
-) -> None:
-    """The option combinations click cannot check, before any work."""
+    fmt: str,
+    top: int | None,
+    bottom: int | None,
+    export: str | None,
+    hist: bool,
+    html: str | None,
+    rank: bool,
+) -> str:
+    """The option combinations click cannot check, before any work; returns `fmt`."""
+    if html is not None and rank:
+        raise OptionError(
+            "--html draws the scores' report, not ranks: for coverage curves in HTML use "
+            "`ngramkit compare MODEL --on LIST --coverage --html FILE`"
+        )
+    check_html(html)
     if top is not None and bottom is not None:
         raise OptionError("give --top or --bottom, not both")
     if hist and fmt != "table":
@@ -160,6 +208,7 @@ def _check_options(
     if export is not None and fmt != "table":
         raise OptionError(f"--export saves the table report; it does not apply to --format {fmt}")
     check_export(export)
+    return fmt
 
 
 def _check_totals(run: ListEvaluation) -> ListEvaluation:
@@ -169,9 +218,15 @@ def _check_totals(run: ListEvaluation) -> ListEvaluation:
     return run
 
 
-def _stream(run: ListEvaluation, fmt: str, mark: Callable[[ItemScore], ItemScore] | None) -> None:
-    """tsv, csv or jsonl rows as the chunks are scored, then the totals."""
-    out = writer(fmt, sys.stdout, flagged=mark is not None)
+def _stream(
+    run: ListEvaluation,
+    fmt: str,
+    mark: Callable[[ItemScore], ItemScore] | None,
+    end: bool = False,
+) -> None:
+    """tsv, csv or jsonl rows as the chunks are scored, then the totals (and the end
+    marker of tsv/csv when `end`)."""
+    out = writer(fmt, sys.stdout, flagged=mark is not None, end_marker=end)
     for chunk in run.chunks():
         if mark is None:
             out.write_chunk(chunk)

@@ -16,7 +16,17 @@ from .. import registry
 from ..config import backend_options, fit_settings
 from ..options import LECTURE_SEED, ORDER
 from ..report import fit_report
-from .common import ProgressBar, console, emit_json, engine_options, list_options
+from .common import (
+    ProgressBar,
+    check_html,
+    console,
+    emit_json,
+    engine_options,
+    html_option,
+    list_options,
+    rule_options,
+    write_html,
+)
 
 
 def _range(opt: Any) -> str:
@@ -145,34 +155,9 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
     help="Symbols are characters or words [default: char].",
 )
 @click.option(
-    "--normalize",
-    default=None,
-    metavar="nfc|nfkc|none",
-    help="Unicode normalization of every item, stored in the model [default: nfc].",
-)
-@click.option(
-    "--case",
-    default=None,
-    metavar="auto|keep|lower",
-    help="Lower-case every item; auto: lower when the training data has no capitals "
-    "[default: auto].",
-)
-@click.option(
-    "--accents",
-    default=None,
-    metavar="auto|keep|strip",
-    help="Strip diacritics (é -> e, ł -> l); auto: strip when the training data has "
-    "none [default: auto].",
-)
-@click.option(
     "--samples", default=None, metavar="N", help="Samples shown in the report [default: 10]."
 )
-@click.option(
-    "--unk/--no-unk",
-    default=None,
-    help="Add the unknown token: every unseen symbol maps to it, every item gets a "
-    "score (docs/open-vocabulary.md) [default: off].",
-)
+@rule_options
 @click.option(
     "--min-count",
     default=None,
@@ -189,12 +174,27 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
 )
 @engine_options
 @click.option(
+    "--memory",
+    default=None,
+    metavar="SIZE",
+    help="Count within SIZE of resident memory (500M, 2G, 50%), spilling sorted runs "
+    "of counts to --temp-dir and merging them; the model is the same [default: no "
+    "limit].",
+)
+@click.option(
+    "--temp-dir",
+    default=None,
+    metavar="DIR",
+    help="Folder for --memory's sorted runs, removed after [default: the system's].",
+)
+@click.option(
     "--from-counts", is_flag=True, help="DATA are count tables (ngramkit count): merge, fit."
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object instead of the report."
 )
-def command(as_json: bool, **flags: Any) -> None:
+@html_option
+def command(as_json: bool, html_path: str | None, **flags: Any) -> None:
     """Train a model on DATA (one item per line, "-" for stdin) and save it.
 
     Several files, --workers, --shards or --dask count DATA in shards; with
@@ -203,6 +203,7 @@ def command(as_json: bool, **flags: Any) -> None:
     """
     from .. import fitting
 
+    check_html(html_path)
     settings = fit_settings(flags)
     label = "count" if settings.counted else f"fit {settings.backend}"
     with ProgressBar(label, enabled=False if as_json else None) as bar:
@@ -211,3 +212,18 @@ def command(as_json: bool, **flags: Any) -> None:
         emit_json(result.to_json())
     else:
         console().print(fit_report(result))
+    if html_path is not None:
+        write_html(html_path, _page(result))
+
+
+def _page(result: Any) -> Any:
+    """fit's HTML report, from the saved model file (its card) and the fit's result."""
+    from pathlib import Path
+
+    from ..persist import load
+    from ..report.pages import fit_page
+    from ..transitions import strongest, transition_matrix
+
+    mf = load(result.output)
+    matrix, rows = transition_matrix(mf.model), strongest(mf.model, 20)
+    return fit_page(result, mf, Path(mf.path).stat().st_size, matrix, rows)

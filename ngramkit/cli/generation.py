@@ -41,3 +41,10 @@ def constraints(kw: dict[str, Any], unique: bool = False) -> Constraints:
         new=kw.pop("new"),
         unique=unique,
     )
+
+
+def note_changes(c: Constraints, model: Any) -> None:
+    """On stderr, one line per affix the model's text rule changes (the run uses the
+    normalized text, as the items are normalized)."""
+    for line in c.changes(model.require_fitted()):
+        click.echo(f"note: {line}", err=True)

@@ -7,21 +7,17 @@ from typing import Any
 
 from .common import console, emit_json
 
-EXACT = 10_000  # items enumerated for exact ranks
-
 
 def show_ranks(model: Any, wordlists: tuple[str, ...], fmt: str, samples: int) -> None:
     """Rank every item of the lists (table, json, or tsv/csv/jsonl rows)."""
     import json
 
-    from ..guessing import RankEstimator, coverage, powers_of_ten
+    from ..guessing import list_coverage
     from ..reader import read_items
     from ..report.generation import coverage_table, rank_table
 
     items = [s for path in wordlists for s in read_items(path).items]
-    ranks = RankEstimator(model, samples, exact=EXACT).ranks(items)
-    top = max((r.rank for r in ranks if r.rank is not None), default=1)
-    cov = coverage(ranks, powers_of_ten(top), exact_upto=EXACT)
+    ranks, cov = list_coverage(model, items, samples)
     if fmt == "json":
         emit_json({"ranks": [r.to_json() for r in ranks], "coverage": cov.to_json()})
     elif fmt == "table":

@@ -14,7 +14,7 @@ import click
 from ..options import LECTURE_SEED, MAX_SEED
 from ..report import samples_table
 from .common import TABLE_ROWS, console, emit_json, finite, format_options, load_model
-from .generation import constraint_options, constraints
+from .generation import constraint_options, constraints, note_changes
 
 FORMATS = ("table", "plain", "json")
 
@@ -76,6 +76,7 @@ def command(model_path: str, count: int, seed: int, fmt: str, as_json: bool, **k
     fmt = "json" if as_json else fmt
     c = constraints(kw, unique=kw.pop("unique"))
     model = load_model(model_path).model
+    note_changes(c, model)
     got = draw(model, count, c, seed=seed, **kw)
     if fmt == "json":
         extra = {"candidates": got.candidates, "complete": got.complete} if c.restricts else {}

@@ -10,7 +10,17 @@ import click
 from ..errors import NgramkitError
 from ..report.card import card_rows, model_card
 from ..report.heatmap import heatmap, transitions_table
-from .common import check_export, emit_json, export_option, load_model, report_console, save_export
+from .common import (
+    check_export,
+    check_html,
+    emit_json,
+    export_option,
+    html_option,
+    load_model,
+    report_console,
+    save_export,
+    write_html,
+)
 
 HEATMAP_TOKENS = 40  # largest bigram vocabulary drawn as a terminal heatmap
 
@@ -38,8 +48,15 @@ HEATMAP_TOKENS = 40  # largest bigram vocabulary drawn as a terminal heatmap
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @export_option
+@html_option
 def command(
-    model_path: str, top: int, png: str | None, svg: str | None, as_json: bool, export: str | None
+    model_path: str,
+    top: int,
+    png: str | None,
+    svg: str | None,
+    as_json: bool,
+    export: str | None,
+    html_path: str | None,
 ) -> None:
     """Describe MODEL: backend, options, data fingerprint, metrics, sizes.
 
@@ -51,6 +68,7 @@ def command(
     from ..transitions import strongest, transition_matrix
 
     check_export(export, as_json)
+    check_html(html_path)
     figures = [(p, suffix) for p, suffix in ((png, ".png"), (svg, ".svg")) if p is not None]
     for path, suffix in figures:
         check_figure_path(path, suffix)
@@ -65,6 +83,7 @@ def command(
     for path, _ in figures:
         save_matrix(matrix, path)
     rows = strongest(mf.model, top)
+    _save_page(html_path, mf, matrix, rows)
     if as_json:
         emit_json(_json(mf, matrix, rows))
         return
@@ -73,6 +92,14 @@ def command(
     for path, _ in figures:
         con.print(f"[dim]figure saved to[/dim] {path}")
     save_export(con, export)
+
+
+def _save_page(path: str | None, mf: Any, matrix: Any, rows: list[Any]) -> None:
+    """show's HTML report (--html): the card, the whole matrix or the transitions."""
+    if path is not None:
+        from ..report.pages import show_page
+
+        write_html(path, show_page(mf, Path(mf.path).stat().st_size, matrix, rows))
 
 
 def _card(mf: Any, matrix: Any, rows: list[Any], width: int) -> Any:
@@ -98,6 +125,7 @@ def _json(mf: Any, matrix: Any, rows: list[Any]) -> dict[str, Any]:
         "hparams": mf.model.hparams,
         "card": {k: {a: str(b) for a, b in v.items()} for k, v in card.items()},
         "metrics": mf.metrics,
+        "mixture": mf.model.to_json() if mf.model.name == "mixture" else None,
         "matrix": None
         if matrix is None
         else {"kind": matrix.kind, "tokens": list(matrix.tokens), "values": matrix.values.tolist()},

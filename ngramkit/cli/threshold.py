@@ -6,9 +6,11 @@ for `ngramkit eval MODEL LIST --flag`; nothing is written when anything fails.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from .common import emit_json, load_model
+from .common import check_html, emit_json, html_option, load_model, write_html
 
 SCORE_HELP = (
     "logprob: total log p; nll: NLL per token (flag above); adjusted: log p minus the "
@@ -54,6 +56,7 @@ SCORE_HELP = (
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--hist", is_flag=True, help="Also show a histogram of the real items' scores.")
+@html_option
 def command(
     model_path: str,
     real_path: str,
@@ -63,6 +66,7 @@ def command(
     output: str | None,
     as_json: bool,
     hist: bool,
+    html_path: str | None,
 ) -> None:
     """Find the score threshold that flags --fpr of the real items, and save it.
 
@@ -75,6 +79,7 @@ def command(
     from ..registry import check_logprobs
 
     th.check_fpr(fpr)
+    check_html(html_path)
     loaded = load_model(model_path)
     real = score_batch(loaded.model, read_items(real_path).items)
     bad = score_batch(loaded.model, read_items(bad_path).items) if bad_path else None
@@ -83,15 +88,25 @@ def command(
     sha = str(loaded.header.get("header_sha256", ""))
     result = th.calibration(real, bad, fpr, score or th.DEFAULT_SCORE, sha)
     path = th.save(result.threshold, output or th.sidecar(model_path))
+    values = _real_scores(real, result) if hist or html_path else None
+    if html_path is not None:
+        from ..report.pages import threshold_page
+
+        write_html(html_path, threshold_page(result, values, model_path))
     if as_json:
         emit_json({**result.to_json(), "saved": str(path)})
         return
     from ..report.decide import threshold_report
     from .common import console, print_report
 
-    values = None
-    if hist:
-        s = th.scores(real, result.threshold.score, result.threshold.fit)[~real.oov]
-        values = [th.shown(result.threshold.score, x) for x in s.tolist()]
-    print_report(None, *threshold_report(result, values))
+    print_report(None, *threshold_report(result, values if hist else None))
     console(stderr=True).print(f"[dim]threshold saved to[/dim] {path}")
+
+
+def _real_scores(real: Any, result: Any) -> list[float]:
+    """The scored real items' values of the chosen score, in its own units."""
+    from .. import threshold as th
+
+    t = result.threshold
+    s = th.scores(real, t.score, t.fit)[~real.oov]
+    return [th.shown(t.score, x) for x in s.tolist()]

@@ -37,6 +37,7 @@ class CountRun:
     table: NgramCounts
     shards: list[Shard]
     seconds: dict[str, float] = field(default_factory=dict)  # symbols, count, merge
+    normalized: dict[str, int] | None = None  # items each rule part changed (None: not known)
 
 
 def agree_vocab(
@@ -44,13 +45,17 @@ def agree_vocab(
     shards: list[Shard],
     kind: str,
     rule: Normalization = DEFAULT,
-) -> Vocabulary:
-    """The vocabulary of all shards' items: the union of their symbol sets under `rule`."""
+) -> tuple[Vocabulary, dict[str, int]]:
+    """(the vocabulary of all shards' items: the union of their symbol sets under
+    `rule`, the items each part of the rule changed, summed over the shards)."""
     seen: set[str] = set()
-    for symbols in engine.map(shard_symbols, [(s, kind, rule) for s in shards]):
+    changed = {"form": 0, "case": 0, "accents": 0}
+    for symbols, counts in engine.map(shard_symbols, [(s, kind, rule) for s in shards]):
         seen |= symbols
+        changed = {k: changed[k] + counts[k] for k in changed}
     ordered = tuple(sorted(seen))
-    return Vocabulary(kind, ordered, pick_boundary(ordered), normalization=rule.resolve(ordered))
+    resolved = rule.resolve(ordered)
+    return Vocabulary(kind, ordered, pick_boundary(ordered), normalization=resolved), changed
 
 
 def count_files(
@@ -79,8 +84,10 @@ def count_files(
     shards = plan(paths, n_shards or len(paths), fmt)
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
+    changed = None  # a given vocabulary: no first pass, changes not counted
     if vocab is None:
-        vocab = replace(agree_vocab(engine, shards, kind, normalization), unk=unk)
+        agreed, changed = agree_vocab(engine, shards, kind, normalization)
+        vocab = replace(agreed, unk=unk)
         seconds["symbols"] = time.perf_counter() - clock
     check_order(order, len(vocab))
     clock = time.perf_counter()
@@ -94,4 +101,5 @@ def count_files(
     table = engine.merge(handles)
     seconds["merge"] = time.perf_counter() - clock
     require_items(", ".join(paths), table.provenance.items, table.provenance.blank)
-    return CountRun(table, shards, seconds)
+    table = replace(table, provenance=replace(table.provenance, normalized=changed))
+    return CountRun(table, shards, seconds, changed)

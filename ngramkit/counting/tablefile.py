@@ -6,8 +6,10 @@ neither is mistaken for a model file:
     b"NGRAMKIT-COUNTS\\n"     16 bytes, the magic
     header length            8 bytes, unsigned, little-endian
     header                   UTF-8 JSON: format, format_version, order,
-                             vocabulary, key scheme, data stats, entries,
-                             payload sha256
+                             vocabulary, key scheme, data stats (items,
+                             blank, oov, sources, weight, and `normalized`:
+                             the items each part of the rule changed, when
+                             counted), entries, payload sha256
     payload                  keys then counts, int64 (`entries` each)
 
 Reading checks the container (sizes before allocating, the checksum), then
@@ -18,6 +20,7 @@ positive), so a damaged or foreign file is one clear line (CountTableError).
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +81,7 @@ def save(table: NgramCounts, path: str | Path) -> Path:
             "oov": table.provenance.oov,
             "sources": list(table.provenance.sources),
             **({"weight": table.provenance.weight} if table.provenance.weight else {}),
+            **({"normalized": made} if (made := table.provenance.normalized) else {}),
         },
         "entries": len(table.top_keys),
     }
@@ -115,5 +119,17 @@ def _table(header: dict, tensors: dict[str, torch.Tensor], name: str) -> NgramCo
         raise COUNTS.damaged(name, "keys or counts are inconsistent")
     sources = tuple(str(s) for s in data["sources"])
     weight = int(data.get("weight", 0))  # total weight of a weighted list's items
+    normalized = _changes(data.get("normalized"), name)  # absent in tables before 0.1 kept them
     made = Provenance(int(data["items"]), int(data["blank"]), int(data["oov"]), sources, weight)
+    made = replace(made, normalized=normalized)
     return NgramCounts(vocab, order, keys, counts, made)
+
+
+def _changes(value: Any, name: str) -> dict[str, int] | None:
+    """The header's per-part change counts: {"form", "case", "accents"} -> int >= 0."""
+    if value is None:
+        return None
+    ok = isinstance(value, dict) and set(value) == {"form", "case", "accents"}
+    if not ok or not all(type(v) is int and v >= 0 for v in value.values()):
+        raise COUNTS.damaged(name, "header fields")
+    return {k: value[k] for k in ("form", "case", "accents")}

@@ -14,12 +14,16 @@ from ..reader import Shard, read_shard
 from ..tokenizer import Vocabulary, split_symbols
 
 
-def shard_symbols(shard: Shard, kind: str, rule: Normalization) -> frozenset[str]:
-    """The distinct symbols of a shard's items under `rule` (the cheap first pass)."""
-    items = rule.apply_all(read_shard(shard).items)[0]
+def shard_symbols(
+    shard: Shard, kind: str, rule: Normalization
+) -> tuple[frozenset[str], dict[str, int]]:
+    """(the distinct symbols of a shard's items under `rule`, items each rule part
+    changed) (the cheap first pass). The counts are the resolved rule's too: an
+    "auto" part resolves to a change only where it changes no symbol, so it counts 0."""
+    items, changed = rule.counted(read_shard(shard).items)
     if kind == "char":
-        return frozenset(Vocabulary.build(items, "char", normalization=rule).symbols)
-    return frozenset(s for item in items for s in split_symbols(item, kind))
+        return frozenset(Vocabulary.build(items, "char", normalization=rule).symbols), changed
+    return frozenset(s for item in items for s in split_symbols(item, kind)), changed
 
 
 def count_shard(shard: Shard, vocab: Vocabulary, order: int) -> NgramCounts:

@@ -56,10 +56,7 @@ def card_rows(mf: ModelFile, file_bytes: int) -> dict[str, list[tuple[str, Any]]
     data = h.get("data") or {}
     tensors = h.get("tensors") or {}
     sizes = [("file", f"{file_bytes:,} bytes")]
-    sizes += [
-        (f"tensor {k}", f"{'x'.join(map(str, v.get('shape', []))) or 'scalar'} {v.get('dtype')}")
-        for k, v in sorted(tensors.items())
-    ]
+    sizes += [_tensor_row(k, v) for k, v in sorted(tensors.items())]
     symbols = vocab.separator.join(vocab.symbols[:40]) + (" …" if len(vocab.symbols) > 40 else "")
     return {
         "Model": [
@@ -87,6 +84,19 @@ def card_rows(mf: ModelFile, file_bytes: int) -> dict[str, list[tuple[str, Any]]
         ],
         "Sizes": sizes,
     }
+
+
+def _tensor_row(name: str, spec: Any) -> tuple[str, str]:
+    """('tensor keys', '7 int64 (stored as uint8, 7 bytes)') from one index entry; the
+    training items' blob is named as what it holds."""
+    spec = spec if isinstance(spec, dict) else {}
+    if name.startswith("__seen"):
+        packed = " zlib-compressed" if name == "__seen_zlib__" else ""
+        return ("training items", f"{spec.get('nbytes', '?'):,} bytes{packed}")
+    shape = "x".join(map(str, spec.get("shape", []))) or "scalar"
+    wide = spec.get("as")
+    stored = f" (stored as {spec.get('dtype')}, {spec.get('nbytes', 0):,} bytes)" if wide else ""
+    return (f"tensor {name}", f"{shape} {wide or spec.get('dtype')}{stored}")
 
 
 def _fingerprint(training: dict) -> str:

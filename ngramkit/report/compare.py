@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
 from .evaluation import item_text
 from .tables import key_table, natural_width, num, simple_table
 
@@ -56,7 +58,7 @@ def differences_table(cmp: Comparison, diffs: Sequence[Difference], labels: Sequ
     d0 = diffs[0] if diffs else None
     level = f"{d0.level:.0%} CI" if d0 else "CI"
     resamples = d0.resamples if d0 else 0
-    table = simple_table(f"Against {labels[0]} (paired bootstrap, {resamples:,} resamples)")
+    table = simple_table(escape(f"Against {labels[0]} (paired bootstrap, {resamples:,} resamples)"))
     table.add_column("model", overflow="fold")
     table.add_column("ΔNLL\nnats/tok", justify="right")
     table.add_column(level, justify="right")
@@ -79,8 +81,8 @@ def disagreements_table(
     a, b = cmp.item_nll(0), cmp.item_nll(k)
     table = simple_table()
     table.add_column("item", overflow="fold")
-    table.add_column(f"NLL {labels[0]}", justify="right", overflow="fold")
-    table.add_column(f"NLL {labels[k]}", justify="right", overflow="fold")
+    table.add_column(Text(f"NLL {labels[0]}"), justify="right", overflow="fold")
+    table.add_column(Text(f"NLL {labels[k]}"), justify="right", overflow="fold")
     table.add_column("Δ nats/tok", justify="right")
     for i in rows:
         delta = float(b[i] - a[i])
@@ -98,6 +100,8 @@ class CompareReport:
 
     Rows name their model; when the names do not fit beside the figures at the
     console's width, a key lists them in full and the tables say #1, #2, ...
+    Every name, the list's path and the verdicts pass through errors.visible: a
+    path holding ESC shows it as \\x1b and never drives the terminal.
     """
 
     def __init__(self, result: CompareResult) -> None:
@@ -105,27 +109,28 @@ class CompareReport:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         result, cmp = self.result, self.result.scores
-        labels: list[str] = list(cmp.names)
+        names = [visible(n) for n in cmp.names]
+        labels: list[str] = list(names)
         keyed = natural_width(console, options, models_table(cmp, result.models, labels))
         keyed_rows = keyed > options.max_width
         if keyed_rows:
             labels = [f"#{k}" for k in range(1, len(labels) + 1)]
         shared = int(cmp.shared.sum())
         yield Text(
-            f"{len(cmp.items):,} items of {result.source}; {shared:,} scored by every model "
-            "(differences use those)",
+            f"{len(cmp.items):,} items of {visible(result.source)}; {shared:,} scored by "
+            "every model (differences use those)",
             style="dim",
         )
         if keyed_rows:
             yield Text("Models (numbered in the tables below)")
-            yield key_table(cmp.names)
+            yield key_table(names)
         yield models_table(cmp, result.models, labels)
         if result.differences:
             yield differences_table(cmp, result.differences, labels)
-            yield from (Text(v, style="bold") for v in result.verdicts)
+            yield from (Text(visible(v), style="bold") for v in result.verdicts)
         for k, rows in enumerate(result.disagreements, 1):
             if rows:  # the title in full names, outside the table: it wraps at spaces only
-                yield Text(f"Largest disagreements: {cmp.names[k]} vs {cmp.names[0]}")
+                yield Text(f"Largest disagreements: {names[k]} vs {names[0]}")
                 yield disagreements_table(cmp, k, rows, labels)
 
 

@@ -16,7 +16,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
 from .evaluation import item_text
+from .html import bin_counts, shared_bins
 from .tables import kv_table, num, simple_table
 
 if TYPE_CHECKING:
@@ -32,16 +34,33 @@ def histogram(values: Sequence[float], title: str, bins: int = 12, width: int = 
     histogram([0, 0, 1], "x", bins=2, width=8): bin [0, 0.5) holds 2 (a full bar
     of 8 cells), [0.5, 1] holds 1 (4 cells).
     """
-    xs = [x for x in values if math.isfinite(x)]
     text = Text(f"{title}\n", style="bold")
-    if not xs:
+    if not any(math.isfinite(x) for x in values):
         return text.append("(no finite values)\n", style="dim")
-    lo, hi = min(xs), max(xs)
-    step = (hi - lo) / bins or 1.0
-    counts = [0] * bins
-    for x in xs:
-        counts[min(int((x - lo) / step), bins - 1)] += 1
-    top = max(counts)
+    lo, step, counts = bin_counts(values, bins)
+    return _bars(text, lo, step, counts, max(counts), width)
+
+
+def histograms(
+    series: Sequence[tuple[str, Sequence[float]]], title: str, bins: int = 12, width: int = 40
+) -> Text:
+    """One histogram per series on shared bins and one scale (compare's models): bars of
+    the same length mean the same count, whatever the model."""
+    finite = [x for _, xs in series for x in xs if math.isfinite(x)]
+    text = Text(f"{title}\n", style="bold")
+    if not finite:
+        return text.append("(no finite values)\n", style="dim")
+    lo, step, _ = bin_counts(finite, bins)
+    counted = [shared_bins(xs, lo, step, bins) for _, xs in series]
+    top = max(max(c) for c in counted) or 1
+    for (name, _), counts in zip(series, counted):
+        text.append(f"{visible(name)}\n", style="italic")
+        _bars(text, lo, step, counts, top, width)
+    return text
+
+
+def _bars(text: Text, lo: float, step: float, counts: Sequence[int], top: int, width: int) -> Text:
+    """One row per bin: its low edge, a bar of `width` cells at count `top`, the count."""
     for i, c in enumerate(counts):
         eighths = round(8 * width * c / top)
         bar = "█" * (eighths // 8) + (BLOCKS[eighths % 8] if eighths % 8 else "")
@@ -166,6 +185,24 @@ def threshold_report(
     c: Calibration, hist_values: Sequence[float] | None = None
 ) -> list[RenderableType]:
     """The threshold and its rates, every score's AUC, the ROC plot (with bad items)."""
+    t = c.threshold
+    parts: list[RenderableType] = [kv_table(threshold_rows(c), "Threshold")]
+    if c.aucs:
+        table = simple_table("AUC by score")
+        table.add_column("score")
+        table.add_column("AUC", justify="right")
+        for name, a in c.aucs.items():
+            table.add_row(name + (" (used)" if name == t.score else ""), num(a))
+        parts.append(table)
+    if c.curve:
+        parts.append(roc_plot(c.curve))
+    if hist_values is not None:
+        parts.append(histogram(hist_values, f"Real items' {t.score} scores"))
+    return parts
+
+
+def threshold_rows(c: Calibration) -> list[tuple[str, str]]:
+    """The threshold's facts: score, value (and which side is flagged), rates."""
     from ..threshold import shown
 
     t = c.threshold
@@ -182,16 +219,4 @@ def threshold_report(
             ("bad items", f"{c.bad:,} scored, {c.bad_oov:,} OOV"),
             ("TPR on them", f"{c.tpr:.4f} ({c.bad_flagged:,} flagged)"),
         ]
-    parts: list[RenderableType] = [kv_table(rows, "Threshold")]
-    if c.aucs:
-        table = simple_table("AUC by score")
-        table.add_column("score")
-        table.add_column("AUC", justify="right")
-        for name, a in c.aucs.items():
-            table.add_row(name + (" (used)" if name == t.score else ""), num(a))
-        parts.append(table)
-    if c.curve:
-        parts.append(roc_plot(c.curve))
-    if hist_values is not None:
-        parts.append(histogram(hist_values, f"Real items' {t.score} scores"))
-    return parts
+    return rows

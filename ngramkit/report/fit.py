@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
 from .curve import curve_of
 from .tables import kv_table, metrics_table, model_rows, samples_table
 
@@ -46,7 +47,10 @@ def split_rows(d: DataStats) -> list[tuple[str, Any]]:
     """A word list read and split, as (key, value) rows (weight and --dedup when used)."""
     weight = [] if d.weight is None else [("total weight (items counted)", d.weight)]
     kept = "(kept)" if d.dedup is None else "(dropped: --dedup)"
-    dedup = [("distinct items trained on", f"{d.dedup:,} of {d.items:,}")] if d.dedup else []
+    merged = f" ({d.dedup_merged:,} spellings merged by the rule)" if d.dedup_merged else ""
+    dedup = (
+        [("distinct items trained on", f"{d.dedup:,} of {d.items:,}{merged}")] if d.dedup else []
+    )
     return [
         ("source", d.source),
         ("items read", d.items),
@@ -114,7 +118,9 @@ def fit_report(result: FitResult) -> RenderableType:
     parts += [curve, Text("")] if curve is not None else []
     parts += [metrics_table([("train", result.train), ("val", result.val)]), Text("")]
     footer = Text.assemble(
-        ("saved ", "dim"), (str(result.output), "bold"), (f"  ·  {result.seconds:.2f} s", "dim")
+        ("saved ", "dim"),
+        (visible(str(result.output)), "bold"),
+        (f"  ·  {result.seconds:.2f} s", "dim"),
     )
     title = f"ngramkit fit · {model.name} · order {model.order}"
     return Panel(

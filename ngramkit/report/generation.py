@@ -6,9 +6,11 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import visible
 from .tables import simple_table
 
 if TYPE_CHECKING:
@@ -54,6 +56,14 @@ def rank_table(ranks: Sequence[Rank], title: str) -> Table:
     return table
 
 
+def guesses_label(k: int) -> str:
+    """A guess count as tables show it: '1,000,000' up to a million, then '10^7', ..."""
+    if k <= 1_000_000:
+        return f"{k:,}"
+    e = round(math.log10(k))
+    return f"10^{e}" if 10**e == k else f"{k:.3g}"
+
+
 def coverage_table(cov: Coverage) -> Table:
     """guesses K, items found within K, fraction: the coverage curve."""
     table = simple_table(
@@ -63,5 +73,23 @@ def coverage_table(cov: Coverage) -> Table:
         table.add_column(name, justify="right")
     for k, f in zip(cov.guesses, cov.found):
         frac = f"{f / cov.items:.1%}" if cov.items else "-"
-        table.add_row(f"{k:,}", f"{f:,}", frac)
+        table.add_row(guesses_label(k), f"{f:,}", frac)
     return table
+
+
+def coverages_table(curves: Sequence[tuple[str, Coverage]]) -> Group:
+    """Several models' coverage of one list side by side: guesses K, then per model the
+    fraction of the list found within K guesses (the curves share their K)."""
+    first = curves[0][1]
+    head = Text(
+        f"Coverage of {first.items:,} items: the share found within K guesses "
+        f"(exact up to {first.exact_upto:,} guesses, estimated beyond)"
+    )
+    table = simple_table()
+    table.add_column("guesses", justify="right")
+    for name, _ in curves:
+        table.add_column(visible(name), justify="right")
+    for i, k in enumerate(first.guesses):
+        cells = [f"{c.found[i] / c.items:.1%}" if c.items else "-" for _, c in curves]
+        table.add_row(guesses_label(k), *cells)
+    return Group(head, table)

@@ -159,7 +159,10 @@ def estimate(
     smooth = hparams["smooth"]
     options = {key: hparams[key] for key in ("discount", "tune", "folds", "dev_fraction")}
     if smooth == IMPORTED:
-        raise OptionError("--smooth arpa is for models read from ARPA files (ngramkit import)")
+        raise OptionError(
+            "smooth='arpa' is for models read from ARPA files (arpa.read, ngramkit import)",
+            cli="--smooth arpa is for models read from ARPA files (ngramkit import)",
+        )
     if (options["tune"] or smooth == ADDK_AUTO) and corpus is None:
         raise NgramkitError(
             "tuning (--tune, --smooth auto) needs the items, not only their counts: "
@@ -173,7 +176,10 @@ def estimate(
     if not is_addk(smooth):
         return fit_tables(METHODS[smooth], corpus, counts, **options, unk_mass=m)
     if options["discount"] is not None or options["tune"]:
-        raise OptionError("--discount and --tune apply to kn, mkn, abs (add-k: --smooth auto)")
+        raise OptionError(
+            "discount and tune apply to kn, mkn, abs (add-k: smooth='auto')",
+            cli="--discount and --tune apply to kn, mkn, abs (add-k: --smooth auto)",
+        )
     if isinstance(smooth, str):
         assert corpus is not None
         smooth = tune_k(corpus, counts, options["folds"], options["dev_fraction"])

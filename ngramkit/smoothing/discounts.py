@@ -49,14 +49,14 @@ def per_order(method: Method, given: Sequence[float], order: int) -> list[tuple[
     """
     m = method.n_discounts
     if m == 0:
-        raise OptionError(f"--discount: {method.name} ({method.title}) takes no discount")
+        raise OptionError.named(f"<discount>: {method.name} ({method.title}) takes no discount")
     if len(given) == m:
         rows = [tuple(given)] * order
     elif len(given) == m * order:
         rows = [tuple(given[i * m : (i + 1) * m]) for i in range(order)]
     else:
-        raise OptionError(
-            f"--discount: {method.name} takes {m} value(s) for every order or {m * order} "
+        raise OptionError.named(
+            f"<discount>: {method.name} takes {m} value(s) for every order or {m * order} "
             f"(one set per order), got {len(given)}"
         )
     for row in rows:
@@ -64,7 +64,7 @@ def per_order(method: Method, given: Sequence[float], order: int) -> list[tuple[
             hi = method.discount_range(j)
             if not 0 < d <= hi:
                 name = "D" if m == 1 else f"D{j}"
-                raise OptionError(
-                    f"--discount: {method.name} needs 0 < {name} <= {hi:g}, got {d:g}"
+                raise OptionError.named(
+                    f"<discount>: {method.name} needs 0 < {name} <= {hi:g}, got {d:g}"
                 )
     return rows

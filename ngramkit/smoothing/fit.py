@@ -17,6 +17,7 @@ from ..counts import NgramCounts, subtract_counts
 from ..data import train_val_split
 from ..errors import NgramkitError, OptionError
 from ..keys import key_digits
+from ..memory import release
 from ..options import LECTURE_SEED
 from .backoff import BackoffTables
 from .discounts import estimate as estimate_discounts
@@ -92,15 +93,17 @@ def fit_tables(
     """
     N, V = counts.order, counts.vocab_size
     if method.min_order > N:
+        why = f"needs order >= {method.min_order} (at order 1 Kneser-Ney has no lower order"
         raise OptionError(
-            f"--smooth {method.name} needs order >= {method.min_order} (at order 1 "
-            "Kneser-Ney has no lower order to back off to; use abs or wb)"
+            f"smooth={method.name!r} {why} to back off to; use 'abs' or 'wb')",
+            cli=f"--smooth {method.name} {why} to back off to; use abs or wb)",
         )
     if tune and method.n_discounts == 0:
-        raise OptionError(f"--tune: {method.name} ({method.title}) has no discount to tune")
+        raise OptionError.named(f"<tune>: {method.name} ({method.title}) has no discount to tune")
     if tune and discount is not None:
-        raise OptionError("--discount and --tune: give discounts or tune them, not both")
+        raise OptionError.named("<discount> and <tune>: give discounts or tune them, not both")
     levels = build_levels(counts, method.continuation)
+    release()  # each stage's freed temporaries back to the system, not kept for the next
     learned: dict[str, Any] = {"method": method.name}
     if discount is not None:
         D = per_order(method, discount, N)
@@ -119,6 +122,8 @@ def fit_tables(
         learned["dev_nll"] = dev_nll
     learned["discounts"] = [list(row) for row in D]
     tables = estimate(method, levels, D, V)
+    del levels
+    release()
     if unk_mass > 0:
         learned["unk_mass"] = unk_mass
         tables = tables.with_unk_mass(unk_mass)

@@ -34,7 +34,8 @@ class Level:
     keys: (M,) sorted k-gram keys; counts: (M,) float64 counts to discount.
     ctx_keys: (C,) sorted keys of their contexts (k-1 tokens); ctx_of: (M,)
     index of each k-gram's context. suffix_of: (M,) index of each k-gram's
-    (k-1)-suffix in the level below (for k = 2, the token id itself).
+    (k-1)-suffix in the level below (for k = 2, the token id itself). Both
+    index arrays are int32 (a level holds fewer than 2^31 k-grams).
     """
 
     k: int
@@ -68,12 +69,12 @@ def build_levels(counts: NgramCounts, continuation: bool) -> list[Level]:
         keep = stored_at_own_order(keys, V, k)  # at most one leading boundary
         keys, a = keys[keep], a[keep]
         ctx_keys, ctx_of = torch.unique_consecutive(keys // V, return_inverse=True)
+        ctx_of = ctx_of.int()  # int32 indices: half the memory, the same gathers
         if k == 1:
-            suffix_of = keys.clone()
+            suffix_of = keys.int()
         else:
             below = out[-1].keys
-            suffix = keys % V ** (k - 1)
-            suffix_of = torch.searchsorted(below, suffix)
+            suffix_of = torch.searchsorted(below, keys % V ** (k - 1), out_int32=True)
         out.append(Level(k, keys, a.double(), ctx_keys, ctx_of, suffix_of))
     return out
 

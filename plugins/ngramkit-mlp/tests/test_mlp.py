@@ -148,7 +148,7 @@ def test_cli_fit_sample_and_help(tmp_path: Path) -> None:
     sampled = CliRunner().invoke(cli, ["sample", str(out), "-n", "3", "--json"])
     assert len(json.loads(sampled.stdout)["samples"]) == 3
     bad = CliRunner().invoke(cli, [*args, "--emb", "0", "-o", str(out)])
-    assert (bad.exit_code, bad.stderr) == (1, "Error: --emb must be between 1 and 4096, got 0\n")
+    assert (bad.exit_code, bad.stderr) == (2, "Error: --emb must be between 1 and 4096, got 0\n")
     helptext = CliRunner().invoke(cli, ["fit", "--help"]).output
     assert "Options of backend 'mlp'" in helptext and "--hidden INT" in helptext
 

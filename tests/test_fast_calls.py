@@ -1,0 +1,141 @@
+"""One-item calls, the two-level rows index and the sampler's rows: the batch path's numbers."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+
+import ngramkit.keys as keys
+from ngramkit import CountLM
+from ngramkit import sampling as sampling_module
+from ngramkit.backends import context_rows
+from ngramkit.corpus import Corpus
+from ngramkit.evaluate import score_batch, token_breakdown
+from ngramkit.keys import gram_keys
+from ngramkit.model import LanguageModel
+
+SMOOTHS: list[float | str] = [0.0, 1.0, 0.5, "kn", "mkn", "wb", "abs"]
+ODD = ["", "a", "zzzzzzzzzzzzzzzzzzzz", "qxqj", "annabellelizabeth", "é", "ab1"]
+
+
+def batch_tokens(model: CountLM, items: list[str]) -> list[list[float]]:
+    """Each item's token log p as the batch path (corpus_logprobs) gives them."""
+    corpus = Corpus.from_items(items, model.vocab)
+    lp = model.corpus_logprobs(corpus).tolist()
+    owner = corpus.target_items().tolist()
+    out: list[list[float]] = [[] for _ in items]
+    for i, x in zip(owner, lp):
+        out[i].append(x)
+    return out
+
+
+@pytest.mark.parametrize("unk", [False, True])
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5, 6])
+def test_one_item_calls_equal_the_batch_path(names: list[str], order: int, unk: bool) -> None:
+    """Equality, not closeness: the same floats as score_batch, before and after the rows."""
+    train = names[:1500]
+    items = random.Random(order).sample(names, 60) + ODD
+    for smooth in SMOOTHS:
+        if smooth in ("kn", "mkn") and order == 1:
+            continue
+        model = CountLM(order=order, smooth=smooth, unk=unk).fit(train)
+        ok = [w for w in items if unk or not model.vocab.unknown(w)]
+        for built in (False, True):
+            if built:  # from here the calls read the rows as Python buffers
+                assert model.scorer_.compact_rows() is not None
+            got = [model.logprob(w) for w in ok]
+            assert got == score_batch(model, ok).logprob.tolist(), (smooth, built)
+            assert [model.token_scores(w) for w in ok] == batch_tokens(model, ok), (smooth, built)
+            base = [LanguageModel.logprob(model, w) for w in ok]  # the base class's path
+            assert got == pytest.approx(base, rel=1e-12, abs=1e-12)
+
+
+def test_token_breakdown_of_a_count_model(names: list[str]) -> None:
+    model = CountLM(order=3, smooth="mkn").fit(names)
+    rows = token_breakdown(model, "emma")
+    assert [(r.context, r.token) for r in rows] == [
+        ("..", "e"),
+        (".e", "m"),
+        ("em", "m"),
+        ("mm", "a"),
+        ("ma", "."),
+    ]
+    assert [r.logprob for r in rows] == batch_tokens(model, ["emma"])[0]
+    assert math.fsum(r.logprob for r in rows) == pytest.approx(model.logprob("emma"))
+
+
+def test_one_call_does_not_build_the_rows_many_do(names: list[str]) -> None:
+    model = CountLM(order=5, smooth="mkn").fit(names[:4000])
+    scorer = model.scorer_
+    assert scorer.dense is None
+    model.logprob("emma")
+    assert scorer.rows is None  # a single call pays no build
+    for w in names[:2000]:
+        model.logprob(w)
+    assert scorer.rows is not None  # ... a stream of calls does (ski rental)
+
+
+def random_contexts(V: int, order: int, n: int, seed: int) -> torch.Tensor:
+    """Context keys of n contexts with 0..order-1 leading boundaries and stray inner 0s."""
+    g = torch.Generator().manual_seed(seed)
+    ctx = torch.randint(0, V, (n, order - 1), generator=g)
+    ctx[torch.rand(n, order - 1, generator=g) < 0.1] = 0
+    lead = torch.randint(0, order, (n,), generator=g)
+    ctx[torch.arange(order - 1)[None, :] < lead[:, None]] = 0
+    return gram_keys(ctx, V)
+
+
+@pytest.mark.parametrize("smooth", [1.0, "mkn", "wb"])
+@pytest.mark.parametrize("order", [5, 6, 7])
+def test_two_level_index_gives_the_estimate(
+    names: list[str], smooth: float | str, order: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Order 6 and 7 on names take sparse levels over the dense one (order 5 too, with a
+    smaller dense limit); tensor and Python lookups give the estimate's floats."""
+    if order == 5:
+        monkeypatch.setattr(context_rows, "INDEX_LIMIT", 27**2)
+    est = CountLM(order=order, smooth=smooth).fit(names[:4000]).estimate_
+    rows = context_rows.build(est)
+    assert rows.sparse  # a two-level index
+    V = est.vocab_size
+    ctx = random_contexts(V, order, 5000, seed=order)
+    tg = torch.randint(0, V, (len(ctx),), generator=torch.Generator().manual_seed(1))
+    want = est.key_logprobs(ctx * V + tg)
+    assert torch.equal(rows.token_logprobs(ctx, tg), want)
+    scalar = rows.scalar()
+    got = [scalar.values[scalar.row(c) * V + w] for c, w in zip(ctx.tolist(), tg.tolist())]
+    assert got == want.tolist()
+    if order == 6:  # the same numbers as the sparse path in a whole evaluation
+        model = CountLM(order=6, smooth=smooth).fit(names[:4000])
+        corpus = Corpus.from_items(names[4000:6000], model.vocab)
+        slow = model.corpus_logprobs(corpus)
+        model.scorer_.compact_rows()
+        assert model.scorer_.rows is not None
+        assert torch.equal(model.corpus_logprobs(corpus), slow)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5, 6])
+def test_sampler_rows_draw_as_the_plain_path(
+    names: list[str], order: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sampler walking compact rows (forced at every order) draws the plain loop's
+    items: one multinomial per token through next_logprobs (the one-by-one path)."""
+    model = CountLM(order=order, smooth="mkn" if order > 1 else 0.5).fit(names[:2000])
+    monkeypatch.setattr(sampling_module, "_TABLE_CELLS", 0)  # never the full table
+    cases = [{}, {"temperature": 0.7, "top_k": 5}, {"top_p": 0.8, "prefix": "an"}]
+    fast = [model.sample(30, seed=11, **kw) for kw in cases]
+    monkeypatch.setattr(keys, "MAX_KEY", 10)  # context keys "overflow": one by one
+    assert [model.sample(30, seed=11, **kw) for kw in cases] == fast
+
+
+def test_lecture_samples_unchanged_at_orders_5_and_6(names: list[str]) -> None:
+    """At order 5 and 6 (no full table: the rows) the lecture's seed draws the plain items."""
+    for order in (5, 6):
+        model = CountLM(order=order, smooth=1.0).fit(names)
+        fast = model.sample(15, seed=2147483647)
+        assert sampling_module._Rows(model, 1.0).index is not None  # walked through rows
+        stream = sampling_module.ItemStream(model, seed=2147483647)
+        assert sampling_module._sample_one_by_one(stream, 15) == fast
