@@ -373,7 +373,7 @@ def exercise(model: LanguageModel, *, check_rows: bool = True) -> None:
                 raise AssertionError(f"logprob({item!r}) = {lp}")
     model.token_logprobs(ctx, torch.zeros(len(ctx), dtype=torch.long))
     if V ** (model.order - 1) <= SAMPLE_CONTEXTS:  # the sampler tabulates every context
-        model.sample(3, seed=1, max_len=20)
+        model.sample(3, seed=1, cut=20)
 
 
 def probe(path: str | Path, *, check_rows: bool = True) -> str:

@@ -71,7 +71,7 @@ def import_and_use(text: bytes, tmp_path: Path) -> None:
         for item in ("ab", "ba", "c"):
             if not loaded.vocab.unknown(item):
                 loaded.logprob(item)
-        loaded.sample(3, seed=1, max_len=20)
+        loaded.sample(3, seed=1, cut=20)
     except NgramkitError as e:
         assert str(e) and "\n" not in str(e)
 

@@ -183,7 +183,7 @@ def test_save_load_scores_identically(
         assert back.logprob(item) == model.logprob(item) or (
             math.isnan(back.logprob(item)) and math.isnan(model.logprob(item))
         )
-    assert back.sample(5, seed=3, max_len=30) == model.sample(5, seed=3, max_len=30)
+    assert back.sample(5, seed=3, cut=30) == model.sample(5, seed=3, cut=30)
 
 
 @backend_cases
@@ -193,7 +193,7 @@ def test_seeded_fit_and_sampling_are_reproducible(
     a, b = fitted(backend, items, hp), fitted(backend, items, hp)
     ctx = _all_contexts(a, limit=256)
     assert torch.equal(a.next_logprobs(ctx), b.next_logprobs(ctx))
-    assert a.sample(8, seed=11, max_len=40) == b.sample(8, seed=11, max_len=40)
+    assert a.sample(8, seed=11, cut=40) == b.sample(8, seed=11, cut=40)
 
 
 @backend_cases
@@ -205,7 +205,7 @@ def test_sampling_terminates_within_max_len(
     model = fitted(backend, items, hp)
     vocab = model.require_fitted()
     for max_len, temperature in [(1, 1.0), (7, 1.0), (None, 0.25)]:
-        out = model.sample(6, seed=2, max_len=max_len, temperature=temperature)
+        out = model.sample(6, seed=2, cut=max_len, temperature=temperature)
         assert len(out) == 6
         cap = DEFAULT_MAX_LEN if max_len is None else max_len
         assert all(len(vocab.split(s)) <= cap for s in out), out
