@@ -36,7 +36,11 @@ def _range(opt: Any) -> str:
 
 
 def _help(opt: Any) -> str:
-    """An option's --help line under its backend: 'learning rate [default: 0.1; > 0]'."""
+    """An option's --help line under its backend: 'learning rate [default: 0.1; > 0]';
+    an option off by default (None) shows its range alone: 'budget [> 0]'."""
+    if opt.default is None:
+        rule = _range(opt).removeprefix("; ")
+        return f"{opt.help} [{rule}]" if rule else opt.help
     return f"{opt.help} [default: {opt.default}{_range(opt)}]"
 
 
