@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import NgramkitError
 
@@ -56,12 +56,7 @@ def save_matrix(m: Matrix, path: str) -> None:
             )
             ax.text(j, i, label, ha="center", va="top", color="gray")
     ax.axis("off")
-    try:
-        fig.savefig(path, bbox_inches="tight")
-    except OSError as e:
-        raise NgramkitError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        plt.close(fig)
+    _save(fig, path)
 
 
 def check_figure_path(path: str, suffix: str) -> None:
@@ -95,6 +90,14 @@ def save_coverage(curves: Sequence[tuple[str, Coverage]], path: str) -> None:
     ax.set_ylabel("fraction of the list found")
     ax.grid(True, alpha=0.3)
     ax.legend()
+    _save(fig, path)
+
+
+def _save(fig: Any, path: str | Path) -> None:
+    """Write `fig` to `path` (its suffix picks PNG or SVG) and close it; a failed
+    write is one NgramkitError line."""
+    import matplotlib.pyplot as plt
+
     try:
         fig.savefig(path, bbox_inches="tight")
     except OSError as e:
