@@ -32,7 +32,7 @@ import torch
 from .best import top_items
 from .evaluate import score_batch
 from .model import LanguageModel
-from .options import LECTURE_SEED
+from .options import LECTURE_SEED, RANK_SAMPLES
 
 Z95 = 1.959964  # two-sided 95% normal quantile
 EXACT_RANKS = 10_000  # items enumerated for exact ranks (eval --rank, compare --coverage)
@@ -75,10 +75,10 @@ class RankEstimator:
     def __init__(
         self,
         model: LanguageModel,
-        samples: int = 10_000,
+        samples: int = RANK_SAMPLES,
         *,
         seed: int = LECTURE_SEED,
-        exact: int = 10_000,
+        exact: int = EXACT_RANKS,
     ) -> None:
         self.model, self.n = model, samples
         drawn = model.sample(samples, seed=seed) if samples else []

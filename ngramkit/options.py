@@ -245,6 +245,9 @@ MAX_RESAMPLES = 100_000
 over the items; past 10^4 the interval's ends barely move, so a larger count only
 risks the machine's memory and time."""
 
+RANK_SAMPLES = 10_000
+"""Draws of the Monte Carlo rank estimate (guessing.py) by default."""
+
 LECTURE_SEED = 2147483647
 """The lecture's `torch.Generator().manual_seed(2147483647)`: every default seed."""
 

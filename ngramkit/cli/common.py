@@ -246,6 +246,20 @@ def engine_options(f: Any) -> Any:
     )(f)
 
 
+def rank_samples_option(when: str) -> Callable[[F], F]:
+    """--samples N: draws for the rank estimate (guessing.RankEstimator), `when` says
+    which flag asks for ranks ("With --rank: ...")."""
+    from ..options import RANK_SAMPLES  # torch-free: options are built at import
+
+    return click.option(
+        "--samples",
+        type=click.IntRange(min=1),
+        default=RANK_SAMPLES,
+        show_default=True,
+        help=f"{when}: draws for the rank estimate.",
+    )
+
+
 html_option = click.option(
     "--html",
     "html_path",

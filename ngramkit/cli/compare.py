@@ -19,6 +19,7 @@ from .common import (
     html_option,
     load_model,
     print_report,
+    rank_samples_option,
     write_html,
 )
 
@@ -54,13 +55,7 @@ def model_names(paths: tuple[str, ...]) -> list[str]:
     is_flag=True,
     help="Also each model's coverage curve: the share of the list within its first K guesses.",
 )
-@click.option(
-    "--samples",
-    type=click.IntRange(min=1),
-    default=10_000,
-    show_default=True,
-    help="With --coverage: draws per model for the rank estimate.",
-)
+@rank_samples_option("With --coverage, per model")
 @click.option(
     "--plot",
     default=None,

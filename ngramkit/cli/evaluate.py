@@ -31,6 +31,7 @@ from .common import (
     list_options,
     load_model,
     print_report,
+    rank_samples_option,
     write_html,
 )
 from .ranks import show_ranks
@@ -69,13 +70,7 @@ FORMATS = ("table", "json", "jsonl", "tsv", "csv")
     is_flag=True,
     help="Each item's rank (guess number) and the coverage curve, instead of scores.",
 )
-@click.option(
-    "--samples",
-    type=click.IntRange(min=1),
-    default=10_000,
-    show_default=True,
-    help="With --rank: draws for the rank estimate.",
-)
+@rank_samples_option("With --rank")
 @click.option(
     "--end-marker",
     is_flag=True,
