@@ -213,17 +213,9 @@ def lecture_loop(model: CountLM, P: torch.Tensor | dict[int, torch.Tensor], n: i
 
 def lecture_bigram(P: torch.Tensor, itos: tuple[str, ...], n: int) -> list[str]:
     """bench_foundation's loop, exactly the lecture's: P[ix] of a [27, 27] matrix."""
-    g = torch.Generator().manual_seed(SEED)
-    out = []
-    for _ in range(n):
-        ix, drawn = 0, []
-        while True:
-            ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
-            if ix == 0:
-                break
-            drawn.append(itos[ix])
-        out.append("".join(drawn))
-    return out
+    from bench_foundation import lecture_samples  # bench/ is this script's path
+
+    return lecture_samples(P, itos, n, SEED)
 
 
 def samples(names: list[str], repeat: int, n: int) -> None:
