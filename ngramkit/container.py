@@ -480,13 +480,22 @@ def read(fmt: Format, path: str | Path) -> tuple[dict[str, Any], bytes]:
     damaged part, so its payload's checksum is checked first: a truncated
     payload then reads as checksum_detail, a damaged size field as size_detail.
     """
+    header, payload = _checked(fmt, path, map_payload=False)
+    return header, bytes(payload)
+
+
+def _checked(fmt: Format, path: str | Path, *, map_payload: bool) -> tuple[dict[str, Any], Any]:
+    """(header, payload) after every check `read` states; the payload is mapped
+    (`_map`) when `map_payload` and the file's format version is a mapped one, else
+    read: never more bytes than the file holds."""
     name = str(path)
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             header, start = _read_head(fmt, name, f, size)
             got, need = _sizes(fmt, name, header, size - start)
-            payload = f.read(got)  # never more than the file holds
+            mapped = map_payload and fmt.mapped(header.get("format_version"))
+            payload = _map(f, start, got) if mapped else f.read(got)
     except OSError as e:
         raise fmt.error(f"{name}: cannot read ({e.strerror or e})") from None
     _check_payload(fmt, name, header, payload, got, need)
@@ -552,18 +561,8 @@ def load(fmt: Format, path: str | Path) -> tuple[dict[str, Any], dict[str, torch
     private pages; the file is never changed) and its tensors are views of
     the mapping, checked as `read` checks them: nothing is read twice.
     """
-    name = str(path)
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            header, start = _read_head(fmt, name, f, size)
-            got, need = _sizes(fmt, name, header, size - start)
-            mapped = fmt.mapped(header.get("format_version"))
-            payload = _map(f, start, got) if mapped else f.read(got)
-    except OSError as e:
-        raise fmt.error(f"{name}: cannot read ({e.strerror or e})") from None
-    _check_payload(fmt, name, header, payload, got, need)
-    return header, tensors(fmt, name, header, payload)
+    header, payload = _checked(fmt, path, map_payload=True)
+    return header, tensors(fmt, str(path), header, payload)
 
 
 def _map(f: BinaryIO, start: int, got: int) -> memoryview | bytearray:
