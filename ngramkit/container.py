@@ -377,15 +377,17 @@ def save(
     return atomic_write(path, lambda f: f.writelines(parts), fmt.error)
 
 
-def check_target(path: Path, error: type[NgramkitError]) -> None:
-    """Refuse a target whose folder is missing or that exists and is not a regular file."""
+def check_target(path: Path, error: type[NgramkitError], lead: str | None = None) -> None:
+    """Refuse a target whose folder is missing or that exists and is not a regular file
+    (a directory, a FIFO, a device): `error` with `lead` ("cannot write PATH") first."""
+    lead = lead or f"cannot write {path}"
     folder = path.parent
     if not folder.is_dir():
-        raise error(f"cannot write {path}: folder {folder} does not exist")
+        raise error(f"{lead}: folder {folder} does not exist")
     if path.is_dir():
-        raise error(f"cannot write {path}: it is a directory")
+        raise error(f"{lead}: it is a directory")
     if path.exists() and not path.is_file():
-        raise error(f"cannot write {path}: it exists and is not a regular file")
+        raise error(f"{lead}: it exists and is not a regular file (a FIFO or device)")
 
 
 def atomic_write(

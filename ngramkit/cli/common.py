@@ -282,16 +282,12 @@ def check_html(path: str | None) -> None:
         return
     import os
 
+    from ..container import check_target
+
     p = Path(path)
-    folder = p.parent
-    if not folder.is_dir():
-        raise OptionError(f"--html {path}: folder {folder} does not exist")
-    if p.is_dir():
-        raise OptionError(f"--html {path}: it is a directory")
-    if p.exists() and not p.is_file():
-        raise OptionError(f"--html {path}: it exists and is not a regular file (a FIFO or device)")
-    if not os.access(folder, os.W_OK):
-        raise OptionError(f"--html {path}: folder {folder} is not writable")
+    check_target(p, OptionError, f"--html {path}")
+    if not os.access(p.parent, os.W_OK):
+        raise OptionError(f"--html {path}: folder {p.parent} is not writable")
 
 
 def write_html(path: str | None, page: Any) -> None:
