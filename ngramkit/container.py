@@ -53,7 +53,7 @@ import stat
 import struct
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -539,21 +539,6 @@ def _checksum(fmt: Format, header: dict[str, Any], payload: Any) -> str | None:
 def _declared(fmt: Format, header: dict[str, Any]) -> Any:
     mapped = fmt.mapped(header.get("format_version"))
     return header.get("payload_crc32" if mapped else "payload_sha256")
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread inside (restored after): loading's passes are memory-bound
-    and short, and on a busy machine a second thread's wait costs more than it saves
-    (the stdlib model's load: 12 ms of CPU on one thread, 25 on two)."""
-    threads = torch.get_num_threads()
-    if threads > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if threads > 1:
-            torch.set_num_threads(threads)
 
 
 def load(fmt: Format, path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

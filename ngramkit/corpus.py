@@ -27,9 +27,10 @@ the repeated list; `expanded()` repeats the items for what needs them one by one
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import bisect
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 from .errors import NgramkitError
@@ -154,13 +155,18 @@ class Corpus:
     def stream_chunks(self, chunk_tokens: int) -> Iterator[torch.Tensor]:
         """The stream in pieces of about `chunk_tokens` tokens, each a bigram stream of
         whole items (a 0 first, a 0 after each item); at least one piece."""
-        import torch
+        for piece in self.stream_pieces(chunk_tokens):
+            yield piece()
 
+    def stream_pieces(self, chunk_tokens: int) -> Iterator[Callable[[], torch.Tensor]]:
+        """stream_chunks as calls, each giving its piece when made: a large corpus's
+        pieces are encoded by the call, so counting may make them on other threads."""
         if not self._lazy:
-            yield from _cut(self.stream, chunk_tokens)
+            for piece in _cut(self.stream, chunk_tokens):
+                yield partial(_same, piece)
             return
-        for part, _ in _encoded_chunks(self.vocab, self.items, chunk_tokens):
-            yield torch.cat([part.new_zeros(1), part])
+        for start, stop in item_runs(self.items, chunk_tokens):
+            yield partial(_encode_run, self.vocab, self.items, start, stop)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -283,17 +289,38 @@ def _word_tokens(items: Sequence[str]) -> int:
     return sum(len(item.split()) for item in items) + len(items)
 
 
+def item_runs(items: Sequence[str], chunk: int) -> Iterator[tuple[int, int]]:
+    """[start, stop) of consecutive runs of items holding about `chunk` symbols and
+    boundaries (a run ends once it reaches `chunk`); at least one run."""
+    import torch
+
+    # [N] running sizes, summed in C: a loop over a large corpus's items costs more
+    ends = (torch.tensor(list(map(len, items)), dtype=torch.long) + 1).cumsum(0).tolist()
+    start, before = 0, 0  # first item of the run, and the size of the items before it
+    while start < len(items):
+        stop = min(bisect.bisect_left(ends, before + chunk, lo=start) + 1, len(items))
+        yield start, stop
+        start, before = stop, ends[stop - 1]
+    if not items:
+        yield 0, 0
+
+
 def _encoded_chunks(
     vocab: Vocabulary, items: Sequence[str], chunk: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(stream without its opening 0, oov) of consecutive runs of about `chunk` characters."""
-    start, size = 0, 0
-    for i, item in enumerate(items):
-        size += len(item) + 1
-        if size >= chunk or i == len(items) - 1:
-            part, bad = vocab.encode_stream(items[start : i + 1], normalized=True)  # a 0 first
-            yield part[1:], bad
-            start, size = i + 1, 0
+    for start, stop in item_runs(items, chunk):
+        part, bad = vocab.encode_stream(items[start:stop], normalized=True)  # a 0 first
+        yield part[1:], bad
+
+
+def _encode_run(vocab: Vocabulary, items: Sequence[str], start: int, stop: int) -> torch.Tensor:
+    """The bigram stream of items[start:stop] (a 0 first; OOV items left out)."""
+    return vocab.encode_stream(items[start:stop], normalized=True)[0]
+
+
+def _same(piece: torch.Tensor) -> torch.Tensor:
+    return piece
 
 
 def _cut(stream: torch.Tensor, chunk_tokens: int) -> Iterator[torch.Tensor]:

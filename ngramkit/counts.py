@@ -20,8 +20,8 @@ from typing import TypeVar
 
 import torch
 
-from . import memory
-from .corpus import Corpus
+from . import memory, threads
+from .corpus import Corpus, item_runs
 from .errors import CountTableError, NgramkitError
 from .keys import check_order, stream_gram_keys
 from .memory import release
@@ -126,18 +126,45 @@ def merge_sorted(a: Top, b: Top, block: int = MERGE_BLOCK) -> Top:
 
 
 def _merge_range(a: Top, b: Top) -> Top:
-    """merge_sorted in one piece: each key's place in the output is its own index plus
-    how many keys of the other array go before it (equal keys of `b` after those
-    of `a`), found by binary search; equal neighbours are then summed."""
-    (ka, ca), (kb, cb) = a, b
-    pa = torch.searchsorted(kb, ka) + torch.arange(len(ka))
-    pb = torch.searchsorted(ka, kb, right=True) + torch.arange(len(kb))
-    n = len(ka) + len(kb)
-    keys = torch.empty(n, dtype=torch.long)
-    cnt = torch.empty(n, dtype=torch.long)
-    keys[pa], keys[pb] = ka, kb
-    cnt[pa], cnt[pb] = ca, cb
-    return sum_runs(keys, cnt)
+    """merge_sorted in one piece (merge_many of the two)."""
+    return merge_many([a, b])
+
+
+def merge_many(tables: Sequence[Top]) -> Top:
+    """Union of any number of (sorted unique keys, counts) pairs, equal keys summed.
+
+    One stable sort of their concatenation brings equal keys together and
+    sum_runs adds them: for small tables a sort is cheaper than merging
+    pairwise by binary search (each entry is moved once, not once a level).
+    Temporaries are about 40 bytes an entry of the tables.
+    """
+    if len(tables) == 1:
+        return tables[0]
+    keys, at = torch.sort(torch.cat([t[0] for t in tables]), stable=True)
+    return sum_runs(keys, torch.cat([t[1] for t in tables])[at])
+
+
+GROUP_ENTRIES = 2**18  # chunk-table entries merged by one sort: ~40 MiB of temporaries
+
+
+def grouped(parts: Iterable[Top], limit: int = GROUP_ENTRIES) -> Iterator[Top]:
+    """`parts` merged in consecutive groups of about `limit` entries (merge_many).
+
+    Counting yields many small chunk tables; merging each group by one sort
+    before the balanced tree of merge_sorted leaves that tree a few levels,
+    not one per doubling of the chunks. Nothing is yielded for no parts.
+    """
+    group: list[Top] = []
+    held = 0
+    for part in parts:
+        group.append(part)
+        held += len(part[0])
+        if held >= limit:
+            yield merge_many(group)
+            group, held = [], 0
+            release()  # each counting thread's heap keeps its freed chunks otherwise
+    if group:
+        yield merge_many(group)
 
 
 def sum_runs(keys: torch.Tensor, counts: torch.Tensor) -> Top:
@@ -278,7 +305,7 @@ class NgramCounts:
         parts: list[Provenance] = []  # what each chunk counted, noted as the chunks are read
 
         def tops() -> Iterator[Top]:
-            for start, stop in _item_chunks(items, chunk_tokens):
+            for start, stop in item_runs(items, chunk_tokens):
                 w = None if weights is None else weights[start:stop]
                 corpus = Corpus.from_items(items[start:stop], vocab, weights=w)
                 parts.append(_counted(corpus, weights is not None, remember))
@@ -287,7 +314,7 @@ class NgramCounts:
                 else:
                     yield from _weighted_top(corpus, order, chunk_tokens)
 
-        keys, counts = merge_all(tops(), merge_sorted)
+        keys, counts = merge_all(grouped(tops()), merge_sorted)
         for part in parts:
             made += part
         return cls(vocab, order, keys, counts, made if remember else replace(made, seen=None))
@@ -306,7 +333,8 @@ class NgramCounts:
         V = self.vocab_size
         keys, counts = [self.top_keys], [self.top_counts]
         for k in range(self.order - 1, 0, -1):
-            suffix_keys, suffix_counts = sum_by_key(self.top_keys % V**k, self.top_counts, V**k)
+            # each order from the one above it (a suffix of a suffix): smaller sorts, same sums
+            suffix_keys, suffix_counts = sum_by_key(keys[0] % V**k, counts[0], V**k)
             keys.insert(0, suffix_keys)
             counts.insert(0, suffix_counts)
         return tuple(keys), tuple(counts)
@@ -363,7 +391,7 @@ def merge_tops(parts: Iterable[Top]) -> Top:
     budget in force (memory.budget), spilling sorted runs to disk (counting/spill.py)."""
     limit = memory.current()
     if limit is None:
-        return merge_all(parts, merge_sorted)
+        return merge_all(grouped(parts), merge_sorted)
     from .counting.spill import count_within
 
     return count_within(parts, limit)
@@ -493,24 +521,15 @@ def _top(corpus: Corpus, order: int, chunk_tokens: int) -> Iterator[Top]:
     """The order-N (keys, counts) of `corpus`, chunk by chunk (at least one table).
 
     Each chunk is a bigram stream of whole items holding about `chunk_tokens`
-    tokens (Corpus.stream_chunks: a large corpus is encoded one chunk at a time).
+    tokens (Corpus.stream_pieces: a large corpus is encoded one chunk at a time),
+    encoded and counted on threads.pool_size() threads, in order.
     """
     V = len(corpus.vocab)
-    for piece in corpus.stream_chunks(chunk_tokens):
-        yield count_keys(stream_gram_keys(piece, order, V), V**order)
 
+    def table(piece: Callable[[], torch.Tensor]) -> Top:
+        return count_keys(stream_gram_keys(piece(), order, V), V**order)
 
-def _item_chunks(items: Sequence[str], chunk_tokens: int) -> Iterator[tuple[int, int]]:
-    """[start, stop) of consecutive runs of items holding about `chunk_tokens` symbols
-    (at least one run)."""
-    start, size = 0, 0
-    for i, item in enumerate(items):
-        size += len(item) + 1
-        if size >= chunk_tokens:
-            yield start, i + 1
-            start, size = i + 1, 0
-    if start < len(items) or not items:
-        yield start, len(items)
+    yield from threads.in_order(table, corpus.stream_pieces(chunk_tokens), threads.pool_size())
 
 
 def _counted(corpus: Corpus, weighted: bool, remember: int) -> Provenance:

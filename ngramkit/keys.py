@@ -114,6 +114,14 @@ def stored_at_own_order(keys: torch.Tensor, vocab_size: int, k: int) -> torch.Te
     return keys >= vocab_size ** (k - 2)
 
 
+def own_order_start(sorted_keys: torch.Tensor, vocab_size: int, k: int) -> int:
+    """Where the keys stored_at_own_order keeps begin in sorted k-gram keys [T]: they
+    are those from V^(k-2) up, a tail (so a slice, not a copy, selects them)."""
+    if k < 3:
+        return 0
+    return int(torch.searchsorted(sorted_keys, vocab_size ** (k - 2)))
+
+
 def top_order(ctx_keys: torch.Tensor, vocab_size: int, order: int) -> torch.Tensor:
     """The highest order an order-`order` query may use, by its context key [T] -> [T].
 

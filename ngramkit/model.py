@@ -43,7 +43,7 @@ calls that return result objects for lists (evaluate.py's `score_batch`,
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -67,6 +67,28 @@ SEEN_LIMIT = 2_000_000
 """Most distinct training items remembered for the "seen in training" marks."""
 
 
+class FirstSeen(AbstractSet[str]):
+    """Distinct items in the order each first came: a read-only set that model files
+    store in that order, so saving one needs no sort (a plain set is sorted)."""
+
+    ordered: ClassVar[bool] = True
+
+    def __init__(self, items: Iterable[str] = ()) -> None:
+        self._items = dict.fromkeys(items)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"FirstSeen({len(self._items):,} items)"
+
+
 @dataclass(frozen=True)
 class TrainingInfo:
     """What a model knows of its training data (kept in the model file).
@@ -80,7 +102,7 @@ class TrainingInfo:
     items: int
     tokens: int
     fingerprint: str | None  # None: not known (counted in shards, in any order)
-    seen: AbstractSet[str] | None  # a frozenset, or persist.SeenItems (decoded on first use)
+    seen: AbstractSet[str] | None  # FirstSeen, a frozenset, or persist.SeenItems (decoded on use)
 
 
 class LanguageModel(abc.ABC):
@@ -138,7 +160,7 @@ class LanguageModel(abc.ABC):
             keep = (~corpus.oov).tolist()
             items = [s for s, ok in zip(items, keep) if ok]
             weights = None if weights is None else [w for w, ok in zip(weights, keep) if ok]
-        distinct = frozenset(items)
+        distinct = FirstSeen(items)
         self.training = TrainingInfo(
             items=corpus.kept_weight(),
             tokens=corpus.weighted_tokens,

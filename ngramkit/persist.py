@@ -22,14 +22,14 @@ from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
-from . import __version__, container, registry
+from . import __version__, container, registry, threads
 from .container import Format, is_int, tensor_view
 from .errors import BackendError, ModelFileError, NgramkitError
-from .model import LanguageModel, TrainingInfo
+from .model import FirstSeen, LanguageModel, TrainingInfo
 from .options import MAX_SEED
 from .reader import path_problem
 from .registry import BackendEntry
@@ -103,7 +103,10 @@ def _contents(
         )
     training = model.training
     if training is not None and training.seen is not None:
-        seen = sorted(training.seen)
+        # first-seen order where the set keeps one (a fit, a file), else sorted: a
+        # merge of shards' sets has no order of its own; format 1 was always sorted
+        ordered = getattr(training.seen, "ordered", False) and version >= 2
+        seen = list(training.seen) if ordered else sorted(training.seen)
         if not any("\n" in s for s in seen):
             blob = bytearray("\n".join(seen), "utf-8")  # one copy of the text, not two
             if version >= 2:
@@ -155,7 +158,7 @@ def load(path: str | Path, backends: Mapping[str, BackendEntry] | None = None) -
     """
     name = str(path)
     _check_path(path)
-    with container.one_thread():
+    with threads.one_thread():
         header, tensors = container.load(MODEL, path)
     cls = _backend_class(name, header, backends)
     problem = fields_problem(header)
@@ -164,7 +167,7 @@ def load(path: str | Path, backends: Mapping[str, BackendEntry] | None = None) -
     plain, packed = tensors.pop("__seen__", None), tensors.pop("__seen_zlib__", None)
     if plain is not None and packed is not None:
         raise MODEL.damaged(name, "seen items twice")
-    with container.one_thread():
+    with threads.one_thread():
         model = _rebuild(name, cls, header, tensors)
     model.training = _training(name, header.get("training"), plain, packed)
     return ModelFile(model, header, name)
@@ -385,13 +388,13 @@ def _training(
     return TrainingInfo(items, tokens, fp, seen)
 
 
-def _decode_seen(name: str, raw: bytes) -> frozenset[str]:
-    """The items of a plain blob: UTF-8 text, one item a line."""
+def _decode_seen(name: str, raw: bytes) -> FirstSeen:
+    """The items of a plain blob: UTF-8 text, one item a line, in the file's order."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise MODEL.damaged(name, "seen items") from None
-    return frozenset(text.split("\n")) if text else frozenset()
+    return FirstSeen(text.split("\n")) if text else FirstSeen()
 
 
 MAX_RATIO = 1100  # zlib expands a byte to at most ~1032: a stream claiming more is crafted
@@ -410,9 +413,11 @@ class SeenItems(AbstractSet[str]):
 
     def __init__(self, name: str, blob: torch.Tensor) -> None:
         self._name, self._blob = name, blob
-        self._items: frozenset[str] | None = None
+        self._items: FirstSeen | None = None
 
-    def _get(self) -> frozenset[str]:
+    ordered: ClassVar[bool] = True  # iterates in the file's order
+
+    def _get(self) -> FirstSeen:
         if self._items is None:
             packed = bytes(tensor_view(self._blob))
             unzip = zlib.decompressobj()

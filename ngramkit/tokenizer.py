@@ -210,9 +210,9 @@ class Vocabulary:
         if not normalized:
             items = self.normalize_all(items)[0]
         if self.kind == "char" and "\n" not in self.stoi:
-            text = "\n".join(items)
-            if text.count("\n") == max(len(items) - 1, 0):  # no item holds a newline
-                return self._stream_from_text(text, len(items))
+            fast = self._stream_from_text("\n".join(items), len(items))
+            if fast is not None:
+                return fast
         flat: list[int] = [0]
         oov: list[bool] = []
         for item in items:
@@ -225,8 +225,9 @@ class Vocabulary:
             oov.append(False)
         return torch.tensor(flat, dtype=torch.long), torch.tensor(oov, dtype=torch.bool)
 
-    def _stream_from_text(self, text: str, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Char fast path: code points of the newline-joined items through a lookup table."""
+    def _stream_from_text(self, text: str, count: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Char fast path: code points of the newline-joined items through a lookup table;
+        None when an item holds a newline (the text has more than count - 1)."""
         import torch
 
         if count == 0:
@@ -235,10 +236,12 @@ class Vocabulary:
         cps = torch.frombuffer(raw, dtype=torch.int32).long()  # every item ends with "\n"
         lut = self._lookup_table
         ids = lut[cps.clamp(max=len(lut) - 1)]  # (S+N,), 0 at newlines, -1 if unknown
+        ends = ids == 0  # newlines only: no symbol is the newline, the boundary is id 0
+        if int(ends.sum()) != count:
+            return None
         bad = ids < 0
         oov = torch.zeros(count, dtype=torch.bool)
         if bool(bad.any()):
-            ends = ids == 0
             item_of = torch.cumsum(ends, 0) - ends.long()  # a newline belongs to its item
             oov[item_of[bad]] = True
             ids = ids[~oov[item_of]]

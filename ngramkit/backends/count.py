@@ -109,7 +109,7 @@ class CountLM(LanguageModel):
     def _metrics_of(self, counts: NgramCounts) -> Metrics:
         """NLL of the counted data: each distinct n-gram scored once, times its count."""
         keys, cnt = counts.top()
-        lp = self._scorer().estimate.distinct_logprobs(keys)  # (M,) float64
+        lp = self._scorer().estimate.counted_logprobs(keys)  # (M,) float64
         return Metrics(int(cnt.sum()), float((lp * cnt.double()).sum()))
 
     def fit_metrics(self) -> Metrics | None:

@@ -27,7 +27,8 @@ from typing import BinaryIO
 
 import torch
 
-from ..counts import CHUNK_TOKENS, Top, merge_all, merge_sorted
+from .. import threads
+from ..counts import CHUNK_TOKENS, GROUP_ENTRIES, Top, grouped, merge_all, merge_sorted
 from ..errors import OptionError
 from ..memory import Budget, mib, release, resident
 
@@ -40,18 +41,20 @@ def count_within(parts: Iterable[Top], budget: Budget) -> Top:
     """merge_all(parts, merge_sorted) with at most about `budget.limit` bytes resident."""
     start = resident()
     room = budget.limit - start
-    if room < MIN_ROOM:
+    need = MIN_ROOM * threads.pool_size()  # each counting thread holds a chunk's temporaries
+    if room < need:
         raise OptionError(
             f"--memory {mib(budget.limit)} is too small to make progress: this process "
             f"already holds {mib(start)} (Python, torch, the items read) and counting needs "
-            f"{mib(MIN_ROOM)} more; give at least {mib(start + MIN_ROOM)}"
+            f"{mib(need)} more; give at least {mib(start + need)}"
         )
     run_bytes = max(room // 4, ENTRY * READ_BLOCK)
     runs = Runs(budget.temp_dir)
     try:
         stack: list[tuple[int, Top]] = []  # merge_all's stack: (parts merged, table)
         held = 0  # entries in the stack
-        for part in parts:
+        # groups small next to a run: a group's sort temporaries stay within the budget
+        for part in grouped(parts, min(GROUP_ENTRIES, run_bytes // (4 * ENTRY))):
             size = 1
             held += len(part[0])
             while stack and stack[-1][0] == size:

@@ -98,6 +98,7 @@ class AddK:
         return self._mix(addk_probs(pair.double(), total.double(), self.k, V), grams % V).log()
 
     distinct_logprobs = key_logprobs  # no dedup pass to skip
+    counted_logprobs = key_logprobs  # every key is one lookup already
 
     def next_logprobs(self, ctx: torch.Tensor) -> torch.Tensor:
         """Whole rows of context keys [B] -> [B, V] float64: the formula at every token.

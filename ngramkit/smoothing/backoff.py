@@ -98,6 +98,30 @@ class BackoffTables:
             return self.score(grams, top_order(grams // V, V, N))
         return torch.cat([self.distinct_logprobs(g) for g in grams.split(SCORE_SLICE)])
 
+    def counted_logprobs(self, grams: torch.Tensor) -> torch.Tensor:
+        """distinct_logprobs of distinct order-N keys [T] the tables were estimated from
+        (a count table's top order): [T] float64, the same values.
+
+        Such a key is stored at the order that answers it (keys.top_order: the
+        key itself, its leading boundaries being zero digits), so one lookup
+        there gives its log p, with no backoff chain; a key that is not stored
+        (another table's) is scored in full.
+        """
+        V, N = self.vocab_size, self.order
+        if N == 1:
+            return self.distinct_logprobs(grams)
+        top = top_order(grams // V, V, N)  # (T,) the order answering each key
+        out = torch.empty(len(grams), dtype=torch.float64)
+        missing = torch.zeros(len(grams), dtype=torch.bool)
+        for k in range(2, N + 1):
+            at = (top == k).nonzero().squeeze(1)
+            lp, found = lookup(self.keys[k - 1], self.logp[k - 1], grams[at])
+            out[at] = lp
+            missing[at] = ~found
+        if bool(missing.any()):
+            out[missing] = self.distinct_logprobs(grams[missing])
+        return out
+
     def score(self, grams: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
         """log p of n-gram keys [T] using orders up to `top` [T] only (no dedup).
 

@@ -91,8 +91,9 @@ def estimate(
             keys.append(level.keys)
             ctx_keys.append(level.ctx_keys)
             log_bow.append(gamma.log())
-        logp.append(p.log())
+            logp.append(prev.log_())  # the order below is used up: its log in place
         prev = p
+    logp.append(prev.log_())
     return BackoffTables(V, tuple(keys), tuple(logp), tuple(ctx_keys), tuple(log_bow))
 
 

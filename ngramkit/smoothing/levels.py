@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from ..counts import NgramCounts
-from ..keys import stored_at_own_order
+from ..keys import own_order_start
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ def build_levels(counts: NgramCounts, continuation: bool) -> list[Level]:
             a = continuation_counts(counts, k)
             if k >= 2:
                 a = torch.where(keys < V ** (k - 1), raw, a)  # starts with <s>: raw
-        keep = stored_at_own_order(keys, V, k)  # at most one leading boundary
-        keys, a = keys[keep], a[keep]
+        start = own_order_start(keys, V, k)  # at most one leading boundary: a view
+        keys, a = keys[start:], a[start:]
         ctx_keys, ctx_of = torch.unique_consecutive(keys // V, return_inverse=True)
         ctx_of = ctx_of.int()  # int32 indices: half the memory, the same gathers
         if k == 1:
