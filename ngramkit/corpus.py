@@ -100,7 +100,7 @@ class Corpus:
         items, changes = normalization.counted(given)
         changed = sum(a != b for a, b in zip(given, items)) if any(changes.values()) else 0
         vocab = Vocabulary.build(
-            items, kind, unk=unk, min_count=min_count, normalization=normalization
+            items, kind, unk=unk, min_count=min_count, normalization=normalization, normalized=True
         )
         corpus = cls(vocab, items, weights, normalized=changed, changes=changes)
         if corpus._large:

@@ -29,7 +29,8 @@ from .tokenizer import Vocabulary
 
 Top = tuple[torch.Tensor, torch.Tensor]  # (keys [M], counts [M]): a table of one order
 
-CHUNK_TOKENS = 2**18  # symbols counted per chunk before merging (~20 MiB of temporaries)
+CHUNK_TOKENS = 2**17  # symbols counted per chunk before merging (~10 MiB of temporaries)
+ASCII_BIGRAMS_LIMIT = 2**18  # characters of a corpus whose bigrams one bincount counts
 BINCOUNT_LIMIT = 2**20  # key spaces up to this size are counted without sorting
 T = TypeVar("T")
 
@@ -259,7 +260,7 @@ class NgramCounts:
         check_order(order, V)
         if corpus.weights is not None:
             return cls._count_weighted(corpus, order, chunk_tokens)
-        fast = _ascii_bigrams(corpus, chunk_tokens) if order == 2 else None
+        fast = _ascii_bigrams(corpus, ASCII_BIGRAMS_LIMIT) if order == 2 else None
         if fast is None:
             fast = merge_tops(_top(corpus, order, chunk_tokens))
         keys, counts = fast

@@ -89,12 +89,34 @@ def mib(n: int) -> str:
 
 
 @cache
-def _trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    name = ctypes.util.find_library("c")
+def _libc_function(name: str) -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    """glibc's `name` (malloc_trim, mallopt), or None elsewhere."""
+    lib = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
+        return getattr(ctypes.CDLL(lib), name) if lib else None
     except (OSError, AttributeError):
         return None
+
+
+def _trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    return _libc_function("malloc_trim")
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
+
+
+@cache
+def share_heap() -> None:
+    """Let threads started from now on allocate from the one heap (glibc's M_ARENA_MAX 1).
+
+    glibc gives each new thread a heap of its own, and memory a thread frees stays
+    in its heap for it alone: a count on a pool of threads peaked about 30 MiB
+    higher that way. Tensor allocations are few and large, so a shared heap's
+    lock costs nothing measurable. Elsewhere nothing.
+    """
+    mallopt = _libc_function("mallopt")
+    if mallopt is not None:
+        mallopt(M_ARENA_MAX, 1)
 
 
 def release() -> None:

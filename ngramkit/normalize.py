@@ -136,6 +136,8 @@ class Normalization:
         )
         changed: dict[str, int] = {}
         out = list(items)
+        if self.changes_nothing or (self.case != "lower" and all(map(str.isascii, out))):
+            return out, {part: 0 for part, _ in steps}  # form and accents change no ASCII
         for part, rule in steps:
             out, changed[part] = rule.apply_all(out)
         return out, changed

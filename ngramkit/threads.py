@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from . import memory
+
 MAX_THREADS = 4  # beyond this, memory bandwidth, not cores, bounds counting and the estimate
 WIDE_MIN = 2**20  # table entries from which an estimate's passes gain from intra-op threads
 
@@ -69,6 +71,7 @@ def in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator
             yield fn(x)
         return
     items = itertools.chain(first, items)
+    memory.share_heap()  # before the pool's threads first allocate
     pool = ThreadPoolExecutor(workers, thread_name_prefix="ngramkit")
     pending: deque[Future[R]] = deque()
     try:

@@ -114,15 +114,19 @@ class Vocabulary:
         unk: bool = False,
         min_count: int = 1,
         normalization: Normalization = DEFAULT,
+        normalized: bool = False,
     ) -> Vocabulary:
         """The vocabulary of `items` under `normalization`, its "auto" parts resolved
         from their symbols: build(["ab", "b"]).tokens == ('.', 'a', 'b');
-        build(["ab", "b"], unk=True, min_count=2).tokens == ('.', 'b', '<unk>')."""
+        build(["ab", "b"], unk=True, min_count=2).tokens == ('.', 'b', '<unk>').
+        normalized: the items are under the rule already (a Corpus's are)."""
         if kind not in KINDS:
             raise ValueError(f"unknown tokenizer {kind!r} (choose {', '.join(KINDS)})")
         if min_count > 1 and not unk:
             raise ValueError("min_count > 1 needs unk=True: rarer symbols become <unk>")
-        items = normalization.apply_all(items if isinstance(items, Sequence) else list(items))[0]
+        items = items if isinstance(items, Sequence) else list(items)
+        if not normalized:
+            items = normalization.apply_all(items)[0]
         counts = symbol_counts(items, kind)
         symbols = tuple(sorted(s for s, n in counts.items() if n >= min_count))
         rule = normalization.resolve(counts)  # from every symbol seen, kept or not

@@ -33,7 +33,7 @@ from ..errors import OptionError
 from ..memory import Budget, mib, release, resident
 
 ENTRY = 16  # bytes of one n-gram in a table or run: int64 key, int64 count
-MIN_ROOM = CHUNK_TOKENS * 128  # bytes one chunk's counting needs above the process (32 MiB)
+MIN_ROOM = CHUNK_TOKENS * 128  # bytes one chunk's counting needs above the process (16 MiB)
 READ_BLOCK = 2**16  # entries of each run read at once when merging
 
 

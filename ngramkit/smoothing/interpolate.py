@@ -31,27 +31,61 @@ def weights(
     gamma = (sum d + t(h)) / Z(h) the weight of the lower order.
     """
     a = level.counts  # (M,)
-    C = len(level.ctx_keys)
     D = torch.as_tensor(discounts, dtype=torch.float64)
+    d = _discounted(method, a, D)
+    Z, gamma = _normalizers(method, level, a, d)
+    if d.requires_grad:  # tuning: autograd needs every intermediate
+        return (a - d) / Z[level.ctx_of], gamma
+    alpha = a - d  # in place from here: each (M,) temporary is the size of the table
+    del d
+    return alpha.div_(Z[level.ctx_of]), gamma
+
+
+def _discounted(method: Method, a: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
+    """d(a): the discount of each k-gram of (continuation) count a, (M,) -> (M,)."""
     if method.n_discounts == 0:
         d = torch.zeros_like(a)
     elif method.n_discounts == 1:
         d = D[0].expand_as(a)
     else:
         d = D[(a.clamp(max=3) - 1).long()]  # D1, D2, D3+ by count
-    d = torch.minimum(d, a)  # a continuation count below D loses at most itself
+    return torch.minimum(d, a)  # a continuation count below D loses at most itself
+
+
+def _normalizers(
+    method: Method, level: Level, a: torch.Tensor, d: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Z (C,), gamma (C,)) of each context from its k-grams' counts and discounts (M,)."""
+    C = len(level.ctx_keys)
     total = torch.zeros(C, dtype=torch.float64).index_add(0, level.ctx_of, a)
     taken = torch.zeros(C, dtype=torch.float64).index_add(0, level.ctx_of, d)
     extra = torch.zeros(C, dtype=torch.float64)
     if method.witten_bell:
         extra = torch.bincount(level.ctx_of, minlength=C).double()  # N1+(h .)
     Z = total + extra  # (C,)
-    gamma = (taken + extra) / Z
-    if d.requires_grad:  # tuning: autograd needs every intermediate
-        return (a - d) / Z[level.ctx_of], gamma
-    alpha = a - d  # in place from here: each (M,) temporary is the size of the table
-    del d
-    return alpha.div_(Z[level.ctx_of]), gamma
+    return Z, (taken + extra) / Z
+
+
+SLICE = 2**18  # k-grams of a level interpolated at once: bounds the (M,) temporaries
+
+
+def _interpolated(
+    method: Method, level: Level, D: torch.Tensor, lower: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(p (M,), gamma (C,)): alpha + gamma(h) p_lower(suffix) of each k-gram of a level,
+    float64, `lower` being the order below's p. The same values as `weights` gives,
+    element by element, computed SLICE k-grams at a time after the context sums."""
+    a = level.counts
+    Z, gamma = _normalizers(method, level, a, _discounted(method, a, D))
+    p = torch.empty_like(a)
+    for start in range(0, len(a), SLICE):
+        part = slice(start, start + SLICE)
+        ctx, own = level.ctx_of[part], a[part]
+        alpha = (own - _discounted(method, own, D)).div_(Z[ctx])
+        # alpha + gamma(h) * p_lower, in place (equal to the plain expression:
+        # IEEE addition and multiplication commute).
+        p[part] = lower[level.suffix_of[part]].mul_(gamma[ctx]).add_(alpha)
+    return p, gamma
 
 
 def estimate(
@@ -74,8 +108,8 @@ def estimate(
     keys, logp, ctx_keys, log_bow = [], [], [], []
     prev = torch.zeros(0)
     for level, D in zip(levels, discounts):
-        alpha, gamma = weights(method, level, D)
         if level.k == 1:
+            alpha, gamma = weights(method, level, D)
             g0 = float(gamma[0]) if len(gamma) else 1.0
             p = torch.full((V,), g0 * base, dtype=torch.float64)  # (V,) dense unigrams
             p[level.keys] += alpha
@@ -84,10 +118,7 @@ def estimate(
                 p[level.keys] = level.counts / level.counts.sum()
             keys.append(torch.arange(V))
         else:
-            # alpha + gamma(h) * p_lower, in place (equal to the plain expression:
-            # IEEE addition and multiplication commute).
-            p = prev[level.suffix_of].mul_(gamma[level.ctx_of]).add_(alpha)  # (M,)
-            del alpha
+            p, gamma = _interpolated(method, level, torch.as_tensor(D, dtype=torch.float64), prev)
             keys.append(level.keys)
             ctx_keys.append(level.ctx_keys)
             log_bow.append(gamma.log())
