@@ -16,7 +16,7 @@ from ngramkit.container import narrowest
 from ngramkit.errors import OptionError
 from ngramkit.evaluate import corpus_metrics
 from ngramkit.persist import MAGIC
-from ngramkit.quantize import binned, quantize
+from ngramkit.quantize import SAMPLE_ITEMS, binned, quantize
 
 
 def _binned_loop(values: list[float], bits: int, keep_zero: bool) -> list[float]:
@@ -189,6 +189,10 @@ def test_a_bad_list_is_one_line_and_writes_nothing(
     assert len(result.output.strip().splitlines()) == 1
     assert message.format(p=words) in result.output
     assert not out.exists()
+
+
+def test_the_help_states_the_sample_size() -> None:
+    assert f"on {SAMPLE_ITEMS:,} items drawn" in " ".join(_export(["--help"]).output.split())
 
 
 def test_on_without_quantize_is_an_option_error(tmp_path: Path, exact_file: Path) -> None:

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     default=None,
     metavar="LIST",
     help="With --quantize: measure its cost in NLL on this word list, as eval reads it "
-    "(default: on 2,000 items drawn from the exact model, quantize.SAMPLE_ITEMS).",
+    "(default: on 2,000 items drawn from the exact model).",  # quantize.SAMPLE_ITEMS
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def command(
@@ -65,7 +65,7 @@ def command(
     """Write a count MODEL as an ARPA back-off file (see docs/smoothing.md), or
     any MODEL as a model file, quantized with --quantize (docs/performance.md).
 
-    A quantized file is written with what it costs: the NLL (nats/token) of the
+    Writing a quantized file reports what it costs: the NLL (nats/token) of the
     exact and the quantized model on --on LIST, or on items drawn from the exact
     model (seeded), and their difference."""
     if fmt == "arpa" and (prob_bits is not None or bow_bits is not None):
