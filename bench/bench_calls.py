@@ -8,6 +8,9 @@ ngramkit time / reference time, so below 1 is faster):
 - one `model.logprob(item)` / `token_breakdown` call on a name, orders 2, 5, 6,
   against KenLM's single `Model.score` call (pip install kenlm) on the same
   model exported to ARPA (the orders KenLM has no shared file for);
+- one `score_batch(model, [name])` call, item by item (evaluate.FEW_ITEMS) and
+  through the batch path (FEW_ITEMS set to 0, as before issue 18's small-batch
+  path), against `model.logprob(name)`;
 - the first `score_batch` of CHUNK_ITEMS names on a freshly loaded order-5
   model (add-k and mkn) and the second one, against KenLM's `score` loop;
 - warm batch scoring at order 6 (mkn) against KenLM's `score` loop;
@@ -37,7 +40,7 @@ from pathlib import Path
 
 import torch
 
-from ngramkit import CountLM, read_items
+from ngramkit import CountLM, evaluate, read_items
 from ngramkit.evaluate import CHUNK_ITEMS, score_batch, token_breakdown
 from ngramkit.keys import key_digits
 from ngramkit.persist import load, save
@@ -117,10 +120,23 @@ def one_call_rows(model: CountLM, ken, items: list[str], repeat: int, name: str)
         for s in spaced:
             score(s, bos=True, eos=True)
 
-    times = interleaved([ours, tb, ref], repeat)
+    def one_batch() -> None:
+        for w in items:
+            score_batch(model, [w])
+
+    def batch_path() -> None:  # the same calls with the item-by-item path turned off
+        few, evaluate.FEW_ITEMS = evaluate.FEW_ITEMS, 0
+        try:
+            one_batch()
+        finally:
+            evaluate.FEW_ITEMS = few
+
+    times = interleaved([ours, tb, ref, one_batch, batch_path], repeat)
     per = [[x / len(items) for x in t] for t in times]
     row(f"logprob(name), {name}", per[0], per[2], 1e-6, "kenlm score")
     row(f"token_breakdown(name), {name}", per[1], per[2], 1e-6, "kenlm score")
+    row(f"score_batch([name]), {name}", per[3], per[0], 1e-6, "logprob(name)")
+    row(f"score_batch([name]) batch path, {name}", per[4], per[0], 1e-6, "logprob(name)")
 
 
 def cold_batch(names: list[str], tmp: Path, repeat: int) -> None:

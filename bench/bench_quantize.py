@@ -4,8 +4,10 @@ Fits modified Kneser-Ney at orders 3 and 5 on the makemore split's train
 names (/work/shared/data/makemore-split, or --split), then quantizes the
 probabilities and backoff weights to 8, 6 and 4 bits (ngramkit.quantize, as
 KenLM's build_binary -q/-b) and reports the test NLL (nats per predicted
-token, as the eval command averages it), its change, and the model file's
-size (format 2: one byte per quantized value).
+token, as the eval command averages it), its change, the change export
+reports without --on (on quantize.SAMPLE_ITEMS items drawn from the exact
+model: an estimate of the KL divergence) and the model file's size (format
+2: one byte per quantized value).
 
     .venv/bin/python bench/bench_quantize.py
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from ngramkit import CountLM, persist
 from ngramkit.evaluate import corpus_metrics
-from ngramkit.quantize import quantize
+from ngramkit.quantize import cost_on_sample, quantize
 
 
 def main() -> None:
@@ -27,7 +29,10 @@ def main() -> None:
     args = ap.parse_args()
     train = Path(args.split, "train.txt").read_text().split()
     test = Path(args.split, "test.txt").read_text().split()
-    print(f"{'order':>5} {'bits (p/b)':>10} {'test NLL':>10} {'change':>9} {'file bytes':>11}")
+    print(
+        f"{'order':>5} {'bits (p/b)':>10} {'test NLL':>10} {'change':>9} {'drawn':>9} "
+        f"{'file bytes':>11}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for order in (3, 5):
             model = CountLM(order=order, smooth="mkn").fit(train)
@@ -37,7 +42,11 @@ def main() -> None:
                 nll = corpus_metrics(m, test).nll
                 size = persist.save(m, Path(tmp, "m.ngk")).stat().st_size
                 label = "exact" if bits is None else f"{bits}/{bits}"
-                print(f"{order:>5} {label:>10} {nll:>10.4f} {nll - base:>+9.4f} {size:>11,}")
+                drawn = f"{cost_on_sample(model, m).change:+.4f}" if bits else ""
+                print(
+                    f"{order:>5} {label:>10} {nll:>10.4f} {nll - base:>+9.4f} {drawn:>9} "
+                    f"{size:>11,}"
+                )
 
 
 if __name__ == "__main__":

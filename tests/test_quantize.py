@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from ngramkit import CountLM, load, save
 from ngramkit.cli import cli
@@ -16,7 +16,7 @@ from ngramkit.container import narrowest
 from ngramkit.errors import OptionError
 from ngramkit.evaluate import corpus_metrics
 from ngramkit.persist import MAGIC
-from ngramkit.quantize import binned, quantize
+from ngramkit.quantize import SAMPLE_ITEMS, binned, quantize
 
 
 def _binned_loop(values: list[float], bits: int, keep_zero: bool) -> list[float]:
@@ -99,3 +99,108 @@ def test_export_writes_a_quantized_model_file(tmp_path: Path, names: list[str]) 
     bad = CliRunner().invoke(cli, ["export", str(model), "--quantize", "6", "-o", str(out)])
     assert bad.exit_code == 2  # an option error (docs: exit status)
     assert bad.output.strip() == "Error: --quantize writes a model file: add --format ngk"
+
+
+def _export(args: list[str]) -> Result:
+    return CliRunner().invoke(cli, ["export", *args])
+
+
+def _eval_nll(model: Path, words: Path) -> float:
+    result = CliRunner().invoke(cli, ["eval", str(model), str(words), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)["summary"]["nll"]
+
+
+@pytest.fixture()
+def exact_file(tmp_path: Path, names: list[str]) -> Path:
+    path = tmp_path / "m.ngk"
+    save(CountLM(order=4, smooth="mkn").fit(names[:3000]), path)
+    return path
+
+
+def test_export_reports_the_cost_eval_measures_on_a_list(
+    tmp_path: Path, names: list[str], exact_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference: `ngramkit eval` of the exact and the quantized file on the list."""
+    monkeypatch.chdir(tmp_path)  # short names: the lines below are not wrapped
+    words = Path("test.txt")
+    words.write_text("\n".join([*names[3000:3400], "ab1", "Emma"]) + "\n")
+    out = Path("q.ngk")
+    common = [str(exact_file), "--format", "ngk", "--quantize", "4", "--on", str(words)]
+    data = json.loads(_export([*common, "-o", str(out), "--json"]).output)["cost"]
+    exact, small = _eval_nll(exact_file, words), _eval_nll(out, words)
+    assert (data["nll_exact"], data["nll_quantized"]) == (exact, small)
+    assert data["nll_change"] == small - exact and data["nll_change"] > 0  # 4 bits cost
+    assert (data["on"], data["sample"], data["items"], data["oov"]) == (str(words), None, 402, 1)
+    text = _export([*common, "-o", "q2.ngk"]).output.splitlines()
+    assert text[1:] == [
+        f"NLL (nats/token) on {words}, 402 items (1 OOV, left out):",
+        f"  exact {exact:.5f}, quantized {small:.5f}: cost {small - exact:+.5f} "
+        f"({data['tokens']:,} tokens)",
+    ]
+
+
+def test_export_without_a_list_measures_on_drawn_items(
+    tmp_path: Path, exact_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,000 items sampled from the exact model, seed 0: corpus_metrics of both models."""
+    monkeypatch.chdir(tmp_path)  # short names: the lines are not wrapped
+    out = Path("q.ngk")
+    result = _export([str(exact_file), "--format", "ngk", "--quantize", "3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == (
+        "NLL (nats/token) on 2,000 items drawn from the exact model (seed 0):"
+    )
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+    data = json.loads(
+        _export(
+            [str(exact_file), "--format", "ngk", "--quantize", "3", "-o", str(out), "--json"]
+        ).output
+    )["cost"]
+    exact, small = load(exact_file).model, load(out).model
+    items = exact.sample(2000, seed=0)
+    want = corpus_metrics(exact, items), corpus_metrics(small, items)
+    assert data["on"] is None and data["sample"] == {"items": 2000, "seed": 0}
+    assert data["tokens"] == want[0].tokens == want[1].tokens
+    assert data["nll_exact"] == pytest.approx(want[0].nll, rel=1e-12)
+    assert data["nll_quantized"] == pytest.approx(want[1].nll, rel=1e-12)
+    assert data["nll_change"] > 0.001  # 3 bits cost, even on the exact model's own samples
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"12\n!!\n", "--on {p}: all 2 items are OOV"),
+        (b"ab\xff\n", "not valid UTF-8"),
+        (b"", "the file is empty"),
+    ],
+)
+def test_a_bad_list_is_one_line_and_writes_nothing(
+    tmp_path: Path, exact_file: Path, content: bytes | None, message: str
+) -> None:
+    words = tmp_path / "w.txt"
+    if content is not None:
+        words.write_bytes(content)
+    out = tmp_path / "q.ngk"
+    args = [str(exact_file), "--format", "ngk", "--quantize", "8", "--on", str(words)]
+    result = _export([*args, "-o", str(out)])
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert message.format(p=words) in result.output
+    assert not out.exists()
+
+
+def test_the_help_states_the_sample_size() -> None:
+    assert f"on {SAMPLE_ITEMS:,} items drawn" in " ".join(_export(["--help"]).output.split())
+
+
+def test_on_without_quantize_is_an_option_error(tmp_path: Path, exact_file: Path) -> None:
+    words = tmp_path / "w.txt"
+    words.write_text("emma\n")
+    out = tmp_path / "q.ngk"
+    for fmt in ("ngk", "arpa"):
+        result = _export([str(exact_file), "--format", fmt, "--on", str(words), "-o", str(out)])
+        assert result.exit_code == 2
+        assert result.output.strip() == "Error: --on measures what --quantize costs: add --quantize"
+        assert not out.exists()

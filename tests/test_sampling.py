@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ngramkit import CountLM
+from ngramkit import CountLM, sampling
 from ngramkit.errors import NgramkitError
 
 _COUNTS: dict[tuple[int, int], torch.Tensor] = {}
@@ -163,3 +163,39 @@ def test_one_by_one_fallback_draws_the_same(
     monkeypatch.setattr(keys, "MAX_KEY", 10)
     assert model.sample(40, seed=3, prefix="a", cut=9) == fast
     assert model.sample(0, seed=3) == []
+
+
+def test_a_large_block_draws_the_lecture_samples(names: list[str]) -> None:
+    """3,000 items: the second block is large (walked in sampling._SEGMENT rows a segment)
+    and decoded through the code-point table; the lecture's loop draws the same."""
+    model = CountLM(order=2, smooth=1.0).fit(names)
+    assert model.sample(3000, seed=2147483647) == lecture_samples(names, 2, 1.0, 3000, 2147483647)
+
+
+def plain_record(sampler: sampling._Sampler, noise: torch.Tensor) -> list[tuple[int, ...]]:
+    """The walk's record row by row, one draw at a time from the item start: (key,
+    length, token) per row."""
+    key, length, out = sampler.start_key, 0, []
+    for q in range(len(noise)):
+        k, n = torch.tensor([key]), torch.tensor([length])
+        tok, nk, nl = sampler.step(noise[q : q + 1], k, n)
+        out.append((key, length, int(tok)))
+        key, length = int(nk), int(nl)
+    return out
+
+
+@pytest.mark.parametrize(("order", "cut"), [(1, 256), (2, 256), (2, 4), (3, 6), (5, 256)])
+def test_any_segment_length_gives_the_plain_record(names: list[str], order: int, cut: int) -> None:
+    """Speculative segments of 16 .. 2048 rows (a block of 2048): every row's state and
+    draw as the plain one-row-at-a-time walk has them (cuts at `cut` symbols)."""
+    model = CountLM(order=order, smooth=0.5).fit(names[:2000])
+    stream = sampling.ItemStream(model, seed=1, max_len=cut)
+    sampler = stream.sampler
+    noise = torch.empty(2048, len(model.vocab)).exponential_(1, generator=stream.g)
+    want = plain_record(sampler, noise)
+    for L in (16, 64, 128, 256, 2048):
+        zeros = torch.zeros(2048, dtype=torch.long)
+        walk = sampling._Walk(noise, zeros.clone(), zeros.clone(), zeros.clone())
+        sampler.walk(walk, sampler.start_key, 0, L)
+        got = list(zip(walk.key.tolist(), walk.length.tolist(), walk.tok.tolist()))
+        assert got == want, L

@@ -152,9 +152,20 @@ class CountLM(LanguageModel):
 
         A subclass that overrides token_logprobs is read through its override: the rows
         hold CountLM's numbers, not the subclass's."""
-        if type(self).token_logprobs is not CountLM.token_logprobs:
+        if self._overridden():
             return super().token_scores(item)
         return self._scorer().item_logprobs(self._ids(item))
+
+    def plain_token_scores(self) -> bool:
+        """Whether token_scores answers from plain Python rows now, with no tensor work:
+        what evaluate.score_batch asks before scoring a small batch item by item. Asking
+        counts as a one-item call toward the rows (scorer.py's payback rule); False for
+        a subclass that overrides token_logprobs."""
+        return not self._overridden() and self._scorer().scalar_rows() is not None
+
+    def _overridden(self) -> bool:
+        """A subclass overrides token_logprobs: its numbers, not the rows', are the model's."""
+        return type(self).token_logprobs is not CountLM.token_logprobs
 
     def compact_rows(self) -> tuple[ContextRows, torch.Tensor] | None:
         """(rows, [R, V] float64 log p) of every distinct next-token distribution and the

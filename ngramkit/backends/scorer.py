@@ -13,7 +13,8 @@ estimate itself, so every form gives the same floats:
 - otherwise the estimate, DEDUP_BLOCK tokens at a time (backoff tables score
   each block's distinct n-grams once: text is Zipfian).
 
-One-item calls (`item_logprobs`: logprob, token_breakdown) read the dense
+One-item calls (`item_logprobs`: logprob, token_breakdown, score_batch of a
+few items: evaluate.FEW_ITEMS) read the dense
 table or the rows from plain Python buffers, with no tensor work per call;
 before the rows pay, each call is one small batch and counts toward them.
 
