@@ -163,7 +163,6 @@ def grouped(parts: Iterable[Top], limit: int = GROUP_ENTRIES) -> Iterator[Top]:
         if held >= limit:
             yield merge_many(group)
             group, held = [], 0
-            release()  # each counting thread's heap keeps its freed chunks otherwise
     if group:
         yield merge_many(group)
 
