@@ -143,6 +143,22 @@ def current() -> Budget | None:
     return _BUDGET.get()
 
 
+def require(need: int, what: str) -> None:
+    """OptionError (one line) when `need` more bytes, for `what`, would pass the budget
+    in force: the stages that cannot spill (the estimate) are refused up front
+    rather than let the process pass the budget. No budget: nothing."""
+    limit = current()
+    if limit is None:
+        return
+    held = resident()
+    if held + need > limit.limit:
+        raise OptionError(
+            f"--memory {mib(limit.limit)} is too small: {what} needs about {mib(need)} "
+            f"in memory above the {mib(held)} this process holds (only counting spills "
+            f"to disk); give at least {mib(held + need)}"
+        )
+
+
 @contextmanager
 def budget(limit: int | None, temp_dir: str | None = None) -> Iterator[None]:
     """Count under `limit` bytes of resident memory inside the block (None: no budget).

@@ -16,7 +16,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from ngramkit import CountLM, memory
+from ngramkit import CountLM, memory, smoothing
 from ngramkit.cli import cli
 from ngramkit.corpus import Corpus
 from ngramkit.counting import spill
@@ -40,7 +40,10 @@ def small(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     written: list[int] = []
     dump = spill._dump
     monkeypatch.setattr(spill, "resident", lambda: 0)
+    monkeypatch.setattr(memory, "resident", lambda: 0)
     monkeypatch.setattr(spill, "MIN_ROOM", 0)
+    monkeypatch.setattr(smoothing, "BACKOFF_BYTES", 0)  # the estimate's own check: below
+    monkeypatch.setattr(smoothing, "ADDK_BYTES", 0)
     monkeypatch.setattr(spill, "READ_BLOCK", 500)
     monkeypatch.setattr(spill.Runs.merge, "__defaults__", (500,))
 
@@ -228,3 +231,27 @@ def test_chunking_never_changes_the_table() -> None:
         got = NgramCounts.count(corpus, N, chunk_tokens=chunk)
         assert got.top_keys.tolist() == sorted(ref)
         assert got.top_counts.tolist() == [ref[k] for k in sorted(ref)]
+
+
+def test_require_refuses_what_would_pass_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    memory.require(10**15, "nothing: no budget")  # no budget in force: never refused
+    monkeypatch.setattr(memory, "resident", lambda: 300 * 2**20)
+    with memory.budget(400 * 2**20):
+        memory.require(100 * 2**20, "exactly the room left")
+        with pytest.raises(OptionError) as e:
+            memory.require(100 * 2**20 + 1, "the estimate of 7 n-grams")
+    msg = str(e.value)
+    assert msg.startswith("--memory 400 MiB is too small: the estimate of 7 n-grams needs")
+    assert "above the 300 MiB this process holds" in msg and "give at least 400 MiB" in msg
+
+
+def test_cli_budget_that_counting_keeps_but_the_estimate_would_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spill, "resident", lambda: 0)  # counting: the whole budget is room
+    monkeypatch.setattr(memory, "resident", lambda: 0)
+    monkeypatch.setattr(smoothing, "BACKOFF_BYTES", 2**20)  # an n-gram costs 1 MiB
+    code, err, out = fit_cli(tmp_path, "--memory", "64M")
+    assert code == 2 and "--memory 64 MiB is too small: the estimate of " in err
+    assert "n-grams needs about" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()

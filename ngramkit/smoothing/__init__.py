@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import memory
 from ..errors import NgramkitError, OptionError
 from ..options import Option
 from .methods import METHODS
@@ -148,6 +149,14 @@ def is_addk(smooth: float | str) -> bool:
     return isinstance(smooth, float) or smooth == ADDK_AUTO
 
 
+# Peak bytes an estimate holds per n-gram of all orders above the counted table (its
+# levels, temporaries and tables), measured on the stdlib corpus at orders 5 and 8
+# (docs/performance.md: 67-70 for mkn, 45 for add-k), with a margin: what `--memory`
+# checks before estimating.
+BACKOFF_BYTES = 80
+ADDK_BYTES = 56
+
+
 def estimate(
     hparams: dict[str, Any], counts: NgramCounts, corpus: Corpus | None
 ) -> tuple[AddK | BackoffTables, dict[str, Any]]:
@@ -171,6 +180,9 @@ def estimate(
         )
     if corpus is not None and (options["tune"] or smooth == ADDK_AUTO):
         corpus = corpus.expanded()  # folds of held-out items: a weighted item's copies too
+    ngrams = sum(len(k) for k in counts.keys)  # every order's, derived here once
+    per = ADDK_BYTES if is_addk(smooth) else BACKOFF_BYTES
+    memory.require(per * ngrams, f"the estimate of {ngrams:,} n-grams")
     singleton = counts.vocab.unk and (is_addk(smooth) or METHODS[smooth].witten_bell)
     m = unk_mass(counts) if singleton else 0.0
     if not is_addk(smooth):
