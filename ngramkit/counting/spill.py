@@ -78,6 +78,7 @@ def count_within(parts: Iterable[Top], budget: Budget) -> Top:
             table = runs.merge()
     finally:
         runs.close()
+    release()  # the chunks' freed temporaries are not held
     if resident() > budget.limit:
         raise OptionError(
             f"--memory {mib(budget.limit)} is too small: the {len(table[0]):,} distinct "

@@ -149,12 +149,12 @@ def is_addk(smooth: float | str) -> bool:
     return isinstance(smooth, float) or smooth == ADDK_AUTO
 
 
-# Peak bytes an estimate holds per n-gram of all orders above the counted table (its
-# levels, temporaries and tables), measured on the stdlib corpus at orders 5 and 8
-# (docs/performance.md: 67-70 for mkn, 45 for add-k), with a margin: what `--memory`
+# Peak bytes an estimate adds per n-gram of all orders to the counted table and its
+# lower orders (levels, temporaries, tables), measured on the stdlib corpus: 56-57 for
+# mkn at orders 5 and 8, 15 for add-k at order 5; with a margin, what `--memory`
 # checks before estimating.
-BACKOFF_BYTES = 80
-ADDK_BYTES = 56
+BACKOFF_BYTES = 64
+ADDK_BYTES = 24
 
 
 def estimate(
