@@ -89,6 +89,30 @@ def save(
 SEEN_LEVEL = 1  # zlib level of the training items: 3.0x smaller on code lines at ~50 MB/s
 
 
+Packed = tuple[str, "torch.Tensor | None"]  # (tensor name, blob) of the training items
+
+
+def pack_seen(seen: AbstractSet[str], version: int = MODEL.version) -> Packed:
+    """(tensor name, uint8 blob) of the training items in a file of `version`; the blob
+    is None when an item holds a newline (the items are not stored then).
+
+    First-seen order where the set keeps one (a fit, a file), else sorted: a
+    merge of shards' sets has no order of its own; format 1 was always sorted.
+    """
+    ordered = getattr(seen, "ordered", False) and version >= 2
+    items = list(seen) if ordered else sorted(seen)
+    text = "\n".join(items)
+    if text.count("\n") != max(len(items) - 1, 0):
+        return "", None  # an item holds a newline
+    blob = bytearray(text, "utf-8")
+    del text
+    if version >= 2:
+        blob = bytearray(zlib.compress(blob, SEEN_LEVEL))
+    key = "__seen_zlib__" if version >= 2 else "__seen__"
+    empty = torch.zeros(0, dtype=torch.uint8)
+    return key, torch.frombuffer(blob, dtype=torch.uint8) if blob else empty
+
+
 def _contents(
     model: LanguageModel, extra: dict[str, Any], version: int = MODEL.version
 ) -> tuple[dict[str, Any], list[tuple[str, torch.Tensor]]]:
@@ -103,20 +127,9 @@ def _contents(
         )
     training = model.training
     if training is not None and training.seen is not None:
-        # first-seen order where the set keeps one (a fit, a file), else sorted: a
-        # merge of shards' sets has no order of its own; format 1 was always sorted
-        ordered = getattr(training.seen, "ordered", False) and version >= 2
-        seen = list(training.seen) if ordered else sorted(training.seen)
-        if not any("\n" in s for s in seen):
-            blob = bytearray("\n".join(seen), "utf-8")  # one copy of the text, not two
-            if version >= 2:
-                blob = bytearray(zlib.compress(blob, SEEN_LEVEL))
-            key = "__seen_zlib__" if version >= 2 else "__seen__"
-            tensors[key] = (
-                torch.frombuffer(blob, dtype=torch.uint8)
-                if blob
-                else torch.zeros(0, dtype=torch.uint8)
-            )
+        key, blob = pack_seen(training.seen, version)
+        if blob is not None:
+            tensors[key] = blob
     dist, version = registry.provider(type(model))
     fields = {
         "backend": model.name,
