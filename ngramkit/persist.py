@@ -87,6 +87,7 @@ def save(
 
 
 SEEN_LEVEL = 1  # zlib level of the training items: 3.0x smaller on code lines at ~50 MB/s
+SEEN_PIECE = 2**16  # training items joined and compressed at once
 
 
 Packed = tuple[str, "torch.Tensor | None"]  # (tensor name, blob) of the training items
@@ -101,13 +102,16 @@ def pack_seen(seen: AbstractSet[str], version: int = MODEL.version) -> Packed:
     """
     ordered = getattr(seen, "ordered", False) and version >= 2
     items = list(seen) if ordered else sorted(seen)
-    text = "\n".join(items)
-    if text.count("\n") != max(len(items) - 1, 0):
-        return "", None  # an item holds a newline
-    blob = bytearray(text, "utf-8")
-    del text
-    if version >= 2:
-        blob = bytearray(zlib.compress(blob, SEEN_LEVEL))
+    zipper = zlib.compressobj(SEEN_LEVEL) if version >= 2 else None
+    blob = bytearray()
+    for start in range(0, len(items), SEEN_PIECE):  # the text a piece at a time, not whole
+        text = ("\n" if start else "") + "\n".join(items[start : start + SEEN_PIECE])
+        if text.count("\n") != min(SEEN_PIECE, len(items) - start) - (start == 0):
+            return "", None  # an item holds a newline
+        raw = text.encode("utf-8")
+        blob += raw if zipper is None else zipper.compress(raw)
+    if zipper is not None:
+        blob += zipper.flush()
     key = "__seen_zlib__" if version >= 2 else "__seen__"
     empty = torch.zeros(0, dtype=torch.uint8)
     return key, torch.frombuffer(blob, dtype=torch.uint8) if blob else empty

@@ -149,3 +149,26 @@ def test_first_seen_is_a_set_in_first_order_and_files_keep_it(tmp_path: Path) ->
 def test_reader_counts_distinct_items_as_a_set_does(text: str) -> None:
     words = parse_text("t", text, block=4)
     assert words.counted == len(set(words.items)) == words.distinct
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    d=st.dictionaries(st.integers(0, 5000), st.integers(1, 9), min_size=1, max_size=200),
+    slice_=st.integers(1, 40),
+    space=st.sampled_from([7, 50, 2000]),
+)
+def test_suffix_sums_slice_by_slice_equal_a_dict(
+    d: dict[int, int], slice_: int, space: int
+) -> None:
+    from ngramkit import counts as counts_module
+
+    keys, cnt = as_top(d)
+    want: Counter[int] = Counter()
+    for k, c in d.items():
+        want[k % space] += c
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(counts_module, "SUFFIX_SLICE", slice_)
+        mp.setattr(counts_module, "BINCOUNT_LIMIT", 0)  # the sorting path
+        got_k, got_c = counts_module.suffix_sums(keys, cnt, space)
+    assert dict(zip(got_k.tolist(), got_c.tolist())) == dict(want)
+    assert got_k.tolist() == sorted(want)

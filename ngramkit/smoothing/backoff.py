@@ -110,6 +110,8 @@ class BackoffTables:
         V, N = self.vocab_size, self.order
         if N == 1:
             return self.distinct_logprobs(grams)
+        if len(grams) > SCORE_SLICE:  # a slice at a time: the lookups' temporaries stay small
+            return torch.cat([self.counted_logprobs(g) for g in grams.split(SCORE_SLICE)])
         top = top_order(grams // V, V, N)  # (T,) the order answering each key
         out = torch.empty(len(grams), dtype=torch.float64)
         missing = torch.zeros(len(grams), dtype=torch.bool)
