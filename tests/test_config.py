@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ngramkit.backends.count import CountLM
@@ -121,6 +121,7 @@ def test_files_that_are_not_configs(tmp_path: Path) -> None:
         load_config(tmp_path / "huge.yaml")
 
 
+@settings(deadline=None)  # a first example can pay an import: 0.7 s on a loaded machine
 @given(
     order=st.integers(1, 32),
     smooth=st.floats(0, 1e6, allow_nan=False),
