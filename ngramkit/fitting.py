@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,9 +193,7 @@ def train(
     model = cls(**hparams).fit(corpus, progress=progress)
     metrics = model.fit_metrics() or corpus_metrics(model, train_items, train_w)
     val = corpus_metrics(model, val_items, val_w) if val_items else None
-    seen = model.training.seen if model.training else None
-    drawn = model.sample(n_samples, seed=seed) if n_samples else []
-    samples = [(s, None if seen is None else s in seen) for s in drawn]
+    samples = marked_samples(model, n_samples, seed)
     stats = DataStats(
         source=words.source,
         items=len(words),
@@ -215,6 +214,27 @@ def train(
         normalized=corpus.changes,
     )
     return FitResult(model, stats, metrics, val, samples, time.perf_counter() - start)
+
+
+def marked_samples(model: LanguageModel, n: int, seed: int) -> list[tuple[str, bool | None]]:
+    """`n` seeded samples of `model`, each with whether it is a training item (None:
+    not known)."""
+    seen = model.training.seen if model.training else None
+    drawn = model.sample(n, seed=seed) if n else []
+    return [(s, None if seen is None else s in seen) for s in drawn]
+
+
+def save_and_sample(result: FitResult, output: str, n: int, seed: int) -> FitResult:
+    """result.save(output) with `n` samples drawn meanwhile (marked_samples): the write
+    waits on zlib, checksums and the disk, which leave the interpreter to the sampler
+    (0.3 s of the stdlib fit). The samples are the ones drawn after the save."""
+    if not n:
+        return result.save(output)
+    with ThreadPoolExecutor(1, thread_name_prefix="ngramkit-save") as pool:
+        saving = pool.submit(result.save, output)
+        samples = marked_samples(result.model, n, seed)
+        saved = saving.result()
+    return replace(saved, samples=samples)
 
 
 def distinct(words: WordList, rule: Normalization = DEFAULT) -> tuple[WordList, int]:
@@ -382,13 +402,13 @@ def _run(settings: FitSettings, progress: Progress | None) -> FitResult:
         seed=settings.seed,
         kind=settings.tokenizer,
         normalization=settings.normalization,
-        n_samples=settings.samples,
+        n_samples=0,  # drawn while the file is written
         progress=progress,
         unk=settings.unk,
         min_count=settings.min_count,
         dedup=settings.dedup,
     )
-    return result.save(output)
+    return save_and_sample(result, output, settings.samples, settings.seed)
 
 
 def _read_lists(paths: list[str], fmt: ListFormat | None = None) -> WordList:
@@ -461,12 +481,10 @@ def _run_counted(s: FitSettings, progress: Progress | None) -> FitResult:
     model.training = trained_on(table)  # shards' items: "in training" marks, as `train` has
     metrics = table_metrics(model, table)
     stages["estimate"] = time.perf_counter() - clock
-    drawn = model.sample(s.samples, seed=s.seed) if s.samples else []
     stats = CountedStats(how, shards, table, stages, changed)
     seconds = time.perf_counter() - start
-    seen = model.training.seen if model.training else None
-    samples = [(d, None if seen is None else d in seen) for d in drawn]
-    return FitResult(model, stats, metrics, None, samples, seconds).save(output)
+    result = FitResult(model, stats, metrics, None, [], seconds)
+    return save_and_sample(result, output, s.samples, s.seed)
 
 
 def _default_order(cls: type[LanguageModel]) -> int:
