@@ -1,24 +1,23 @@
 """How many threads ngramkit's work runs on: the one home of that policy.
 
 torch's intra-op threads pay on long tensor passes and cost on short ones
-(on a busy machine a spinning worker waits for a core someone else holds),
-so the CLI starts torch on one thread (cli/__init__.py sets OMP_NUM_THREADS=1
-unless the user set it) and widens it only around passes long enough to
-gain: a large fit's estimate (`wide`). Counting a large corpus runs its
-chunks on a small pool of Python threads (`in_order`): torch releases the
-GIL inside its operators, and a chunk is milliseconds of work, so the pool's
-threads wait on a queue, they do not spin.
+(on a busy machine a spinning worker waits for a core someone else holds,
+and a large fit's estimate and metrics ran several times slower so), so the
+CLI starts torch on one thread: cli/__init__.py sets OMP_NUM_THREADS=1
+unless the user set it, and says so here (`cli_default`).
 
-A count the user chose is kept: with OMP_NUM_THREADS set by the user, or in
-Python (where torch starts on every core and `torch.set_num_threads` is the
-user's), `wide` changes nothing and the pool has torch's thread count.
+Counting a large corpus can run its chunks on a small pool of Python
+threads (`in_order`): torch releases the GIL inside its operators, and a
+chunk is milliseconds of work, so the pool's threads wait on a queue, they
+do not spin. The pool has torch's thread count (`pool_size`): one under the
+CLI's default, the user's OMP_NUM_THREADS or torch.set_num_threads, and in
+Python torch's default, every core. Loads run on one thread (`one_thread`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,8 +25,7 @@ from typing import TypeVar
 
 from . import memory
 
-MAX_THREADS = 4  # beyond this, memory bandwidth, not cores, bounds counting and the estimate
-WIDE_MIN = 2**20  # table entries from which an estimate's passes gain from intra-op threads
+MAX_THREADS = 4  # counting threads at most: beyond, memory bandwidth bounds counting
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,25 +34,22 @@ _cli_default = False  # the CLI chose torch's one thread (the user did not)
 
 
 def cli_default() -> None:
-    """Called by the CLI when it set OMP_NUM_THREADS=1 itself: large work may widen."""
+    """Called by the CLI when it set OMP_NUM_THREADS=1 itself (the user did not)."""
     global _cli_default
     _cli_default = True
 
 
-def cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def pool_size() -> int:
-    """Threads for chunked counting: the cores (at most MAX_THREADS) under the CLI's
-    default, else torch's thread count (what the user or torch chose), at least 1."""
+    """Threads for chunked counting: torch's thread count (at most MAX_THREADS): one
+    under the CLI's default, what the user chose (OMP_NUM_THREADS, or in Python
+    torch.set_num_threads), else torch's default, the cores.
+
+    The CLI counts on one thread unless asked: on a 2-core machine a second
+    counting thread made the stdlib fit at 6.1 x 10^7 symbols 5-10% faster and
+    its peak 40-55 MiB higher (docs/performance.md)."""
     import torch
 
-    wanted = cores() if _cli_default else torch.get_num_threads()
+    wanted = 1 if _cli_default else torch.get_num_threads()
     return max(1, min(wanted, MAX_THREADS))
 
 
@@ -83,24 +78,6 @@ def in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator
             yield pending.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # an error or a closed generator too
-
-
-@contextlib.contextmanager
-def wide(entries: int) -> Iterator[None]:
-    """Torch on the cores (at most MAX_THREADS) inside, for a pass over `entries`
-    table entries of at least WIDE_MIN, when the CLI chose one thread; restored after."""
-    import torch
-
-    threads = torch.get_num_threads()
-    target = min(cores(), MAX_THREADS)
-    change = _cli_default and entries >= WIDE_MIN and threads < target
-    if change:
-        torch.set_num_threads(target)
-    try:
-        yield
-    finally:
-        if change:
-            torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager
