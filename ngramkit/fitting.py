@@ -257,6 +257,8 @@ def _split(
     """((train items, weights), (validation items, weights)): the seeded split of lines."""
     if words.weights is None:
         train_items, val_items = train_val_split(words.items, val_fraction, seed)
+        if not val_items:  # every item trains: the list read, not a second copy held
+            train_items = words.items
         return (train_items, None), (val_items, None)
     weights = words.weights
     parts = train_val_split(range(len(words.items)), val_fraction, seed)

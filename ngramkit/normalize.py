@@ -127,7 +127,8 @@ class Normalization:
         """(items under the rule, items each part changed): {"form": n, "case": n, "accents": n}.
 
         Parts apply in order, each counted on the output of the one before;
-        "auto" parts count 0 (they change nothing until resolved).
+        "auto" parts count 0 (they change nothing until resolved). A list the
+        rule leaves as it is comes back itself.
         """
         steps = (
             ("form", Normalization(self.form, "keep", "keep")),
@@ -135,9 +136,10 @@ class Normalization:
             ("accents", self),
         )
         changed: dict[str, int] = {}
+        if self.changes_nothing or (self.case != "lower" and all(map(str.isascii, items))):
+            # form and accents change no ASCII: the given list itself, not a copy
+            return items if isinstance(items, list) else list(items), {p: 0 for p, _ in steps}
         out = list(items)
-        if self.changes_nothing or (self.case != "lower" and all(map(str.isascii, out))):
-            return out, {part: 0 for part, _ in steps}  # form and accents change no ASCII
         for part, rule in steps:
             out, changed[part] = rule.apply_all(out)
         return out, changed
