@@ -145,7 +145,7 @@ def merge_many(tables: Sequence[Top]) -> Top:
     return sum_runs(keys, torch.cat([t[1] for t in tables])[at])
 
 
-GROUP_ENTRIES = 2**18  # chunk-table entries merged by one sort: ~40 MiB of temporaries
+GROUP_ENTRIES = 2**18  # chunk-table entries merged by one sort: ~10 MiB of temporaries
 
 
 def grouped(parts: Iterable[Top], limit: int = GROUP_ENTRIES) -> Iterator[Top]:

@@ -227,7 +227,7 @@ def marked_samples(model: LanguageModel, n: int, seed: int) -> list[tuple[str, b
 def save_and_sample(result: FitResult, output: str, n: int, seed: int) -> FitResult:
     """result.save(output) with `n` samples drawn meanwhile (marked_samples): the write
     waits on zlib, checksums and the disk, which leave the interpreter to the sampler
-    (0.3 s of the stdlib fit). The samples are the ones drawn after the save."""
+    (0.3 s of the stdlib fit). The samples are those `train` would draw (seeded)."""
     if not n:
         return result.save(output)
     with ThreadPoolExecutor(1, thread_name_prefix="ngramkit-save") as pool:

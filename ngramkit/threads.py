@@ -4,7 +4,7 @@ torch's intra-op threads pay on long tensor passes and cost on short ones
 (on a busy machine a spinning worker waits for a core someone else holds,
 and a large fit's estimate and metrics ran several times slower so), so the
 CLI starts torch on one thread: cli/__init__.py sets OMP_NUM_THREADS=1
-unless the user set it, and says so here (`cli_default`).
+unless the user set it.
 
 Counting a large corpus can run its chunks on a small pool of Python
 threads (`in_order`): torch releases the GIL inside its operators, and a
@@ -30,14 +30,6 @@ MAX_THREADS = 4  # counting threads at most: beyond, memory bandwidth bounds cou
 T = TypeVar("T")
 R = TypeVar("R")
 
-_cli_default = False  # the CLI chose torch's one thread (the user did not)
-
-
-def cli_default() -> None:
-    """Called by the CLI when it set OMP_NUM_THREADS=1 itself (the user did not)."""
-    global _cli_default
-    _cli_default = True
-
 
 def pool_size() -> int:
     """Threads for chunked counting: torch's thread count (at most MAX_THREADS): one
@@ -49,8 +41,7 @@ def pool_size() -> int:
     its peak 40-55 MiB higher (docs/performance.md)."""
     import torch
 
-    wanted = 1 if _cli_default else torch.get_num_threads()
-    return max(1, min(wanted, MAX_THREADS))
+    return max(1, min(torch.get_num_threads(), MAX_THREADS))
 
 
 def in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:

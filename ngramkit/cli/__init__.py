@@ -21,7 +21,6 @@ from typing import Any, NoReturn
 
 import click
 
-from .. import threads
 from ..errors import NgramkitError, OptionError, visible
 
 EXIT_FAILED = 1
@@ -103,9 +102,7 @@ def main() -> None:
     # idle machine and cost a lot on a busy one (spinning workers wait on a core
     # someone else holds). One thread unless the user asks for more; torch reads
     # this when it is first imported.
-    if "OMP_NUM_THREADS" not in os.environ:
-        os.environ["OMP_NUM_THREADS"] = "1"
-        threads.cli_default()  # large work may widen (threads.py)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # counting's threads follow (threads.py)
     # torch's CPU wheel warns at import when numpy is absent; ngramkit never needs numpy.
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     os.environ.setdefault("PYTHONWARNINGS", "ignore:Failed to initialize NumPy")  # workers too
