@@ -110,7 +110,7 @@ class FitResult:
     train: Metrics
     val: Metrics | None  # None: no validation split (a fit from counts, --val-fraction 0)
     samples: list[tuple[str, bool | None]]  # (item, seen in training; None: not known)
-    seconds: float  # wall time of the fit, saving excluded
+    seconds: float  # wall time of the fit, its samples and saving excluded
     output: str | None = None  # the model file, once saved
 
     def metrics(self) -> dict[str, Any]:
