@@ -325,19 +325,32 @@ class NgramCounts:
 
     @cached_property
     def _orders(self) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-        """(keys, counts) of orders 1..N: c(g) = sum of c(G) over the windows G ending in g.
+        """(keys, counts) of orders 1..N, derived once and kept (see `lower_orders`)."""
+        keys, counts = [self.top_keys], [self.top_counts]
+        for _, k_keys, k_counts in self.lower_orders():
+            keys.insert(0, k_keys)
+            counts.insert(0, k_counts)
+        return tuple(keys), tuple(counts)
+
+    def lower_orders(self) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+        """(k, keys, counts) of orders N-1 down to 1: c(g) = sum of c(G) over the windows
+        G ending in g, each order summed from the one above (a suffix of a suffix:
+        smaller sorts, the same sums). The kept ones when `keys` was read before;
+        otherwise derived as they are asked for and not kept, so a caller that
+        drops an order's counts once used holds at most two orders' at a time.
 
         Over (.,a)=1 (a,b)=1 (b,.)=2 (.,b)=1 (V=3, order 2) the unigrams are
         a=1, b=2, .=2 (the predicted tokens).
         """
         V = self.vocab_size
-        keys, counts = [self.top_keys], [self.top_counts]
+        kept = self.__dict__.get("_orders")  # the cached_property's value, once computed
+        keys, counts = self.top_keys, self.top_counts
         for k in range(self.order - 1, 0, -1):
-            # each order from the one above it (a suffix of a suffix): smaller sorts, same sums
-            suffix_keys, suffix_counts = suffix_sums(keys[0], counts[0], V**k)
-            keys.insert(0, suffix_keys)
-            counts.insert(0, suffix_counts)
-        return tuple(keys), tuple(counts)
+            if kept is not None:
+                keys, counts = kept[0][k - 1], kept[1][k - 1]
+            else:
+                keys, counts = suffix_sums(keys, counts, V**k)
+            yield k, keys, counts
 
     @property
     def keys(self) -> tuple[torch.Tensor, ...]:

@@ -172,3 +172,115 @@ def test_suffix_sums_slice_by_slice_equal_a_dict(
         got_k, got_c = counts_module.suffix_sums(keys, cnt, space)
     assert dict(zip(got_k.tolist(), got_c.tolist())) == dict(want)
     assert got_k.tolist() == sorted(want)
+
+
+# -- the estimate one order at a time (levels.level_counts, interpolate.estimate) --
+
+
+def plain_estimate(counts: NgramCounts, method, D: list) -> list[torch.Tensor]:
+    """log p of every stored n-gram, order by order, from whole arrays: the formulas of
+    methods.py with the table's own lower orders, one index_add per level."""
+    V, N = counts.vocab_size, counts.order
+    out, p_below, below = [], None, None
+    for k in range(1, N + 1):
+        keys, raw = counts.keys[k - 1], counts.counts[k - 1]
+        a = raw.clone()
+        if method.continuation and k < N:
+            suffix = counts.keys[k] % V**k
+            a = torch.bincount(torch.searchsorted(keys, suffix), minlength=len(keys))
+            if k >= 2:
+                a = torch.where(keys < V ** (k - 1), raw, a)
+        start = 0 if k < 3 else int(torch.searchsorted(keys, V ** (k - 2)))
+        keys, a = keys[start:], a[start:].double()
+        ctx, ctx_of = torch.unique_consecutive(keys // V, return_inverse=True)
+        Dk = torch.tensor(D[k - 1], dtype=torch.float64)
+        if method.n_discounts == 0:
+            d = torch.zeros_like(a)
+        elif method.n_discounts == 1:
+            d = Dk[0].expand_as(a)
+        else:
+            d = Dk[(a.clamp(max=3) - 1).long()]
+        d = torch.minimum(d, a)
+        total = torch.zeros(len(ctx), dtype=torch.float64).index_add(0, ctx_of, a)
+        taken = torch.zeros(len(ctx), dtype=torch.float64).index_add(0, ctx_of, d)
+        if method.witten_bell:
+            extra = torch.bincount(ctx_of, minlength=len(ctx)).double()
+            total, taken = total + extra, taken + extra
+        gamma = taken / total
+        alpha = (a - d) / total[ctx_of]
+        if k == 1:
+            p = torch.full((V,), float(gamma[0]) * (1.0 / V), dtype=torch.float64)
+            p[keys] += alpha
+        else:
+            at = keys % V if k == 2 else torch.searchsorted(below, keys % V ** (k - 1))
+            p = p_below[at] * gamma[ctx_of] + alpha
+        out.append(p.log())
+        p_below, below = p, keys
+    return out
+
+
+@pytest.mark.parametrize("smooth", ["kn", "mkn", "wb", "abs"])
+@pytest.mark.parametrize("order", [2, 3, 5])
+@pytest.mark.parametrize("slice_keys", [3, 2**18])
+def test_estimate_by_runs_of_contexts_equals_whole_arrays(
+    smooth: str, order: int, slice_keys: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny slices cut the levels into many runs of whole contexts; the tables are the
+    whole-array estimate's, bit for bit, and so is every order's discounts."""
+    from ngramkit.smoothing import levels
+    from ngramkit.smoothing.methods import METHODS
+
+    monkeypatch.setattr(levels, "SLICE", slice_keys)
+    items = NAMES.read_text().split()[:3000]
+    model = CountLM(order=order, smooth=smooth).fit(items)
+    counts = NgramCounts.count(Corpus.from_items(items, model.vocab), order)
+    want = plain_estimate(counts, METHODS[smooth], model.learned_["discounts"])
+    for k, lp in enumerate(want, 1):
+        assert torch.equal(model.estimate_.logp[k - 1], lp), k
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    keys=st.sets(st.integers(0, 5**4 - 1), max_size=80),
+    V=st.sampled_from([2, 3, 5]),
+    size=st.integers(1, 9),
+)
+def test_context_slices_cover_the_keys_and_keep_each_context_whole(
+    keys: set[int], V: int, size: int
+) -> None:
+    from ngramkit.smoothing import levels
+
+    t = torch.tensor(sorted(k for k in keys if k < V**4), dtype=torch.long)
+    old = levels.SLICE
+    levels.SLICE = size
+    try:
+        parts = list(levels.context_slices(t, V))
+        count = levels.context_count(t, V)
+    finally:
+        levels.SLICE = old
+    assert torch.equal(torch.cat([t[p] for p in parts]) if parts else t, t)
+    owners = [{int(x) // V for x in t[p]} for p in parts]
+    assert sum(map(len, owners)) == len(set().union(*owners)) == count  # no context in two
+    assert count == len({int(x) // V for x in t})
+
+
+@pytest.mark.parametrize("smooth", ["kn", "mkn", "wb", "abs"])
+@pytest.mark.parametrize("order", [2, 3])
+def test_a_vocabulary_symbol_never_seen_leaves_every_row_summing_to_one(
+    smooth: str, order: int
+) -> None:
+    """'c' is in the vocabulary but not in the items: the bigram level backs off to the
+    dense unigram of each token id (it once took the position among counted
+    unigrams, which a missing symbol shifts, and rows summed to 0.94)."""
+    import itertools
+
+    from ngramkit.tokenizer import Vocabulary
+
+    vocab = Vocabulary("char", ("a", "b", "c", "d"))
+    model = CountLM(order=order, smooth=smooth).fit(
+        Corpus.from_items(["ab", "ba", "bd", "dab"], vocab)
+    )
+    V = len(vocab)
+    ctx = torch.tensor(list(itertools.product(range(V), repeat=order - 1)))
+    rows = model.next_logprobs(ctx).exp().sum(1)
+    torch.testing.assert_close(rows, torch.ones(len(ctx), dtype=torch.float64))

@@ -32,6 +32,12 @@ OLD = {
     "v1-neural2": ("neural", {"order": 2, "steps": 3}),
 }
 """The format-1 fixtures: how each was fitted (on ITEMS) by ngramkit 0.1."""
+BLAS = {"v1-neural2"}
+"""Fixtures whose fit goes through BLAS: MKL picks its kernels by CPU (AVX2, AVX-512),
+so a fresh fit's weights may differ from the fixture's in the last bit on another
+machine. They are compared with it within a few ulp, and the writer is tested on
+the fixture's own (loaded) model; counting and the estimates use no BLAS and stay
+exact."""
 
 
 def _fit(plan: str):
@@ -39,16 +45,26 @@ def _fit(plan: str):
     return registry.get(backend)(**hp).fit(Corpus.from_items(ITEMS))
 
 
+def _to_write(plan: str):
+    """The model whose files are compared with the fixture's bytes: a fresh fit, or
+    the fixture's own for a BLAS plan (its bytes then test the writer alone)."""
+    return load(DATA / f"{plan}.ngk").model if plan in BLAS else _fit(plan)
+
+
 def _head(raw: bytes) -> tuple[dict, int]:
     (n,) = struct.unpack("<Q", raw[len(MAGIC) : len(MAGIC) + 8])
     return json.loads(raw[len(MAGIC) + 8 : len(MAGIC) + 8 + n]), len(MAGIC) + 8 + n
 
 
-def _same_state(a, b) -> None:
+def _same_state(a, b, exact: bool = True) -> None:
     (ca, ta), (cb, tb) = a.state(), b.state()
     assert ca == cb and sorted(ta) == sorted(tb)
     for key in ta:
-        assert ta[key].dtype == tb[key].dtype and torch.equal(ta[key], tb[key]), key
+        assert ta[key].dtype == tb[key].dtype, key
+        if exact:
+            assert torch.equal(ta[key], tb[key]), key
+        else:
+            torch.testing.assert_close(ta[key], tb[key], rtol=1e-14, atol=1e-14)
 
 
 @pytest.mark.parametrize("plan", sorted(OLD))
@@ -56,21 +72,23 @@ def test_format_1_files_load_and_compute_what_a_fresh_fit_does(plan: str) -> Non
     loaded = load(DATA / f"{plan}.ngk")
     fresh = _fit(plan)
     assert loaded.header["format_version"] == 1
-    _same_state(loaded.model, fresh)
+    _same_state(loaded.model, fresh, exact=plan not in BLAS)
     for item in ["emma", "ava", "bab"]:
-        assert loaded.model.logprob(item) == fresh.logprob(item)
+        assert loaded.model.logprob(item) == pytest.approx(fresh.logprob(item), rel=1e-13)
+        if plan not in BLAS:
+            assert loaded.model.logprob(item) == fresh.logprob(item)
     assert loaded.model.training == fresh.training
 
 
 @pytest.mark.parametrize("plan", sorted(OLD))
 def test_format_1_is_still_written_byte_for_byte(plan: str, tmp_path: Path) -> None:
-    path = save(_fit(plan), tmp_path / "old.ngk", format_version=1)
+    path = save(_to_write(plan), tmp_path / "old.ngk", format_version=1)
     assert path.read_bytes() == (DATA / f"{plan}.ngk").read_bytes()
 
 
 @pytest.mark.parametrize("plan", sorted(OLD))
 def test_format_2_holds_exactly_what_format_1_does(plan: str, tmp_path: Path) -> None:
-    model = _fit(plan)
+    model = _to_write(plan)
     raw = save(model, tmp_path / "new.ngk").read_bytes()
     header, start = _head(raw)
     assert header["format_version"] == 2 and "payload_crc32" in header

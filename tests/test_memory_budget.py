@@ -22,6 +22,7 @@ from ngramkit.corpus import Corpus
 from ngramkit.counting import spill
 from ngramkit.counts import NgramCounts, merge_sorted
 from ngramkit.errors import OptionError
+from ngramkit.smoothing import fit as smoothing_fit
 
 
 def items(n: int = 6000, seed: int = 3) -> list[str]:
@@ -42,7 +43,7 @@ def small(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(spill, "resident", lambda: 0)
     monkeypatch.setattr(memory, "resident", lambda: 0)
     monkeypatch.setattr(spill, "MIN_ROOM", 0)
-    monkeypatch.setattr(smoothing, "BACKOFF_BYTES", 0)  # the estimate's own check: below
+    monkeypatch.setattr(smoothing_fit, "BACKOFF_BYTES", 0)  # the estimate's own check: below
     monkeypatch.setattr(smoothing, "ADDK_BYTES", 0)
     monkeypatch.setattr(spill, "READ_BLOCK", 500)
     monkeypatch.setattr(spill.Runs.merge, "__defaults__", (500,))
@@ -250,7 +251,7 @@ def test_cli_budget_that_counting_keeps_but_the_estimate_would_pass(
 ) -> None:
     monkeypatch.setattr(spill, "resident", lambda: 0)  # counting: the whole budget is room
     monkeypatch.setattr(memory, "resident", lambda: 0)
-    monkeypatch.setattr(smoothing, "BACKOFF_BYTES", 2**20)  # an n-gram costs 1 MiB
+    monkeypatch.setattr(smoothing_fit, "BACKOFF_BYTES", 2**20)  # an n-gram costs 1 MiB
     code, err, out = fit_cli(tmp_path, "--memory", "64M")
     assert code == 2 and "--memory 64 MiB is too small: the estimate of " in err
     assert "n-grams needs about" in err

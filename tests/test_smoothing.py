@@ -20,7 +20,7 @@ from ngramkit import CountLM, NgramkitError, OptionError
 from ngramkit.corpus import Corpus
 from ngramkit.counts import NgramCounts
 from ngramkit.smoothing.interpolate import estimate
-from ngramkit.smoothing.levels import build_levels
+from ngramkit.smoothing.levels import level_counts
 from ngramkit.smoothing.methods import METHODS
 
 NAMES = Path(__file__).resolve().parents[1] / "examples" / "names.txt"
@@ -214,9 +214,9 @@ def test_agrees_with_nltk(cls: str, smooth: str, kw: dict, nltk_kw: dict, order:
     model = CountLM(order=order, smooth=smooth, **kw).fit(items)
     counts = NgramCounts.count(Corpus.from_items(items, model.vocab), order)
     method = METHODS[smooth]
-    levels = build_levels(counts, method.continuation)
+    stages = level_counts(counts, method.continuation)
     D = model.learned_["discounts"]
-    tables = estimate(method, levels, D, len(model.vocab), mle_unigrams=True)
+    tables, _ = estimate(method, stages, D, len(model.vocab), mle_unigrams=True)
     ref = nltk_fit(cls, items, model, **nltk_kw)
     tok = model.vocab.tokens
     grams, _ = Corpus.from_items(items, model.vocab).windows(order)

@@ -110,7 +110,7 @@ class CountLM(LanguageModel):
         """NLL of the counted data: each distinct n-gram scored once, times its count."""
         keys, cnt = counts.top()
         lp = self._scorer().estimate.counted_logprobs(keys)  # (M,) float64
-        return Metrics(int(cnt.sum()), float((lp * cnt.double()).sum()))
+        return Metrics(int(cnt.sum()), float(lp.mul_(cnt).sum()))  # in place: no (M,) copies
 
     def fit_metrics(self) -> Metrics | None:
         return self.train_metrics_

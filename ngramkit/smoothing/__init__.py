@@ -149,11 +149,9 @@ def is_addk(smooth: float | str) -> bool:
     return isinstance(smooth, float) or smooth == ADDK_AUTO
 
 
-# Peak bytes an estimate adds per n-gram of all orders to the counted table and its
-# lower orders (levels, temporaries, tables), measured on the stdlib corpus: 56-57 for
-# mkn at orders 5 and 8, 15 for add-k at order 5; with a margin, what `--memory`
-# checks before estimating.
-BACKOFF_BYTES = 64
+# Peak bytes an add-k estimate adds per n-gram of all orders to the counted table and
+# its lower orders, measured on the stdlib corpus: 15 at order 5; with a margin, what
+# `--memory` checks before estimating (kn, mkn, wb and abs check in fit.fit_tables).
 ADDK_BYTES = 24
 
 
@@ -180,9 +178,9 @@ def estimate(
         )
     if corpus is not None and (options["tune"] or smooth == ADDK_AUTO):
         corpus = corpus.expanded()  # folds of held-out items: a weighted item's copies too
-    ngrams = sum(len(k) for k in counts.keys)  # every order's, derived here once
-    per = ADDK_BYTES if is_addk(smooth) else BACKOFF_BYTES
-    memory.require(per * ngrams, f"the estimate of {ngrams:,} n-grams")
+    if is_addk(smooth):
+        ngrams = sum(len(k) for k in counts.keys)  # every order's, derived here once
+        memory.require(ADDK_BYTES * ngrams, f"the estimate of {ngrams:,} n-grams")
     singleton = counts.vocab.unk and (is_addk(smooth) or METHODS[smooth].witten_bell)
     m = unk_mass(counts) if singleton else 0.0
     if not is_addk(smooth):

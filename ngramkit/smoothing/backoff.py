@@ -36,6 +36,7 @@ from ..keys import gram_keys, is_table, lookup, row_grams, top_order
 
 DEDUP_MIN = 8192  # batches above this many tokens are scored per distinct n-gram
 SCORE_SLICE = 2**18  # n-grams looked up at once: the lookups make ~12 temporaries this long
+COUNTED_SLICE = 2**16  # the training NLL's slice: 6 MiB of temporaries, no slower (per order)
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,12 @@ class BackoffTables:
         V, N = self.vocab_size, self.order
         if N == 1:
             return self.distinct_logprobs(grams)
-        if len(grams) > SCORE_SLICE:  # a slice at a time: the lookups' temporaries stay small
-            return torch.cat([self.counted_logprobs(g) for g in grams.split(SCORE_SLICE)])
+        if len(grams) > COUNTED_SLICE:  # a slice at a time: the lookups' temporaries stay small
+            whole = torch.empty(len(grams), dtype=torch.float64)
+            for start in range(0, len(grams), COUNTED_SLICE):
+                part = slice(start, start + COUNTED_SLICE)
+                whole[part] = self.counted_logprobs(grams[part])
+            return whole
         top = top_order(grams // V, V, N)  # (T,) the order answering each key
         out = torch.empty(len(grams), dtype=torch.float64)
         missing = torch.zeros(len(grams), dtype=torch.bool)

@@ -16,18 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+
 from ..errors import OptionError
-from .levels import Level, count_of_counts
+from .levels import count_of_counts
 from .methods import Method
 
 FALLBACK = {1: (0.5,), 3: (0.5, 1.0, 1.5)}
 
 
-def estimate(method: Method, level: Level) -> tuple[float, ...]:
-    """The method's discounts for one level (empty for Witten-Bell)."""
+def estimate(method: Method, counts: torch.Tensor) -> tuple[float, ...]:
+    """The method's discounts for one level, from the integer counts (M,) it
+    discounts (empty for Witten-Bell)."""
     if method.n_discounts == 0:
         return ()
-    n = count_of_counts(level, 4)
+    n = count_of_counts(counts, 4)
     if n[0] == 0 or n[1] == 0:
         return FALLBACK[method.n_discounts]
     y = n[0] / (n[0] + 2 * n[1])

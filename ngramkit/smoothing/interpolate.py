@@ -18,7 +18,8 @@ import torch
 
 from ..keys import find, gram_keys, top_order
 from .backoff import BackoffTables
-from .levels import Level
+from .discounts import estimate as estimate_discounts
+from .levels import Level, Stage, build_level, context_count, context_slices, suffix_index
 from .methods import Method
 
 
@@ -30,10 +31,13 @@ def weights(
     alpha = (a - d(a)) / Z(h) is the k-gram's own (discounted) probability,
     gamma = (sum d + t(h)) / Z(h) the weight of the lower order.
     """
-    a = level.counts  # (M,)
+    a = level.counts.double()  # (M,)
     D = torch.as_tensor(discounts, dtype=torch.float64)
     d = _discounted(method, a, D)
-    Z, gamma = _normalizers(method, level, a, d)
+    C = len(level.ctx_keys)
+    total = torch.zeros(C, dtype=torch.float64).index_add(0, level.ctx_of, a)
+    taken = torch.zeros(C, dtype=torch.float64).index_add(0, level.ctx_of, d)
+    Z, gamma = _normalizers(method, level.ctx_of, total, taken)
     if d.requires_grad:  # tuning: autograd needs every intermediate
         return (a - d) / Z[level.ctx_of], gamma
     alpha = a - d  # in place from here: each (M,) temporary is the size of the table
@@ -42,7 +46,7 @@ def weights(
 
 
 def _discounted(method: Method, a: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
-    """d(a): the discount of each k-gram of (continuation) count a, (M,) -> (M,)."""
+    """d(a): the discount of each k-gram of (continuation) count a, (M,) float64 -> (M,)."""
     if method.n_discounts == 0:
         d = torch.zeros_like(a)
     elif method.n_discounts == 1:
@@ -53,49 +57,74 @@ def _discounted(method: Method, a: torch.Tensor, D: torch.Tensor) -> torch.Tenso
 
 
 def _normalizers(
-    method: Method, level: Level, a: torch.Tensor, d: torch.Tensor
+    method: Method, ctx_of: torch.Tensor, total: torch.Tensor, taken: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Z (C,), gamma (C,)) of each context from its k-grams' counts and discounts (M,)."""
-    C = len(level.ctx_keys)
-    total = torch.zeros(C, dtype=torch.float64).index_add(0, level.ctx_of, a)
-    taken = torch.zeros(C, dtype=torch.float64).index_add(0, level.ctx_of, d)
-    extra = torch.zeros(C, dtype=torch.float64)
+    """(Z (C,), gamma (C,)) of each context from the sums over its k-grams (whose
+    context indices are `ctx_of`) of their counts (`total`) and discounts
+    (`taken`), (C,) float64 each, which become Z and gamma in place. Autograd
+    allows it: Z needs no gradient, and gamma's (taken's) needs only Z."""
     if method.witten_bell:
-        extra = torch.bincount(level.ctx_of, minlength=C).double()  # N1+(h .)
-    Z = total + extra  # (C,)
-    return Z, (taken + extra) / Z
-
-
-SLICE = 2**18  # k-grams of a level interpolated at once: bounds the (M,) temporaries
+        extra = torch.bincount(ctx_of, minlength=len(total)).double()  # N1+(h .)
+        total.add_(extra)
+        taken.add_(extra)
+    return total, taken.div_(total)
 
 
 def _interpolated(
-    method: Method, level: Level, D: torch.Tensor, lower: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(p (M,), gamma (C,)): alpha + gamma(h) p_lower(suffix) of each k-gram of a level,
-    float64, `lower` being the order below's p. The same values as `weights` gives,
-    element by element, computed SLICE k-grams at a time after the context sums."""
-    a = level.counts
-    Z, gamma = _normalizers(method, level, a, _discounted(method, a, D))
-    p = torch.empty_like(a)
-    for start in range(0, len(a), SLICE):
-        part = slice(start, start + SLICE)
-        ctx, own = level.ctx_of[part], a[part]
-        alpha = (own - _discounted(method, own, D)).div_(Z[ctx])
+    method: Method,
+    k: int,
+    stage: Stage,
+    D: torch.Tensor,
+    lower: torch.Tensor,
+    below: torch.Tensor,
+    vocab_size: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(p (M,), gamma (C,), ctx_keys (C,)) of order k >= 2: alpha + gamma(h) p_lower(suffix)
+    of each k-gram of `stage` (keys, counts to discount), float64, `lower` being the
+    order below's p and `below` its stored keys (for k = 2, `lower` is dense: V).
+
+    Worked a run of whole contexts at a time (levels.context_slices): each
+    context's sums are over its own k-grams in key order, as `weights` adds
+    them over the whole level, so the values are the same, element by element,
+    and nothing but the outputs is the size of the level.
+    """
+    keys, a = stage
+    V = vocab_size
+    C = context_count(keys, V)
+    p = torch.empty(len(keys), dtype=torch.float64)
+    gamma = torch.empty(C, dtype=torch.float64)
+    ctx_keys = torch.empty(C, dtype=torch.long)
+    done = 0  # contexts written
+    for part in context_slices(keys, V):
+        ctx, ctx_of = torch.unique_consecutive(keys[part] // V, return_inverse=True)
+        own = a[part].double()
+        d = _discounted(method, own, D)
+        total = torch.zeros(len(ctx), dtype=torch.float64).index_add_(0, ctx_of, own)
+        taken = torch.zeros(len(ctx), dtype=torch.float64).index_add_(0, ctx_of, d)
+        Z, g = _normalizers(method, ctx_of, total, taken)
+        alpha = own.sub_(d).div_(Z[ctx_of])
         # alpha + gamma(h) * p_lower, in place (equal to the plain expression:
         # IEEE addition and multiplication commute).
-        p[part] = lower[level.suffix_of[part]].mul_(gamma[ctx]).add_(alpha)
-    return p, gamma
+        suffix = suffix_index(keys[part], below, V, k)
+        p[part] = lower[suffix].mul_(g[ctx_of]).add_(alpha)
+        gamma[done : done + len(ctx)] = g
+        ctx_keys[done : done + len(ctx)] = ctx
+        done += len(ctx)
+    return p, gamma, ctx_keys
 
 
 def estimate(
     method: Method,
-    levels: Sequence[Level],
-    discounts: Sequence[torch.Tensor | Sequence[float]],
+    stages: list[Stage],
+    discounts: Sequence[torch.Tensor | Sequence[float]] | None,
     vocab_size: int,
     mle_unigrams: bool = False,
-) -> BackoffTables:
-    """Backoff tables of the interpolated estimate (all orders).
+) -> tuple[BackoffTables, list[tuple[float, ...]]]:
+    """(backoff tables of the interpolated estimate, the discounts used) from the
+    stages of orders 1..N (levels.level_counts: keys and counts to discount),
+    which are consumed: each order's counts are let go once it is estimated.
+    `discounts`: one row per order, or None to estimate each order's from its
+    counts (discounts.estimate).
 
     The unigrams interpolate with the uniform distribution over V tokens. An
     unknown token (the last id, never counted) so gets the uniform share
@@ -104,28 +133,46 @@ def estimate(
     with it); a token never counted then has probability 0.
     """
     V = vocab_size
-    base = 1.0 / V
     keys, logp, ctx_keys, log_bow = [], [], [], []
+    used: list[tuple[float, ...]] = []
     prev = torch.zeros(0)
-    for level, D in zip(levels, discounts):
-        if level.k == 1:
-            alpha, gamma = weights(method, level, D)
-            g0 = float(gamma[0]) if len(gamma) else 1.0
-            p = torch.full((V,), g0 * base, dtype=torch.float64)  # (V,) dense unigrams
-            p[level.keys] += alpha
-            if mle_unigrams:
-                p = torch.zeros(V, dtype=torch.float64)
-                p[level.keys] = level.counts / level.counts.sum()
+    below = torch.zeros(0, dtype=torch.long)
+    stages.reverse()  # pop() takes order 1 first; then each stage is held here alone
+    for k in range(1, len(stages) + 1):
+        stage = stages.pop()
+        given = discounts[k - 1] if discounts is not None else estimate_discounts(method, stage[1])
+        used.append(tuple(float(x) for x in given))
+        D = torch.as_tensor(given, dtype=torch.float64)
+        if k == 1:
+            p = _unigrams(method, stage, D, V, mle_unigrams)
             keys.append(torch.arange(V))
         else:
-            p, gamma = _interpolated(method, level, torch.as_tensor(D, dtype=torch.float64), prev)
-            keys.append(level.keys)
-            ctx_keys.append(level.ctx_keys)
-            log_bow.append(gamma.log())
+            p, gamma, ctx = _interpolated(method, k, stage, D, prev, below, V)
+            keys.append(stage[0])
+            ctx_keys.append(ctx)
+            log_bow.append(gamma.log_())
             logp.append(prev.log_())  # the order below is used up: its log in place
+        below = stage[0]
+        del stage  # this order's counts to discount go
         prev = p
     logp.append(prev.log_())
-    return BackoffTables(V, tuple(keys), tuple(logp), tuple(ctx_keys), tuple(log_bow))
+    tables = BackoffTables(V, tuple(keys), tuple(logp), tuple(ctx_keys), tuple(log_bow))
+    return tables, used
+
+
+def _unigrams(method: Method, stage: Stage, D: torch.Tensor, V: int, mle: bool) -> torch.Tensor:
+    """(V,) dense p of the unigrams: interpolated with the uniform 1 / V, or the
+    undiscounted a / sum(a) (`mle`)."""
+    keys, a = stage
+    if mle:
+        p = torch.zeros(V, dtype=torch.float64)
+        p[keys] = a.double() / a.double().sum()
+        return p
+    alpha, gamma = weights(method, build_level(1, keys, a, keys, V), D)
+    g0 = float(gamma[0]) if len(gamma) else 1.0
+    p = torch.full((V,), g0 * (1.0 / V), dtype=torch.float64)
+    p[keys] += alpha
+    return p
 
 
 @dataclass(frozen=True)
