@@ -196,12 +196,11 @@ def _pack_mapped(
     """
     index: dict[str, Any] = {}
     digest, offset = Crc32(), 0
-    for name, tensor in tensors:
-        t = tensor.detach().cpu().contiguous()
-        stored, extra = narrowest(t)
+    for name, t, stored, extra, pad in _mapped_tensors(tensors):
         data = tensor_view(stored)
-        digest.update(bytes(-offset % ALIGN))
-        offset += -offset % ALIGN
+        digest.update(bytes(pad))
+        digest.update(data)
+        offset += pad
         index[name] = {
             "dtype": _dtype_name(stored),
             "shape": list(t.shape),
@@ -212,8 +211,6 @@ def _pack_mapped(
             index[name]["as"] = _dtype_name(t)
         index[name].update(extra or {})
         offset += len(data)
-        digest.update(data)
-        del stored, data  # made again as it is written
     digest.update(bytes(-offset % ALIGN))
     header = {"format": fmt.name, "format_version": version, **fields}
     if fmt.layout is None:
@@ -222,17 +219,30 @@ def _pack_mapped(
     return itertools.chain([_head(fmt, header, ALIGN)], _mapped_payload(tensors))
 
 
-def _mapped_payload(tensors: Sequence[tuple[str, torch.Tensor]]) -> Iterator[bytes | memoryview]:
-    """The mapped payload's pieces: each tensor narrowed (again), padded to ALIGN."""
+def _mapped_tensors(
+    tensors: Sequence[tuple[str, torch.Tensor]],
+) -> Iterator[tuple[str, torch.Tensor, torch.Tensor, dict[str, Any] | None, int]]:
+    """(name, tensor, as stored, its extra index entries, padding bytes before it) of
+    each tensor in file order, narrowed (`narrowest`) as it is reached."""
     offset = 0
-    for _, tensor in tensors:
-        stored, _ = narrowest(tensor.detach().cpu().contiguous())
+    for name, tensor in tensors:
+        t = tensor.detach().cpu().contiguous()
+        stored, extra = narrowest(t)
+        pad = -offset % ALIGN
+        yield name, t, stored, extra, pad
+        offset += pad + stored.numel() * stored.element_size()
+
+
+def _mapped_payload(tensors: Sequence[tuple[str, torch.Tensor]]) -> Iterator[bytes | memoryview]:
+    """The mapped payload's pieces: each tensor's padding and stored bytes, then the
+    padding that ends the payload on ALIGN."""
+    end = 0
+    for _, _, stored, _, pad in _mapped_tensors(tensors):
         data = tensor_view(stored)
-        yield bytes(-offset % ALIGN)
-        offset += -offset % ALIGN + len(data)
+        yield bytes(pad)
         yield data
-        del stored, data
-    yield bytes(-offset % ALIGN)
+        end += pad + len(data)
+    yield bytes(-end % ALIGN)
 
 
 def narrowest(t: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any] | None]:

@@ -34,10 +34,7 @@ def weights(
     a = level.counts.double()  # (M,)
     D = torch.as_tensor(discounts, dtype=torch.float64)
     d = _discounted(method, a, D)
-    C = len(level.ctx_keys)
-    total = torch.zeros(C, dtype=torch.float64).index_add(0, level.ctx_of, a)
-    taken = torch.zeros(C, dtype=torch.float64).index_add(0, level.ctx_of, d)
-    Z, gamma = _normalizers(method, level.ctx_of, total, taken)
+    Z, gamma = _normalizers(method, level.ctx_of, len(level.ctx_keys), a, d)
     if d.requires_grad:  # tuning: autograd needs every intermediate
         return (a - d) / Z[level.ctx_of], gamma
     alpha = a - d  # in place from here: each (M,) temporary is the size of the table
@@ -57,14 +54,17 @@ def _discounted(method: Method, a: torch.Tensor, D: torch.Tensor) -> torch.Tenso
 
 
 def _normalizers(
-    method: Method, ctx_of: torch.Tensor, total: torch.Tensor, taken: torch.Tensor
+    method: Method, ctx_of: torch.Tensor, C: int, a: torch.Tensor, d: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Z (C,), gamma (C,)) of each context from the sums over its k-grams (whose
-    context indices are `ctx_of`) of their counts (`total`) and discounts
-    (`taken`), (C,) float64 each, which become Z and gamma in place. Autograd
+    """(Z (C,), gamma (C,)) of C contexts from their k-grams' counts `a` and discounts
+    `d` (M,) float64, `ctx_of` (M,) being each k-gram's context. Each context's sums
+    run over its k-grams in order (one index_add), whether `a` is a whole level or a
+    run of whole contexts. Z and gamma are made in the sums' own arrays; autograd
     allows it: Z needs no gradient, and gamma's (taken's) needs only Z."""
+    total = torch.zeros(C, dtype=torch.float64).index_add(0, ctx_of, a)
+    taken = torch.zeros(C, dtype=torch.float64).index_add(0, ctx_of, d)
     if method.witten_bell:
-        extra = torch.bincount(ctx_of, minlength=len(total)).double()  # N1+(h .)
+        extra = torch.bincount(ctx_of, minlength=C).double()  # N1+(h .)
         total.add_(extra)
         taken.add_(extra)
     return total, taken.div_(total)
@@ -99,9 +99,7 @@ def _interpolated(
         ctx, ctx_of = torch.unique_consecutive(keys[part] // V, return_inverse=True)
         own = a[part].double()
         d = _discounted(method, own, D)
-        total = torch.zeros(len(ctx), dtype=torch.float64).index_add_(0, ctx_of, own)
-        taken = torch.zeros(len(ctx), dtype=torch.float64).index_add_(0, ctx_of, d)
-        Z, g = _normalizers(method, ctx_of, total, taken)
+        Z, g = _normalizers(method, ctx_of, len(ctx), own, d)
         alpha = own.sub_(d).div_(Z[ctx_of])
         # alpha + gamma(h) * p_lower, in place (equal to the plain expression:
         # IEEE addition and multiplication commute).
