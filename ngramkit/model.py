@@ -74,7 +74,8 @@ class FirstSeen(AbstractSet[str]):
     ordered: ClassVar[bool] = True
 
     def __init__(self, items: Iterable[str] = ()) -> None:
-        self._items = dict.fromkeys(items)
+        # a dict's keys are distinct and in first-seen order already: shared, not copied
+        self._items: dict[str, object] = items if isinstance(items, dict) else dict.fromkeys(items)
 
     def __contains__(self, item: object) -> bool:
         return item in self._items
@@ -160,7 +161,9 @@ class LanguageModel(abc.ABC):
             keep = (~corpus.oov).tolist()
             items = [s for s, ok in zip(items, keep) if ok]
             weights = None if weights is None else [w for w, ok in zip(weights, keep) if ok]
-        distinct = FirstSeen(items)
+        # every item kept, unweighted: the distinct items counting folds by (Corpus.folded)
+        whole = items is corpus.items and weights is None
+        distinct = FirstSeen(corpus.item_counts if whole else items)
         self.training = TrainingInfo(
             items=corpus.kept_weight(),
             tokens=corpus.weighted_tokens,

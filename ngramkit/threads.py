@@ -9,15 +9,17 @@ unless the user set it.
 Counting a large corpus can run its chunks on a small pool of Python
 threads (`in_order`): torch releases the GIL inside its operators, and a
 chunk is milliseconds of work, so the pool's threads wait on a queue, they
-do not spin. The pool has torch's thread count (`pool_size`): one under the
-CLI's default, the user's OMP_NUM_THREADS or torch.set_num_threads, and in
-Python torch's default, every core. Loads run on one thread (`one_thread`).
+do not spin. The pool (`pool_size`) has torch's thread count: the user's
+OMP_NUM_THREADS or torch.set_num_threads, and in Python torch's default,
+every core; under the CLI's own default it has CLI_COUNTING threads (at
+most the usable cores), set by `count_on`. Loads run on one thread (`one_thread`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,22 +28,40 @@ from typing import TypeVar
 from . import memory
 
 MAX_THREADS = 4  # counting threads at most: beyond, memory bandwidth bounds counting
+CLI_COUNTING = 2  # the CLI's counting threads when the user set no thread count
+_counting: int | None = None  # counting threads chosen by count_on, else None: torch's
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def pool_size() -> int:
-    """Threads for chunked counting: torch's thread count (at most MAX_THREADS): one
-    under the CLI's default, what the user chose (OMP_NUM_THREADS, or in Python
-    torch.set_num_threads), else torch's default, the cores.
+def count_on(workers: int) -> None:
+    """Count on `workers` threads (at most the usable cores) whatever torch's own
+    thread count: the CLI's default, whose torch runs on one thread."""
+    global _counting
+    _counting = workers
 
-    The CLI counts on one thread unless asked: on a 2-core machine a second
-    counting thread made the stdlib fit at 6.1 x 10^7 symbols 5-10% faster and
-    its peak 40-55 MiB higher (docs/performance.md)."""
+
+def pool_size() -> int:
+    """Threads for chunked counting (at most MAX_THREADS): count_on's choice, at most
+    the usable cores; else torch's thread count: what the user chose
+    (OMP_NUM_THREADS, or in Python torch.set_num_threads), or torch's default,
+    the cores.
+
+    On a 2-core machine the CLI's two counting threads made the order-5 stdlib fit
+    at 3.06 x 10^7 symbols 0.5 s faster (counting 2.3 -> 1.7 s) and its peak
+    25-35 MiB higher (docs/performance.md)."""
+    if _counting is not None:
+        return max(1, min(_counting, _cores(), MAX_THREADS))
     import torch
 
     return max(1, min(torch.get_num_threads(), MAX_THREADS))
+
+
+def _cores() -> int:
+    """Cores this process may run on (its affinity where the system tells it)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:

@@ -196,8 +196,8 @@ def test_ctrl_c_during_fit_leaves_no_file(
 
 def test_help_does_not_import_torch() -> None:
     code = (
-        "import sys; from ngramkit.cli import main; sys.argv = ['ngramkit', '--help']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import sys; from ngramkit.cli import run; sys.argv = ['ngramkit', '--help']\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

@@ -16,11 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ngramkit import CountLM, NgramCounts, threads
-from ngramkit.corpus import Corpus, item_runs
-from ngramkit.counts import grouped, merge_all, merge_many, merge_sorted
+from ngramkit import corpus as corpus_module
+from ngramkit.corpus import FOLD_SHARE, Corpus, item_runs
+from ngramkit.counts import count_keys, grouped, merge_all, merge_many, merge_sorted
 from ngramkit.model import FirstSeen
 from ngramkit.persist import load, save
 from ngramkit.reader import parse_text
+from ngramkit.tokenizer import Vocabulary
 
 NAMES = Path(__file__).resolve().parents[1] / "examples" / "names.txt"
 
@@ -284,3 +286,96 @@ def test_a_vocabulary_symbol_never_seen_leaves_every_row_summing_to_one(
     ctx = torch.tensor(list(itertools.product(range(V), repeat=order - 1)))
     rows = model.next_logprobs(ctx).exp().sum(1)
     torch.testing.assert_close(rows, torch.ones(len(ctx), dtype=torch.float64))
+
+
+def window_counts(items: list[str], vocab: Vocabulary, order: int) -> Counter[int]:
+    """The order-N key counts of `items` by a plain loop: each item padded with N-1
+    boundaries in front and one after, every window of N tokens counted once."""
+    V, want = len(vocab), Counter[int]()
+    for item in items:
+        if any(s not in vocab.stoi for s in item):
+            continue  # OOV: left out
+        ids = [0] * (order - 1) + [vocab.stoi[s] for s in item] + [0]
+        for i in range(len(ids) - order + 1):
+            key = 0
+            for t in ids[i : i + order]:
+                key = key * V + t
+            want[key] += 1
+    return want
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pool=st.lists(st.text(alphabet="abc", min_size=1, max_size=6), min_size=1, max_size=8),
+    picks=st.lists(st.integers(0, 7), min_size=1, max_size=60),
+    order=st.integers(1, 4),
+    closed=st.booleans(),
+)
+def test_a_corpus_of_repeats_counts_folded_as_the_plain_loop(
+    pool: list[str], picks: list[int], order: int, closed: bool
+) -> None:
+    items = [pool[i % len(pool)] for i in picks]  # many repeats
+    vocab = Vocabulary.build(["ab"] if closed else items)  # closed: items with "c" are OOV
+    with pytest.MonkeyPatch.context() as mp:  # large (lazy) for a handful of items
+        mp.setattr(corpus_module, "LAZY_MIN_ITEMS", 0)
+        mp.setattr(corpus_module, "ENCODE_CHUNK", 2)
+        corpus = Corpus.from_items(items, vocab)
+        assert corpus.folded() is not None or len(set(items)) > FOLD_SHARE * len(items)
+        got = NgramCounts.count(corpus, order, chunk_tokens=7)
+    assert dict(zip(got.top_keys.tolist(), got.top_counts.tolist())) == window_counts(
+        items, vocab, order
+    )
+    oov = sum(any(s not in vocab.stoi for s in item) for item in items)
+    assert (got.provenance.items, got.provenance.oov) == (len(items), oov)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    items=st.lists(st.text(alphabet="abc", max_size=6), min_size=1, max_size=30),
+    data=st.data(),
+    lazy=st.booleans(),
+)
+def test_weighted_pieces_weigh_each_token_by_its_item(
+    items: list[str], data: st.DataObject, lazy: bool
+) -> None:
+    weights = data.draw(st.lists(st.integers(1, 5), min_size=len(items), max_size=len(items)))
+    vocab = Vocabulary.build(["ab"])  # items holding "c" are OOV, left out with their weights
+    with pytest.MonkeyPatch.context() as mp:
+        if lazy:
+            mp.setattr(corpus_module, "LAZY_MIN_ITEMS", 0)
+            mp.setattr(corpus_module, "ENCODE_CHUNK", 2)
+        corpus = Corpus.from_items(items, vocab, weights=weights)
+        pieces = [piece() for piece in corpus.weighted_pieces(5)]
+    want = [w for s, w in zip(items, weights) if "c" not in s for _ in range(len(s) + 1)]
+    assert [w for _, ws in pieces for w in ws.tolist()] == want
+    for stream, ws in pieces:
+        assert len(stream) == len(ws) + 1 and int(stream[0]) == 0
+
+
+def test_item_counts_and_folding() -> None:
+    corpus = Corpus.from_items(["b", "a", "b", "b"])
+    assert list(corpus.item_counts.items()) == [("b", 3), ("a", 1)]  # first seen
+    weighted = Corpus.from_items(["b", "a", "b"], weights=[2, 5, 1])
+    assert weighted.item_counts == {"b": 3, "a": 5}
+    assert weighted.folded() is None and corpus.folded() is None  # weighted; small
+    shared = FirstSeen(corpus.item_counts)  # a dict's keys: shared, not copied
+    assert list(shared) == ["b", "a"] and "a" in shared and len(shared) == 2
+
+
+def test_count_keys_weighted_sums_weights() -> None:
+    x = torch.tensor([5, 1, 5, 3, 1, 5])
+    w = torch.tensor([1, 2, 3, 4, 5, 6])
+    for space in (8, 2**40):  # bincount and sort paths
+        keys, counts = count_keys(x, space, w)
+        assert keys.tolist() == [1, 3, 5] and counts.tolist() == [7, 4, 10]
+
+
+def test_count_on_sets_the_pool_within_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threads, "_counting", None)
+    monkeypatch.setattr(threads, "_cores", lambda: 3)
+    threads.count_on(2)
+    assert threads.pool_size() == 2
+    threads.count_on(8)
+    assert threads.pool_size() == 3  # no more than the cores
+    monkeypatch.setattr(threads, "_cores", lambda: 16)
+    assert threads.pool_size() == threads.MAX_THREADS

@@ -3,8 +3,9 @@
 What the process does with its own standard streams runs the real `ngramkit` in
 a subprocess, one case per OS behaviour (a full device, a closed stdout, a
 closed stdin, a broken pipe, SIGTERM); the same error on other commands runs
-`main()` in this process over a stdout that fails as a full disk does, and the
-cases that need no real stream run in CliRunner (issue 19).
+`run()` (main without its fast exit) in this process over a stdout that fails
+as a full disk does, and the cases that need no real stream run in CliRunner
+(issue 19).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from ngramkit import CountLM
-from ngramkit.cli import cli, main
+from ngramkit.cli import cli, run
 from ngramkit.errors import NgramkitError
 from ngramkit.evaluate import score_batch
 
@@ -88,9 +89,9 @@ def test_every_command_on_a_full_stdout_is_one_line(
     full = io.TextIOWrapper(io.BufferedWriter(_Full()), encoding="utf-8")
     monkeypatch.setattr(sys, "argv", ["ngramkit", args[0], str(model), *args[1:]])
     monkeypatch.setattr(sys, "stdout", full)
-    monkeypatch.setattr(os, "dup2", lambda *a: None)  # main() points fd 1 at /dev/null
+    monkeypatch.setattr(os, "dup2", lambda *a: None)  # run() points fd 1 at /dev/null
     with pytest.raises(SystemExit) as done:
-        main()
+        run()
     assert done.value.code == 1
     err = capfd.readouterr().err
     assert one_error_line(err) == "Error: cannot write standard output: No space left on device"
@@ -202,3 +203,25 @@ def test_bootstrap_resamples_are_bounded(model: Path, tmp_path: Path) -> None:
     )
     assert code == 2
     assert "0<=x<=100000" in err.replace(" ", "")
+
+
+def test_main_exits_fast_with_the_status_handlers_and_output_intact(model: Path) -> None:
+    # main() ends in os._exit (no teardown): exit handlers still run, piped output is
+    # whole, and the status is the command's (0, 1 for a data error, 2 for usage)
+    code = (
+        "import atexit, sys; atexit.register(lambda: print('handler ran'))\n"
+        "from ngramkit.cli import main; main()"
+    )
+    for args, status in ((["sample", str(model), "-n", "400"], 0), (["show", "nope.ngk"], 1)):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == status
+        lines = done.stdout.splitlines()
+        assert lines[-1] == "handler ran"
+        if status == 0:
+            assert lines[0].startswith("400 samples") and len(lines) == 402  # then the handler
+        else:
+            assert one_error_line(done.stderr).startswith("Error: nope.ngk")
+    bad = subprocess.run([*ENTRY, "sample", "--nope"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "No such option" in bad.stderr
