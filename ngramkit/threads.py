@@ -50,7 +50,11 @@ def pool_size() -> int:
 
     On a 2-core machine the CLI's two counting threads made the order-5 stdlib fit
     at 3.06 x 10^7 symbols 0.5 s faster (counting 2.3 -> 1.7 s) and its peak
-    25-35 MiB higher (docs/performance.md)."""
+    25-35 MiB higher (docs/performance.md). Under a `--memory` budget, one thread:
+    a second's chunk in flight and the heap's holes took the same fit 9 MiB past
+    `--memory 430M`, where one thread stayed under it."""
+    if memory.current() is not None:
+        return 1
     if _counting is not None:
         return max(1, min(_counting, _cores(), MAX_THREADS))
     import torch

@@ -379,3 +379,13 @@ def test_count_on_sets_the_pool_within_the_cores(monkeypatch: pytest.MonkeyPatch
     assert threads.pool_size() == 3  # no more than the cores
     monkeypatch.setattr(threads, "_cores", lambda: 16)
     assert threads.pool_size() == threads.MAX_THREADS
+
+
+def test_a_memory_budget_counts_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ngramkit import memory
+
+    monkeypatch.setattr(threads, "_cores", lambda: 4)
+    monkeypatch.setattr(threads, "_counting", 2)  # the CLI's count_on(2)
+    assert threads.pool_size() == 2
+    with memory.budget(2**30):
+        assert threads.pool_size() == 1
