@@ -44,6 +44,7 @@ def small(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(memory, "resident", lambda: 0)
     monkeypatch.setattr(spill, "MIN_ROOM", 0)
     monkeypatch.setattr(smoothing_fit, "BACKOFF_BYTES", 0)  # the estimate's own check: below
+    monkeypatch.setattr(smoothing_fit, "BACKOFF_FIXED", 0)
     monkeypatch.setattr(smoothing, "ADDK_BYTES", 0)
     monkeypatch.setattr(spill, "READ_BLOCK", 500)
     monkeypatch.setattr(spill.Runs.merge, "__defaults__", (500,))
@@ -77,6 +78,24 @@ def test_spilled_counts_equal_in_memory(small: list[int], tmp_path: Path) -> Non
     assert torch.equal(plain.top_keys, spilled.top_keys)
     assert torch.equal(plain.top_counts, spilled.top_counts)
     assert list(tmp_path.iterdir()) == []  # the runs and their folder are gone
+
+
+def test_resident_memory_past_half_the_room_spills(
+    small: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the tables alone would never fill a run under a 1 GiB budget: the process's own
+    # memory (temporaries, the heap's holes) passing half the room makes the spills
+    corpus = Corpus.from_items(items())
+    plain = NgramCounts.count(corpus, 4, chunk_tokens=2048)
+    readings = iter([0])  # counting starts at 0 bytes, then always reads the budget less one
+    monkeypatch.setattr(spill, "resident", lambda: next(readings, 2**30 - 1))
+    monkeypatch.setattr(spill, "GROUP_ENTRIES", 1000)  # groups small next to the corpus
+    with memory.budget(2**30, str(tmp_path)):
+        spilled = NgramCounts.count(corpus, 4, chunk_tokens=2048)
+    assert len(small) >= 2 and all(n > spill.READ_BLOCK for n in small[:-1])
+    assert torch.equal(plain.top_keys, spilled.top_keys)
+    assert torch.equal(plain.top_counts, spilled.top_counts)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_spilled_model_equals_in_memory(small: list[int], tmp_path: Path) -> None:

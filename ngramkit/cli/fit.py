@@ -181,9 +181,9 @@ def _order_rows() -> dict[str, list[tuple[str, str]]]:
     "--memory",
     default=None,
     metavar="SIZE",
-    help="Count within SIZE of resident memory (500M, 2G, 50%), spilling sorted runs "
-    "of counts to --temp-dir and merging them; the model is the same [default: no "
-    "limit].",
+    help="Fit within SIZE of resident memory (500M, 2G, 50%): counting spills sorted "
+    "runs to --temp-dir and merges them (the model is the same); a budget the "
+    "estimate would pass is refused [default: no limit].",
 )
 @click.option(
     "--temp-dir",

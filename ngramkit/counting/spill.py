@@ -35,6 +35,7 @@ from ..memory import Budget, mib, release, resident
 ENTRY = 16  # bytes of one n-gram in a table or run: int64 key, int64 count
 MIN_ROOM = CHUNK_TOKENS * 128  # bytes one chunk's counting needs above the process (16 MiB)
 READ_BLOCK = 2**16  # entries of each run read at once when merging
+RUN_SHARE = 6  # a run holds at most 1/RUN_SHARE of the room the budget leaves
 
 
 def count_within(parts: Iterable[Top], budget: Budget) -> Top:
@@ -48,7 +49,11 @@ def count_within(parts: Iterable[Top], budget: Budget) -> Top:
             f"already holds {mib(start)} (Python, torch, the items read) and counting needs "
             f"{mib(need)} more; give at least {mib(start + need)}"
         )
-    run_bytes = max(room // 4, ENTRY * READ_BLOCK)
+    run_bytes = max(room // RUN_SHARE, ENTRY * READ_BLOCK)
+    # Resident memory that spills whatever the tables hold: counting's temporaries
+    # and the heap's holes come on top of the tables (3-4 times a run's bytes at
+    # its peak on the stdlib corpus), and a spill's own merge needs room too.
+    high = start + room // 2
     runs = Runs(budget.temp_dir)
     try:
         stack: list[tuple[int, Top]] = []  # merge_all's stack: (parts merged, table)
@@ -64,7 +69,7 @@ def count_within(parts: Iterable[Top], budget: Budget) -> Top:
                 held += len(part[0])
                 size += n
             stack.append((size, part))
-            if held * ENTRY > run_bytes:
+            if held * ENTRY > run_bytes or (held > READ_BLOCK and resident() > high):
                 runs.write(merge_all([t for _, t in stack], merge_sorted))
                 stack, held = [], 0
                 release()

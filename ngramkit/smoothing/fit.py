@@ -30,11 +30,13 @@ from .tune import tune_discounts
 
 DEV_SEED = LECTURE_SEED  # the split seed ngramkit uses everywhere by default
 
-# Peak bytes the estimate and the training NLL add per stored n-gram of all orders to
-# what the process holds once the counts to discount are found (the tables, and one
-# run of contexts' temporaries), measured on the stdlib corpus with mkn: 30 at order
-# 5, 21 at order 8; with a margin, what `--memory` checks before estimating.
-BACKOFF_BYTES = 40
+# Peak bytes the estimate, the training NLL and the save add to what the process holds
+# once the counts to discount are found: the tables, per stored n-gram of all orders,
+# and a fixed part (one run of contexts' temporaries, one tensor narrowed for the file).
+# Measured on the stdlib corpus with mkn: 66 MiB for 1.94 M n-grams at order 5, 257 MiB
+# for 11.6 M at order 8; with a margin (10 and 40 MiB), what `--memory` checks first.
+BACKOFF_BYTES = 24
+BACKOFF_FIXED = 32 * 2**20
 
 
 def held_out(
@@ -113,7 +115,8 @@ def fit_tables(
     stages = level_counts(counts, method.continuation)
     release()  # the lower orders' sums and merges, freed into the heap, back to the system
     ngrams = sum(len(keys) for keys, _ in stages)  # every order's stored n-grams
-    memory.require(BACKOFF_BYTES * ngrams, f"the estimate of {ngrams:,} n-grams")
+    need = BACKOFF_BYTES * ngrams + BACKOFF_FIXED
+    memory.require(need, f"the estimate of {ngrams:,} n-grams")
     learned: dict[str, Any] = {"method": method.name}
     if tune:
         assert corpus is not None, "smoothing.estimate refuses to tune on counts alone"
