@@ -32,6 +32,7 @@ import torch
 
 from .corpus import Corpus
 from .errors import OOVError
+from .model import marks
 from .normalize import remedy
 from .results import Batch, Breakdown, Metrics, TokenScore
 
@@ -81,7 +82,7 @@ def score_batch(model: LanguageModel, items: Sequence[str]) -> Batch:
         logprob = item_logprobs(model, corpus)
     unk = corpus.unk_tokens() if vocab.unk else None
     seen = model.training.seen if model.training else None
-    in_train = None if seen is None else [s in seen for s in corpus.items]
+    in_train = None if seen is None else marks(seen, corpus.items)
     return Batch(
         list(items),
         logprob,

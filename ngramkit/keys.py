@@ -82,6 +82,76 @@ def find(keys: torch.Tensor, query: torch.Tensor) -> tuple[torch.Tensor, torch.T
     return pos, keys[pos] == query
 
 
+HASH_PRIME = 2**31 - 1  # wide keys are hashed mod this prime: products stay below 2^62
+HASH_MULTIPLIER = 2_654_435_761  # Knuth's: keys below 2^31 times it stay below 2^63
+
+
+class HashIndex:
+    """find() for sorted unique int64 keys [C] in [0, space) by open addressing: the
+    same answers (position where found), in one gather a query for most queries
+    rather than a binary search of log2(C) dependent reads (order-6 names: 460k
+    lookups in 200k keys, 47 ms by searchsorted, about 10 by this).
+
+    `slot_keys` [cap] holds a key (-1: empty; int32 when space <= 2^31) and
+    `slot_pos` its position in `keys`, cap a power of two at least 4 C (load <=
+    1/4: few second probes); a
+    key lives at its hash or the first free slot after it (linear probing). Keys
+    are placed all at once, round by round: where several want one slot, one wins
+    and the rest move on, so a key's probe path is occupied up to it whichever
+    wins; the layout may differ between runs, the answers never do.
+    """
+
+    def __init__(self, keys: torch.Tensor, space: int) -> None:
+        self.keys, self.small = keys, space <= 2**31
+        cap = 1 << max(4, (4 * len(keys) - 1).bit_length())
+        self.mask = cap - 1
+        # keys below 2^31 are held as int32: half the table's bytes, fewer cache misses
+        self.dtype = torch.int32 if self.small else torch.long
+        self.slot_keys = torch.full((cap,), -1, dtype=self.dtype)
+        self.slot_pos = torch.zeros(cap, dtype=torch.int32)
+        pending = torch.arange(len(keys))  # positions not placed
+        at = self._home(keys)  # (C,) the slot each tries next
+        while len(pending):
+            want = at[pending]
+            free = self.slot_keys[want] < 0
+            self.slot_pos[want[free]] = pending[free].int()  # one of any rivals wins
+            won = torch.zeros_like(free)
+            won[free] = self.slot_pos[want[free]] == pending[free]
+            self.slot_keys[want[won]] = keys[pending[won]].to(self.dtype)
+            pending = pending[~won]
+            at[pending] = (at[pending] + 1) & self.mask  # taken: the next slot
+
+    def _home(self, query: torch.Tensor) -> torch.Tensor:
+        """First slot of each key [T] -> [T] int64: the product's middle bits below
+        2^31 (one multiply, no overflow), two modular steps above."""
+        if self.small:
+            return (query * HASH_MULTIPLIER).bitwise_right_shift_(16).bitwise_and_(self.mask)
+        return (query % HASH_PRIME).mul_(48_271).remainder_(HASH_PRIME) & self.mask
+
+    def find(self, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(position, found) of each query key [T] in [0, space), as keys.find gives
+        them (position 0 where not found)."""
+        if len(self.keys) == 0:
+            return torch.zeros_like(query), torch.zeros_like(query, dtype=torch.bool)
+        at = self._home(query)
+        query = query.to(self.dtype)
+        # The first probe answers most queries: done over all of them, no compaction.
+        held = self.slot_keys[at]  # (T,) key at the home slot, -1 empty
+        found = held == query
+        pos = torch.where(found, self.slot_pos[at], 0).long()
+        live = ((held >= 0) & ~found).nonzero().squeeze(1)  # home taken by another key
+        at = at[live]
+        while len(live):
+            at = (at + 1) & self.mask
+            held = self.slot_keys[at]
+            hit = held == query[live]
+            pos[live[hit]] = self.slot_pos[at[hit]].long()
+            found[live[hit]] = True
+            go = (held >= 0) & ~hit  # occupied by another key: probe on
+            live, at = live[go], at[go]
+        return pos, found
+
+
 def lookup(
     keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -89,6 +89,19 @@ class FirstSeen(AbstractSet[str]):
     def __repr__(self) -> str:
         return f"FirstSeen({len(self._items):,} items)"
 
+    def contains(self) -> Callable[[object], bool]:
+        """The membership test of the dict underneath: `in` at C speed (see `marks`)."""
+        return self._items.__contains__
+
+
+def marks(seen: AbstractSet[str], items: Iterable[str]) -> list[bool]:
+    """[item in seen for item in items], the set's own lookup mapped in C: a Python
+    __contains__ an item (FirstSeen, persist.SeenItems) cost 0.3 us, a fifth of
+    scoring a name at order 6."""
+    contains = getattr(seen, "contains", None)
+    test = contains() if contains is not None else seen.__contains__
+    return list(map(test, items))
+
 
 @dataclass(frozen=True)
 class TrainingInfo:

@@ -451,6 +451,10 @@ class SeenItems(AbstractSet[str]):
     def __contains__(self, item: object) -> bool:
         return item in self._get()
 
+    def contains(self) -> Callable[[object], bool]:
+        """The decoded set's membership test (model.marks)."""
+        return self._get().contains()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._get())
 

@@ -7,6 +7,8 @@ import random
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ngramkit.keys as keys
 from ngramkit import CountLM
@@ -14,7 +16,7 @@ from ngramkit import sampling as sampling_module
 from ngramkit.backends import context_rows
 from ngramkit.corpus import Corpus
 from ngramkit.evaluate import score_batch, token_breakdown
-from ngramkit.keys import gram_keys
+from ngramkit.keys import HashIndex, find, gram_keys
 from ngramkit.model import LanguageModel
 
 SMOOTHS: list[float | str] = [0.0, 1.0, 0.5, "kn", "mkn", "wb", "abs"]
@@ -115,6 +117,43 @@ def test_two_level_index_gives_the_estimate(
         model.scorer_.compact_rows()
         assert model.scorer_.rows is not None
         assert torch.equal(model.corpus_logprobs(corpus), slow)
+
+
+@pytest.mark.parametrize("hash_min", [0, 10**9])
+def test_sparse_levels_by_hash_or_binary_search_give_the_estimate(
+    names: list[str], hash_min: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every sparse level looked up by keys.HashIndex (0), or none (searchsorted)."""
+    monkeypatch.setattr(context_rows, "HASH_MIN", hash_min)
+    est = CountLM(order=6, smooth="mkn").fit(names[:3000]).estimate_
+    rows = context_rows.build(est)
+    assert rows.sparse and min(len(level.keys) for level in rows.sparse) > 0
+    V = est.vocab_size
+    ctx = random_contexts(V, 6, 4000, seed=11)
+    tg = torch.randint(0, V, (len(ctx),), generator=torch.Generator().manual_seed(2))
+    assert torch.equal(rows.token_logprobs(ctx, tg), est.key_logprobs(ctx * V + tg))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    stored=st.sets(st.integers(0, 2**40), max_size=300),
+    extra=st.lists(st.integers(0, 2**40), max_size=200),
+    narrow=st.booleans(),
+)
+def test_hash_index_finds_what_binary_search_finds(
+    stored: set[int], extra: list[int], narrow: bool
+) -> None:
+    space = 2**31 if narrow else 2**41  # keys held as int32, or int64 hashed by a prime
+    if narrow:
+        stored, extra = {k % space for k in stored}, [k % space for k in extra]
+    sorted_keys = torch.tensor(sorted(stored), dtype=torch.long)
+    query = torch.tensor([*stored, *extra, *(k + 1 for k in stored)], dtype=torch.long)
+    query = query[query < space]
+    pos, hit = HashIndex(sorted_keys, space).find(query)
+    want_pos, want_hit = find(sorted_keys, query)
+    assert torch.equal(hit, want_hit)
+    assert torch.equal(pos[hit], want_pos[want_hit])
+    assert hit.tolist() == [q in stored for q in query.tolist()]
 
 
 @pytest.mark.parametrize("order", [1, 2, 3, 4, 5, 6])

@@ -19,7 +19,7 @@ from ngramkit import CountLM, NgramCounts, threads
 from ngramkit import corpus as corpus_module
 from ngramkit.corpus import FOLD_SHARE, Corpus, item_runs
 from ngramkit.counts import count_keys, grouped, merge_all, merge_many, merge_sorted
-from ngramkit.model import FirstSeen
+from ngramkit.model import FirstSeen, marks
 from ngramkit.persist import load, save
 from ngramkit.reader import parse_text
 from ngramkit.tokenizer import Vocabulary
@@ -144,6 +144,11 @@ def test_first_seen_is_a_set_in_first_order_and_files_keep_it(tmp_path: Path) ->
     assert list(back.training.seen) == ["emma", "olivia", "ava", "zoë"]
     save(back, tmp_path / "again.ngk")
     assert (tmp_path / "again.ngk").read_bytes() == path.read_bytes()
+    asked = ["ava", "bob", "zoë", "Emma", "emma"]
+    want = [True, False, True, False, True]
+    for kept in (model.training.seen, back.training.seen, frozenset(items), seen):
+        assert marks(kept, asked) == [s in kept for s in asked]  # FirstSeen, SeenItems, set
+    assert marks(back.training.seen, asked) == want
 
 
 @settings(max_examples=150, deadline=None)

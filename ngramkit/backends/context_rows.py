@@ -42,11 +42,12 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ..keys import find, lookup
+from ..keys import HashIndex, find, lookup
 from ..smoothing.addk import AddK
 from ..smoothing.backoff import BackoffTables
 
 INDEX_LIMIT = 2**22  # entries of the dense index level: int32, 16 MiB at most
+HASH_MIN = 2**10  # a sparse level of this many keys is looked up by hash (keys.HashIndex)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,17 @@ class Level:
     keys: torch.Tensor
     offset: int
     floor: int
+
+    def find(self, query: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """keys.find of context keys [T] in [0, space) (V^width) in this level's keys:
+        by a hash index past HASH_MIN keys (460k lookups in 200k keys: about 10 ms
+        against 47 by binary search), by searchsorted below it (fewer passes)."""
+        if len(self.keys) < HASH_MIN:
+            return find(self.keys, query)
+        index = self.__dict__.get("_index")
+        if index is None:  # built on first use: 15 ms for 200k keys
+            index = self.__dict__["_index"] = HashIndex(self.keys, space)
+        return index.find(query)
 
 
 @dataclass(frozen=True)
@@ -79,7 +91,8 @@ class ContextRows:
             return self.dense[ctx_keys].long()
         row = self.dense[ctx_keys % len(self.dense)].long()
         for level in self.sparse:  # longer suffixes win
-            pos, hit = find(level.keys, ctx_keys % self.vocab_size**level.width)
+            space = self.vocab_size**level.width
+            pos, hit = level.find(ctx_keys % space, space)
             if level.floor:
                 hit &= ctx_keys >= level.floor
             row = torch.where(hit, level.offset + pos, row)
