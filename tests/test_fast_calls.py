@@ -125,6 +125,7 @@ def test_sparse_levels_by_hash_or_binary_search_give_the_estimate(
 ) -> None:
     """Every sparse level looked up by keys.HashIndex (0), or none (searchsorted)."""
     monkeypatch.setattr(context_rows, "HASH_MIN", hash_min)
+    monkeypatch.setattr(context_rows, "HASH_QUERIES", hash_min)
     est = CountLM(order=6, smooth="mkn").fit(names[:3000]).estimate_
     rows = context_rows.build(est)
     assert rows.sparse and min(len(level.keys) for level in rows.sparse) > 0
