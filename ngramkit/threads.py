@@ -28,6 +28,7 @@ from typing import TypeVar
 from . import memory
 
 MAX_THREADS = 4  # counting threads at most: beyond, memory bandwidth bounds counting
+AHEAD = 8  # calls queued per worker: the workers count on while the caller merges
 CLI_COUNTING = 2  # the CLI's counting threads when the user set no thread count
 _counting: int | None = None  # counting threads chosen by count_on, else None: torch's
 
@@ -71,8 +72,12 @@ def _cores() -> int:
 def in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
     """fn(x) for each of `items`, in their order, on `workers` threads.
 
-    At most `workers` calls are pending at once, so memory holds that many
-    results, not all of them. One worker, or one item: a plain loop in this thread.
+    `workers` calls run at once and at most AHEAD * workers are queued or done
+    and not yet taken, so memory holds that many results (a counted chunk's
+    table: ~0.3 MiB), not all of them, and the workers go on while the caller
+    merges (with one call queued per worker they idled then: the stdlib
+    count took 1.7 s, 1.34 s with 8). One worker, or one item: a plain loop
+    in this thread.
     """
     items = iter(items)
     first = list(itertools.islice(items, 2))
@@ -87,7 +92,7 @@ def in_order(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator
     try:
         for x in items:
             pending.append(pool.submit(fn, x))
-            if len(pending) >= workers:
+            if len(pending) >= AHEAD * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,18 @@ def test_in_order_keeps_order_bounds_pending_and_raises() -> None:
     assert list(threads.in_order(slow, range(50), 3)) == [x * x for x in range(50)]
     assert most <= 3
     assert list(threads.in_order(slow, [4], 3)) == [16]  # one item: no pool
+    drawn = 0
+
+    def source() -> Iterator[int]:
+        nonlocal drawn
+        for x in range(200):
+            drawn += 1
+            yield x
+
+    results = threads.in_order(slow, source(), 2)
+    assert next(results) == 0
+    assert drawn == threads.AHEAD * 2  # queued ahead, no more
+    assert list(results) == [x * x for x in range(1, 200)]
 
     def bad(x: int) -> int:
         if x == 7:
