@@ -174,8 +174,6 @@ class Corpus:
     ) -> Iterator[Callable[[], tuple[torch.Tensor, torch.Tensor]]]:
         """stream_pieces with weights: calls giving (piece [P+1], weights [P]), the weight
         of the item each predicted token of the piece belongs to (LongTensor)."""
-        import torch
-
         if not self._lazy:
             kept = self.item_weights[self.kept]  # (K,) weights of the items in the stream
             done = 0  # items of the earlier pieces
@@ -184,9 +182,8 @@ class Corpus:
                 yield partial(_spread, piece, kept[done : done + closed])
                 done += closed
             return
-        weights = torch.as_tensor(self.weights, dtype=torch.long)  # (N,)
         for start, stop in item_runs(self.items, chunk_tokens):
-            yield partial(_encode_weighted, self.vocab, self.items, weights, start, stop)
+            yield partial(_encode_weighted, self.vocab, self.items, self.item_weights, start, stop)
 
     @cached_property
     def item_counts(self) -> dict[str, int]:

@@ -266,8 +266,9 @@ class NgramCounts:
         if corpus.weights is not None:
             return cls._count_weighted(corpus, order, chunk_tokens)
         fast = _ascii_bigrams(corpus, ASCII_BIGRAMS_LIMIT) if order == 2 else None
-        if fast is None:  # a corpus of many repeats is counted once per distinct item
-            fast = merge_tops(_top(corpus.folded() or corpus, order, chunk_tokens))
+        if fast is None:
+            folded = corpus.folded()  # a corpus of many repeats: once per distinct item
+            fast = merge_tops(_top(corpus if folded is None else folded, order, chunk_tokens))
         keys, counts = fast
         release()  # the chunks' temporaries, freed into the heap, back to the system
         return cls(corpus.vocab, order, keys, counts, _provenance(keys, counts, V, len(corpus)))

@@ -94,11 +94,11 @@ class HashIndex:
 
     `slot_keys` [cap] holds a key (-1: empty; int32 when space <= 2^31) and
     `slot_pos` its position in `keys`, cap a power of two at least 4 C (load <=
-    1/4: few second probes); a
-    key lives at its hash or the first free slot after it (linear probing). Keys
-    are placed all at once, round by round: where several want one slot, one wins
-    and the rest move on, so a key's probe path is occupied up to it whichever
-    wins; the layout may differ between runs, the answers never do.
+    1/4: few second probes); a key lives at its hash or the first free slot after
+    it (linear probing). Keys are placed all at once, round by round: where
+    several want one slot, one wins and the rest move on, so a key's probe path
+    is occupied up to it whichever wins; the layout may differ between runs, the
+    answers never do.
     """
 
     def __init__(self, keys: torch.Tensor, space: int) -> None:
