@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -70,6 +71,25 @@ def test_addk_rows_equal_the_sparse_formula(k: float, order: int) -> None:
     assert got.tolist() == pytest.approx(want, rel=1e-13, abs=1e-13)
     model.scorer_.dense = None  # the sparse lookups (a batch too small to build rows)
     assert torch.equal(got, model.token_logprobs(ctx, targets))
+
+
+@pytest.mark.parametrize("unk", [False, True])
+@pytest.mark.parametrize("k", [0.0, 0.5, 1.0, 3e-5])
+def test_seen_rows_equal_the_formula_per_key(names: list[str], k: float, unk: bool) -> None:
+    """AddK's whole rows (seen_logprobs: in place, no search; next_logprobs) give the
+    per-key formula's floats (key_logprobs, as a query is scored), bit for bit; as
+    do weighted counts and contexts that are not the keys' own (the searched path)."""
+    est = CountLM(order=4, smooth=k, unk=unk).fit(names[:3000]).estimate_
+    for case in (
+        est,
+        replace(est, counts=est.counts * 0.37, ctx_totals=est.ctx_totals * 0.37),
+        replace(est, ctx_keys=est.ctx_keys + 1),  # no longer the keys' own contexts
+    ):
+        V = case.vocab_size
+        every = (case.ctx_keys[:, None] * V + torch.arange(V)).flatten()
+        want = case.key_logprobs(every).view(-1, V)
+        assert torch.equal(case.seen_logprobs(), want)
+        assert torch.equal(case.next_logprobs(case.ctx_keys), want)
 
 
 @pytest.mark.parametrize("smooth", [1.0, 0.0, "mkn"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import ngramkit.keys as keys
@@ -119,13 +120,29 @@ def test_two_level_index_gives_the_estimate(
         assert torch.equal(model.corpus_logprobs(corpus), slow)
 
 
-@pytest.mark.parametrize("hash_min", [0, 10**9])
-def test_sparse_levels_by_hash_or_binary_search_give_the_estimate(
-    names: list[str], hash_min: int, monkeypatch: pytest.MonkeyPatch
+# (HASH_MIN, HASH_QUERIES, BLOCK_LIMIT) that force each lookup of the sparse levels
+SPARSE_PATHS = {"blocks": (10**9, 0, 2**23), "hash": (0, 0, 0), "search": (10**9, 10**9, 0)}
+
+
+def force_path(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """Make ContextRows.row_of look the sparse levels up by `path` (SPARSE_PATHS)."""
+    for name, value in zip(("HASH_MIN", "HASH_QUERIES", "BLOCK_LIMIT"), SPARSE_PATHS[path]):
+        monkeypatch.setattr(context_rows, name, value)
+
+
+def used_path(rows: context_rows.ContextRows) -> str:
+    """The lookup the last row_of took (the blocks and hash indexes are built on use)."""
+    if rows.__dict__.get("_blocks") is not None:
+        return "blocks"
+    return "hash" if any("_index" in level.__dict__ for level in rows.sparse) else "search"
+
+
+@pytest.mark.parametrize("path", list(SPARSE_PATHS))
+def test_sparse_levels_by_blocks_hash_or_binary_search_give_the_estimate(
+    names: list[str], path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every sparse level looked up by keys.HashIndex (0), or none (searchsorted)."""
-    monkeypatch.setattr(context_rows, "HASH_MIN", hash_min)
-    monkeypatch.setattr(context_rows, "HASH_QUERIES", hash_min)
+    """Every sparse level looked up by the suffix blocks, keys.HashIndex or searchsorted."""
+    force_path(monkeypatch, path)
     est = CountLM(order=6, smooth="mkn").fit(names[:3000]).estimate_
     rows = context_rows.build(est)
     assert rows.sparse and min(len(level.keys) for level in rows.sparse) > 0
@@ -133,6 +150,36 @@ def test_sparse_levels_by_hash_or_binary_search_give_the_estimate(
     ctx = random_contexts(V, 6, 4000, seed=11)
     tg = torch.randint(0, V, (len(ctx),), generator=torch.Generator().manual_seed(2))
     assert torch.equal(rows.token_logprobs(ctx, tg), est.key_logprobs(ctx * V + tg))
+    assert used_path(rows) == path
+
+
+@settings(max_examples=40, deadline=None)
+@example(items=["a"], order=4, depth=0, smooth="mkn")  # the top level below N - 1 tokens
+@example(items=["ab", "ba", "cab"], order=6, depth=3, smooth="wb")  # start rows folded in
+@given(
+    items=st.lists(st.text("abc", min_size=1, max_size=7), min_size=1, max_size=40),
+    order=st.integers(2, 6),
+    depth=st.integers(0, 3),
+    smooth=st.sampled_from([0.5, "mkn", "wb"]),
+)
+def test_every_context_by_every_lookup_gives_the_estimate(
+    items: list[str], order: int, depth: int, smooth: float | str
+) -> None:
+    """All V^(N-1) contexts of a small model (V = 4: boundaries anywhere, floors, dense
+    levels of 0..3 tokens under 1..5 sparse ones), each looked up all three ways."""
+    model = CountLM(order=order, smooth=smooth).fit(items)
+    est, V = model.estimate_, model.estimate_.vocab_size
+    ctx = torch.arange(V ** (order - 1))
+    tg = torch.randint(0, V, (len(ctx),), generator=torch.Generator().manual_seed(order))
+    want = est.key_logprobs(ctx * V + tg)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(context_rows, "INDEX_LIMIT", V**depth)
+        rows = context_rows.build(est)
+        for path in SPARSE_PATHS:
+            force_path(mp, path)
+            fresh = replace(rows, sparse=tuple(replace(lv) for lv in rows.sparse))  # unindexed
+            assert torch.equal(fresh.token_logprobs(ctx, tg), want), path
+            assert used_path(fresh) == (path if rows.sparse else "search")
 
 
 @settings(max_examples=80, deadline=None)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -51,6 +52,8 @@ HASH_MIN = 2**10  # a sparse level of this many keys is looked up by hash (keys.
 # ... when asked this many keys at once: its probe rounds cost ~0.14 ms whatever the
 # number asked (38k keys: 256 queries 11 us by searchsorted, 144 by hash; 4096: 332, 270)
 HASH_QUERIES = 2**12
+# int32 entries of the block levels (rows and children) a batch may build: 32 MiB at most
+BLOCK_LIMIT = 2**23
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,116 @@ class Level:
 
 
 @dataclass(frozen=True)
+class BlockLevel:
+    """Level j of the suffix blocks: for block b (owned by a (j-1)-token suffix u) and
+    each oldest token t, `rows[b * V + t]` is the row of the j-token suffix
+    t * V^(j-1) + u (its own when active, else u's) and, below the top level,
+    `child[b * V + t]` its block at level j + 1 (-1: none). int32 [B * V] each;
+    `place` = V^(j-1), `floor` as Level's; `wrap`: a context key may hold tokens
+    older than t (t is key // place mod V, not key // place)."""
+
+    place: int
+    floor: int
+    wrap: bool
+    rows: torch.Tensor
+    child: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """The sparse levels as a trie of dense blocks of V entries, walked from the dense
+    index towards older tokens: a lookup is a few gathers a level, no search.
+
+    first: int32 [V^D], the dense index with the start rows (ContextRows.start)
+    written over its first S entries; owner: int32 [V^D], the block at the first
+    level of each D-token suffix (-1: none extends it). A block exists for every
+    suffix of an active context, so the walk reaches each active context's row;
+    where a level's floor bars a context, the walk stops with the shorter
+    suffix's row, as Level.find does. The keys below S are the start rule's: every
+    level's floor bars them (so they keep `first`'s row), and each of their
+    suffixes owns a block (so a longer context ending in one walks on from the
+    plain dense row, not the start row).
+    """
+
+    vocab_size: int
+    first: torch.Tensor
+    owner: torch.Tensor
+    levels: tuple[BlockLevel, ...]
+
+    def row_of(self, ctx_keys: torch.Tensor) -> torch.Tensor:
+        """Row of each context key [T] (below V^(N-1)) -> [T] int32."""
+        V = self.vocab_size
+        suffix = ctx_keys % len(self.first)
+        row, node = self.first[suffix], self.owner[suffix]
+        for level in self.levels:
+            if level.floor:  # a barred context walks no further
+                node.masked_fill_(ctx_keys < level.floor, -1)
+            ok = node >= 0
+            at = ctx_keys // level.place  # the context's token at this level ...
+            if level.wrap:
+                at.remainder_(V)
+            at.add_(node, alpha=V).clamp_(min=0)  # ... in its block (node -1: any entry)
+            row = torch.where(ok, level.rows[at], row)
+            if level.child is not None:
+                node = level.child[at].masked_fill_(~ok, -1)
+        return row
+
+
+def suffix_blocks(
+    V: int, dense: torch.Tensor, sparse: tuple[Level, ...], start: torch.Tensor
+) -> Blocks | None:
+    """The Blocks of sparse levels of widths D+1 .. N-1 over a dense index of V^D
+    entries and the start rows [S], or None when they would hold more than
+    BLOCK_LIMIT entries (or the floors did not bar the start rule's keys)."""
+    depth = round(math.log(len(dense), V)) if len(dense) > 1 else 0
+    by_width = {level.width: level for level in sparse}
+    top = max((w for w, lv in by_width.items() if len(lv.keys)), default=depth)
+    if len(start):  # a level to bar the start rule's keys at
+        top = max(top, depth + 1)
+        if depth + 1 not in by_width or by_width[depth + 1].floor < len(start):
+            return None
+    owners: dict[int, torch.Tensor] = {}  # d -> the sorted d-token suffixes owning a block
+    above = torch.zeros(0, dtype=torch.long)  # the owners one token longer
+    for d in range(top - 1, depth - 1, -1):
+        level = by_width.get(d + 1)
+        nodes = above if level is None else torch.cat([level.keys, above])
+        if d == depth:
+            nodes = torch.cat([nodes, torch.arange(len(start))])
+        owners[d] = above = torch.unique(nodes % V**d)
+    if 2 * V * sum(map(len, owners.values())) > BLOCK_LIMIT:
+        return None
+    first = owners.get(depth, above)
+    owner = torch.full((len(dense),), -1, dtype=torch.int32)
+    owner[first] = torch.arange(len(first), dtype=torch.int32)
+    inherited = dense[first]  # (B,) the rows of the blocks' owners
+    levels = []
+    for j in range(depth + 1, top + 1):
+        own, place, level = owners[j - 1], V ** (j - 1), by_width.get(j)
+        rows = inherited.repeat_interleave(V)  # (B*V,) a suffix not active: its owner's row
+        if level is not None and len(level.keys):
+            rows[_slots(own, level.keys, place, V)] = torch.arange(
+                level.offset, level.offset + len(level.keys), dtype=torch.int32
+            )
+        child = None
+        if j < top:
+            at = _slots(own, owners[j], place, V)
+            child = torch.full_like(rows, -1)
+            child[at] = torch.arange(len(owners[j]), dtype=torch.int32)
+            inherited = rows[at]
+        floor = level.floor if level else 0
+        levels.append(BlockLevel(place, floor, j < max(by_width), rows, child))
+    first_rows = dense.clone()
+    first_rows[: len(start)] = start
+    return Blocks(V, first_rows, owner, tuple(levels))
+
+
+def _slots(own: torch.Tensor, keys: torch.Tensor, place: int, V: int) -> torch.Tensor:
+    """Entries of j-token keys [K] in a level's blocks (owned by the sorted suffixes
+    `own`, each key's own among them): block * V + oldest token, [K] int64."""
+    return torch.searchsorted(own, keys % place) * V + keys // place
+
+
+@dataclass(frozen=True)
 class ContextRows:
     """logp: float64 [R * V] (nats); dense: int32 [V^D]; sparse: the levels above D;
     start: int32 [S], the exact rows of the contexts with keys below S (the boundary
@@ -92,6 +205,9 @@ class ContextRows:
         """Row of each context key [T] -> [T] int64."""
         if not self.sparse:
             return self.dense[ctx_keys].long()
+        blocks = self.blocks(len(ctx_keys))
+        if blocks is not None:
+            return blocks.row_of(ctx_keys).long()
         row = self.dense[ctx_keys % len(self.dense)].long()
         for level in self.sparse:  # longer suffixes win
             space = self.vocab_size**level.width
@@ -103,6 +219,16 @@ class ContextRows:
             low = ctx_keys < len(self.start)
             row = torch.where(low, self.start[ctx_keys.clamp(max=len(self.start) - 1)], row)
         return row
+
+    def blocks(self, queries: int) -> Blocks | None:
+        """The sparse levels' Blocks, built on the first batch of HASH_QUERIES keys or
+        more (a smaller one searches the levels), None when they would not fit."""
+        if queries < HASH_QUERIES:
+            return None
+        if "_blocks" not in self.__dict__:
+            blocks = suffix_blocks(self.vocab_size, self.dense, self.sparse, self.start)
+            self.__dict__["_blocks"] = blocks
+        return self.__dict__["_blocks"]
 
     def token_logprobs(self, ctx_keys: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """log p(target | context) of context keys [T] and targets [T] -> [T] float64."""
@@ -205,12 +331,12 @@ def dense_depth(vocab_size: int, longest: int) -> int:
 def addk_rows(addk: AddK) -> ContextRows:
     """Rows of an add-k model: one per seen context, then one uniform row.
 
-    The seen contexts' rows are add-k's formula at every token (AddK.next_logprobs),
+    The seen contexts' rows are add-k's formula at every token (AddK.seen_logprobs),
     the last row is 1/V for every unseen context (mixed with the unknown token's share).
     Seen contexts are indexed densely when V^(N-1) fits, else as one sparse level.
     """
     V, C, k = addk.vocab_size, len(addk.ctx_keys), addk.order - 1
-    seen = addk.next_logprobs(addk.ctx_keys).flatten()  # (C*V,)
+    seen = addk.seen_logprobs().flatten()  # (C*V,)
     logp = torch.cat([seen, addk.unseen_row()])
     empty = torch.zeros(0, dtype=torch.int32)
     if dense_depth(V, k) == k:
@@ -233,9 +359,8 @@ def backoff_rows(tables: BackoffTables) -> ContextRows:
     open with more boundaries than j tokens leave room for: keys.top_order).
     """
     V, N = tables.vocab_size, tables.order
-    suffixes = [torch.zeros(1, dtype=torch.long)]  # active contexts of j = 0..N-1 tokens
-    for j in range(1, N):
-        suffixes.append(torch.unique(torch.cat([tables.ctx_keys[j - 1], tables.keys[j] // V])))
+    active = [_active(tables, j) for j in range(1, N)]
+    suffixes = [torch.zeros(1, dtype=torch.long)] + [c for c, _, _ in active]  # j = 0..N-1
     depth = dense_depth(V, N - 1)
     logp = torch.empty(sum(map(len, suffixes)) * V, dtype=torch.float64)
     logp[:V] = tables.logp[0]  # row 0: the unigrams
@@ -247,7 +372,9 @@ def backoff_rows(tables: BackoffTables) -> ContextRows:
         below = tuple(replace(lv, floor=0) for lv in sparse)  # a suffix's own suffix: no rule
         partial = ContextRows(V, index, below, torch.zeros(0, dtype=torch.int32), logp)
         parent = partial.row_of(c % V ** (j - 1)) if j > 1 else torch.zeros_like(c)
-        _fill_rows(tables, j, c, parent, logp.view(-1, V)[offset : offset + len(c)], logp)
+        _fill_rows(
+            tables, j, active[j - 1], parent, logp.view(-1, V)[offset : offset + len(c)], logp
+        )
         if j <= depth:  # the index over j tokens: its suffix's row, then its own
             index = index.repeat(V)
             index[c] = torch.arange(offset, offset + len(c), dtype=torch.int32)
@@ -261,22 +388,37 @@ def backoff_rows(tables: BackoffTables) -> ContextRows:
     return ContextRows(V, index, tuple(sparse), start, logp)
 
 
+def _active(tables: BackoffTables, j: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The active contexts of j tokens (stored with a backoff weight, or the context of a
+    stored (j+1)-gram): sorted keys c [C], their log bow [C] (0 where none is stored),
+    and the place in c of each stored (j+1)-gram's context [M]. In a model of one's
+    own every such context has a weight, and c is the stored contexts: no sort."""
+    stored, log_bow = tables.ctx_keys[j - 1], tables.log_bow[j - 1]
+    contexts = tables.keys[j] // tables.vocab_size
+    at, hit = find(stored, contexts)
+    if bool(hit.all()):
+        return stored, log_bow, at
+    c = torch.unique(torch.cat([stored, contexts]))
+    bow, _ = lookup(stored, log_bow, c)
+    return c, bow, torch.searchsorted(c, contexts)
+
+
 def _fill_rows(
     tables: BackoffTables,
     j: int,
-    c: torch.Tensor,
+    active: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     parent: torch.Tensor,
     out: torch.Tensor,
     logp: torch.Tensor,
 ) -> None:
-    """Rows [C, V] (into `out`) of the active contexts c of j tokens: backoff.py's step at
-    order j + 1, log bow(c) + the row of c's own longest active suffix (`parent`, rows
-    already in `logp`), with log p(c, w) written over it where (c, w) is stored."""
+    """Rows [C, V] (into `out`) of the active contexts of j tokens (`_active`): backoff.py's
+    step at order j + 1, log bow(c) + the row of c's own longest active suffix
+    (`parent`, rows already in `logp`), with log p(c, w) written over it where (c, w)
+    is stored."""
     V = tables.vocab_size
-    bow, _ = lookup(tables.ctx_keys[j - 1], tables.log_bow[j - 1], c)  # (C,) 0 if not stored
+    _, bow, at = active
     torch.add(logp.view(-1, V)[parent], bow.unsqueeze(1), out=out)
-    grams = tables.keys[j]  # (M,) stored (j+1)-grams: their contexts are all active
-    out[torch.searchsorted(c, grams // V), grams % V] = tables.logp[j]
+    out[at, tables.keys[j] % V] = tables.logp[j]
 
 
 def _exact_start(V: int, N: int, depth: int, suffixes: list[torch.Tensor]) -> torch.Tensor:

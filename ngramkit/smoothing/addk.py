@@ -114,8 +114,29 @@ class AddK:
         pair = torch.zeros(len(ctx), V, dtype=torch.float64)
         pair[row, self.keys[at] % V] = self.counts[at].double()
         total, _ = lookup(self.ctx_keys, self.ctx_totals, ctx)
-        p = addk_probs(pair, total.double().unsqueeze(1), self.k, V)  # (B, V)
-        return self._mix(p, torch.arange(V)).log()
+        return self._row_logprobs(pair, total.double())
+
+    def seen_logprobs(self) -> torch.Tensor:
+        """next_logprobs(ctx_keys), the rows of every seen context [C, V] float64, with
+        no search: the n-grams of the i-th context are the i-th run of the sorted keys."""
+        V = self.vocab_size
+        ctx, row = torch.unique_consecutive(self.keys // V, return_inverse=True)
+        if not torch.equal(ctx, self.ctx_keys):  # not the keys' own contexts: search them
+            return self.next_logprobs(self.ctx_keys)
+        pair = torch.zeros(len(ctx), V, dtype=torch.float64)
+        pair[row, self.keys % V] = self.counts.double()
+        return self._row_logprobs(pair, self.ctx_totals.double())
+
+    def _row_logprobs(self, pair: torch.Tensor, total: torch.Tensor) -> torch.Tensor:
+        """The formula's log p of rows of pair counts [B, V] (float64, overwritten) with
+        context totals [B] -> [B, V]: in place where every total is positive and no
+        unknown token is mixed in (the same divisions, one pass each)."""
+        k, V = self.k, self.vocab_size
+        if self.unk_mass or not bool((total > 0).all()):
+            p = addk_probs(pair, total.unsqueeze(1), k, V)
+            return self._mix(p, torch.arange(V)).log()
+        denominator = (total + k * V).clamp(min=1e-300).unsqueeze(1)  # as addk_probs's
+        return pair.add_(k).div_(denominator).log_()
 
     def as_tables(self) -> BackoffTables:
         """The same estimate as backoff tables (for ARPA): exact for every context
