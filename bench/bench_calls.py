@@ -13,6 +13,9 @@ ngramkit time / reference time, so below 1 is faster):
   path), against `model.logprob(name)`;
 - the first `score_batch` of CHUNK_ITEMS names on a freshly loaded order-5
   model (add-k and mkn) and the second one, against KenLM's `score` loop;
+  and the load plus the first batch against KenLM's cold call: a fresh
+  `kenlm.Model` of its probing binary (mmap; build_binary from $KENLM_BIN,
+  else /work/kenlm/build/bin, docs/performance.md) and its first loop;
 - warm batch scoring at order 6 (mkn) against KenLM's `score` loop;
 - 10,000 samples at orders 1..6, identical draws, against the lecture's loop
   (one torch.multinomial per token; at order 2 its P[ix] matrix, above it the
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import resource
 import statistics
@@ -139,33 +143,64 @@ def one_call_rows(model: CountLM, ken, items: list[str], repeat: int, name: str)
     row(f"score_batch([name]) batch path, {name}", per[4], per[0], 1e-6, "logprob(name)")
 
 
+def kenlm_binary(arpa_path: Path) -> Path | None:
+    """KenLM's probing binary of an ARPA file ($KENLM_BIN/build_binary, else
+    /work/kenlm/build/bin: docs/performance.md builds it), or None without it."""
+    build = Path(os.environ.get("KENLM_BIN", "/work/kenlm/build/bin")) / "build_binary"
+    if not build.exists():
+        return None
+    out = arpa_path.with_suffix(".probing")
+    command = [str(build), "probing", str(arpa_path), str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+    return out
+
+
 def cold_batch(names: list[str], tmp: Path, repeat: int) -> None:
-    """First and second score_batch on a freshly loaded order-5 model vs KenLM's loop."""
+    """The first and second score_batch on a freshly loaded order-5 model against
+    KenLM's warm loop, and load + first batch against KenLM's cold call: a fresh
+    kenlm.Model of its probing binary (mmap) and its first loop (where built)."""
     batch = random.Random(1).sample(names * 3, CHUNK_ITEMS)
     spaced = [" ".join(w) for w in batch]
+
+    def loop(ken) -> None:  # type: ignore[no-untyped-def]
+        score = ken.score
+        for s in spaced:
+            score(s, bos=True, eos=True)
+
     for smooth in (1.0, "mkn"):
         model = CountLM(order=5, smooth=smooth).fit(names)
         path = save(model, tmp / f"cold{smooth}.ngk")
         ken = kenlm_model(model, tmp, f"cold{smooth}")
         if ken is None:
             return
-        first, second, ref = [], [], []
+        import kenlm
+
+        binary = kenlm_binary(tmp / f"cold{smooth}.arpa")
+        first, second, ref, cold, ken_cold = [], [], [], [], []
         for _ in range(repeat):
-            fresh = load(path).model
             t = cpu()
+            fresh = load(path).model
+            loaded = cpu()
             score_batch(fresh, batch)
-            first.append(cpu() - t)
+            first.append(cpu() - loaded)
+            cold.append(cpu() - t)
             t = cpu()
             score_batch(fresh, batch)
             second.append(cpu() - t)
             t = cpu()
-            score = ken.score
-            for s in spaced:
-                score(s, bos=True, eos=True)
+            loop(ken)
             ref.append(cpu() - t)
+            if binary is not None:
+                t = cpu()
+                loop(kenlm.Model(str(binary)))
+                ken_cold.append(cpu() - t)
         n = f"{len(batch):,}"
         row(f"first score_batch({n}), loaded o5 {smooth}", first, ref, 1e-3, "kenlm loop")
         row(f"second score_batch({n}), same model", second, ref, 1e-3, "kenlm loop")
+        if ken_cold:
+            row("load + first score_batch", cold, ken_cold, 1e-3, "kenlm load + loop")
+        else:
+            print("build_binary not found ($KENLM_BIN): the cold KenLM row skipped")
 
 
 def warm_order6(names: list[str], tmp: Path, repeat: int, n: int) -> None:
