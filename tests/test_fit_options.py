@@ -139,6 +139,10 @@ def test_an_unknown_flag_is_a_usage_error(names: Path) -> None:
         (("--smooth", "-1"), "--smooth: add-k needs a finite number >= 0, got '-1'"),
         (("--smooth", "lots"), "--smooth: must be a number >= 0 (add-k) or one of abs, kn, mkn"),
         (("--smooth", "inf"), "--smooth: add-k needs a finite number >= 0, got 'inf'"),
+        (
+            ("--smooth", "1e308"),
+            "--smooth: add-k needs a number up to 1e300 (beyond it k * V overflows)",
+        ),
         (("--backend", "plug", "--lr", "0"), "--lr must be > 0, got 0"),
         (("--backend", "plug", "--order", "9"), "--order must be between 1 and 8, got 9"),
         (("--backend", "plug", "--mode", "warp"), "--mode must be one of fast, slow, got 'warp'"),

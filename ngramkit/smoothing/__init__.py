@@ -53,6 +53,9 @@ IMPORTED = "arpa"
 SMOOTH_NAMES = (*METHODS, ADDK_AUTO)
 
 
+ADDK_MAX = 1e300  # fake counts: k * V stays finite for any vocabulary (1e308 gave rows of 0)
+
+
 def parse_smooth(value: Any) -> float | str:
     """A number >= 0 (add-k) or a method name: parse_smooth("kn") == "kn"."""
     if isinstance(value, bool):
@@ -71,6 +74,10 @@ def parse_smooth(value: Any) -> float | str:
             ) from None
     if not k >= 0 or k == float("inf"):
         raise ValueError(f"add-k needs a finite number >= 0, got {value!r}")
+    if k > ADDK_MAX:
+        raise ValueError(
+            f"add-k needs a number up to 1e300 (beyond it k * V overflows), got {value!r}"
+        )
     return k
 
 
