@@ -187,13 +187,14 @@ def token_breakdown(model: LanguageModel, item: str) -> list[TokenScore]:
     """
     vocab = model.require_fitted()
     lp = model.token_scores(item)  # (L+1,) raises OOVError first
-    n = model.order
-    ids = [0] * (n - 1) + vocab.encode(item) + [0]  # the item's windows: context, then next
-    tokens, sep = vocab.tokens, vocab.separator
-    shown = [tokens[i] for i in ids]
+    n, tokens = model.order, vocab.tokens
+    edge = tokens[0]
+    shown = [edge] * (n - 1) + [tokens[i] for i in vocab.encode(item)] + [edge]
+    if n == 2:  # each context is one token: no join (a fifth of the call)
+        return [TokenScore(shown[t - 1], shown[t], x) for t, x in enumerate(lp, 1)]
+    sep = vocab.separator
     return [
-        TokenScore(sep.join(shown[t - n + 1 : t]), shown[t], x)
-        for t, x in zip(range(n - 1, len(ids)), lp)
+        TokenScore(sep.join(shown[t - n + 1 : t]), shown[t], x) for t, x in enumerate(lp, n - 1)
     ]
 
 

@@ -145,10 +145,11 @@ class Vocabulary:
         """How the unknown token is displayed: "<unk>", unless that is a symbol."""
         return pick_boundary(self.symbols, UNK_MARKERS)
 
-    @property
+    @cached_property
     def tokens(self) -> tuple[str, ...]:
         """Display form of every id: tokens[0] is the boundary marker, then the
-        symbols, then the unknown token when there is one."""
+        symbols, then the unknown token when there is one (built once: a word
+        vocabulary's tuple is long, and one-item calls read it)."""
         return (self.boundary, *self.symbols, *([self.unk_token] if self.unk else []))
 
     @cached_property

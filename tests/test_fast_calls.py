@@ -70,6 +70,26 @@ def test_token_breakdown_of_a_count_model(names: list[str]) -> None:
     assert math.fsum(r.logprob for r in rows) == pytest.approx(model.logprob("emma"))
 
 
+@pytest.mark.parametrize("kind", ["char", "word"])
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_token_breakdown_windows_at_every_order(kind: str, order: int) -> None:
+    """Each row's context is the n-1 tokens before it (boundaries in front, joined by the
+    vocabulary's separator), the token, and token_scores' float for it."""
+    items = ["ann bo", "bo cy ann", "cy", "ann ann bo"] if kind == "word" else ["anna", "bob"]
+    model = CountLM(order=order, smooth=0.5, unk=True).fit(Corpus.from_items(items, kind=kind))
+    vocab = model.vocab
+    for item in [*items, "ann zed" if kind == "word" else "anza"]:  # an unknown symbol too
+        symbols = [vocab.tokens[i] for i in vocab.encode(item)]
+        padded = ["."] * (order - 1) + symbols + ["."]
+        want = [
+            (vocab.separator.join(padded[t - order + 1 : t]), padded[t])
+            for t in range(order - 1, len(padded))
+        ]
+        rows = token_breakdown(model, item)
+        assert [(r.context, r.token) for r in rows] == want
+        assert [r.logprob for r in rows] == model.token_scores(item)
+
+
 def test_one_call_does_not_build_the_rows_many_do(names: list[str]) -> None:
     model = CountLM(order=5, smooth="mkn").fit(names[:4000])
     scorer = model.scorer_
