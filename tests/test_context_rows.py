@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from ngramkit import CountLM
-from ngramkit.backends.context_rows import addk_rows, backoff_rows
+from ngramkit.backends.context_rows import addk_rows, backoff_rows, row_count, sizes
 from ngramkit.corpus import Corpus
 from ngramkit.evaluate import item_logprobs
 from ngramkit.keys import gram_keys
 from ngramkit.model import LanguageModel
+from ngramkit.smoothing.backoff import BackoffTables
 
 TRAIN = ["ab", "abc", "ba", "c", "aab", "cab", "bbca", "acab"]
 
@@ -39,6 +40,34 @@ def test_backoff_rows_equal_the_tables(smooth: str, order: int) -> None:
     assert torch.equal(rows.token_logprobs(keys, targets), tables.token_logprobs(ctx, targets))
     full = rows.next_logprobs(keys[:50])  # (50, V): every row a distribution
     assert torch.allclose(full.logsumexp(1), torch.zeros(50, dtype=torch.float64), atol=1e-12)
+
+
+def without_some_weights(tables: BackoffTables) -> BackoffTables:
+    """The tables with every third stored context's backoff weight dropped (as an ARPA
+    file may leave out a weight of 0): the active contexts are then a union."""
+    keep = [torch.arange(len(c)) % 3 != 1 for c in tables.ctx_keys]
+    return replace(
+        tables,
+        ctx_keys=tuple(c[k] for c, k in zip(tables.ctx_keys, keep)),
+        log_bow=tuple(b[k] for b, k in zip(tables.log_bow, keep)),
+    )
+
+
+@pytest.mark.parametrize("smooth", ["mkn", "wb"])
+@pytest.mark.parametrize("order", [2, 4, 6, 8])
+def test_row_count_is_the_rows_built(names: list[str], smooth: str, order: int) -> None:
+    """row_count is exact, sizes' free count a bound; with stored contexts missing their
+    weights (the union of active contexts) the rows still give the tables' floats."""
+    tables = CountLM(order=order, smooth=smooth).fit(names[:3000]).estimate_
+    for case in (tables, without_some_weights(tables)):
+        rows = backoff_rows(case)
+        V = case.vocab_size
+        assert row_count(case) == len(rows.logp) // V <= sizes(case)[1]
+        ctx, targets = random_contexts(V, order, 3000, seed=order)
+        keys = gram_keys(ctx, V)
+        assert torch.equal(rows.token_logprobs(keys, targets), case.token_logprobs(ctx, targets))
+    dropped = without_some_weights(tables)  # the union: more active contexts than stored
+    assert 1 + sum(map(len, dropped.ctx_keys)) < row_count(dropped) == row_count(tables)
 
 
 def plain_addk(train: list[str], context: tuple[int, ...], token: int, order: int, k: float):

@@ -7,6 +7,7 @@ import torch
 
 from ngramkit import CountLM
 from ngramkit.backends import context_rows
+from ngramkit.backends import scorer as scorer_module
 from ngramkit.backends.scorer import ROWS_MIN_BATCH, Scorer
 from ngramkit.keys import gram_keys
 
@@ -43,3 +44,18 @@ def test_a_small_batch_never_builds_rows() -> None:
     for _ in range(5):
         scorer.token_logprobs(ctx, ctx)
     assert scorer.rows is None and scorer.scored == 0
+
+
+def test_rows_past_the_free_bound_are_counted(
+    names: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model whose free bound on the rows passes the cell limit is counted exactly:
+    built when the rows themselves fit (order 8 on names: 3.7M cells, bound 9.6M)."""
+    est = CountLM(order=6, smooth="mkn").fit(names[:4000]).estimate_
+    V, exact, bound = est.vocab_size, context_rows.row_count(est), context_rows.sizes(est)[1]
+    assert exact < bound
+    for limit, fits in ((exact * V, True), (exact * V - 1, False)):
+        monkeypatch.setattr(scorer_module, "ROWS_CELL_LIMIT", limit)
+        scorer = Scorer(est)
+        assert scorer.can_build_rows is fits
+        assert (scorer.compact_rows() is not None) is fits

@@ -333,6 +333,13 @@ def sizes(estimate: AddK | BackoffTables) -> tuple[int, int]:
     return contexts, 1 + contexts + sum(map(len, estimate.keys[1:]))
 
 
+def row_count(estimate: AddK | BackoffTables) -> int:
+    """The rows `build` makes, counted exactly (`sizes` bounds them for free)."""
+    if isinstance(estimate, AddK):
+        return len(estimate.ctx_keys) + 1
+    return 1 + sum(len(_active(estimate, j)[0]) for j in range(1, estimate.order))
+
+
 def build(estimate: AddK | BackoffTables) -> ContextRows:
     """The rows of either estimate."""
     if isinstance(estimate, AddK):

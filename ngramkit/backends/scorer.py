@@ -49,13 +49,22 @@ class Scorer:
 
     def __init__(self, estimate: AddK | BackoffTables) -> None:
         V = estimate.vocab_size
-        contexts, rows = context_rows.sizes(estimate)
+        contexts, self._rows_bound = context_rows.sizes(estimate)
         self.estimate = estimate  # what the numbers are
-        self.can_build_rows = rows * V <= ROWS_CELL_LIMIT
         self.rows: ContextRows | None = None  # compact rows, once they paid
         self.scored = 0  # tokens scored without the rows, toward their payback
         self._payback = ROWS_PAYBACK * (contexts + 1) * V  # tokens that pay for the rows
         self._scalar: ScalarRows | None = None  # the dense table or rows, as Python buffers
+
+    @cached_property
+    def can_build_rows(self) -> bool:
+        """Whether the compact rows fit ROWS_CELL_LIMIT cells: by the bound counted when
+        the scorer was made (free), else by counting the rows (a search per order, once:
+        the bound counts a stored n-gram's context again, 2.6x the rows at order 8)."""
+        V = self.estimate.vocab_size
+        if self._rows_bound * V <= ROWS_CELL_LIMIT:
+            return True
+        return context_rows.row_count(self.estimate) * V <= ROWS_CELL_LIMIT
 
     @cached_property
     def dense(self) -> torch.Tensor | None:
@@ -114,9 +123,9 @@ class Scorer:
     def _rows(self, tokens: int) -> ContextRows | None:
         """The compact rows, built when they fit and the work without them paid for them
         (`tokens`: the work of this call, 0 when it does not count)."""
-        if self.rows is None and self.can_build_rows and tokens:
+        if self.rows is None and tokens:
             self.scored += tokens
-            if self.scored >= self._payback:
+            if self.scored >= self._payback and self.can_build_rows:
                 self.rows = context_rows.build(self.estimate)
         return self.rows
 
