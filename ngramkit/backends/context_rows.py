@@ -63,6 +63,7 @@ HASH_MIN = 2**10  # a sparse level of this many keys is looked up by hash (keys.
 # number asked (38k keys: 256 queries 11 us by searchsorted, 144 by hash; 4096: 332, 270)
 HASH_QUERIES = 2**12
 # int32 entries of the block levels (rows and children) a batch may build: 32 MiB at most
+# (the blocks' owner and first index add 2 V^D int32 more, as much as the dense index)
 BLOCK_LIMIT = 2**23
 
 
@@ -115,8 +116,9 @@ class Blocks:
     level of each D-token suffix (-1: none extends it). A block exists for every
     suffix of an active context, so the walk reaches each active context's row;
     where a level's floor bars a context, the walk stops with the shorter
-    suffix's row, as Level.find does. The keys below S are the start rule's: every
-    level's floor bars them (so they keep `first`'s row), and each of their
+    suffix's row, as Level.find does. The keys below S are the start rule's: the
+    first level's floor bars them, and so every level above (so they keep `first`'s
+    row), and each of their
     suffixes owns a block (so a longer context ending in one walks on from the
     plain dense row, not the start row).
     """
@@ -222,7 +224,7 @@ class ContextRows:
     logp: torch.Tensor
 
     def row_of(self, ctx_keys: torch.Tensor) -> torch.Tensor:
-        """Row of each context key [T] -> [T] int64."""
+        """Row of each context key [T] (below V^(N-1)) -> [T] int64."""
         if not self.sparse:
             return self.dense[ctx_keys].long()
         blocks = self.blocks(len(ctx_keys))

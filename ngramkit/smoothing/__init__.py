@@ -53,7 +53,7 @@ IMPORTED = "arpa"
 SMOOTH_NAMES = (*METHODS, ADDK_AUTO)
 
 
-ADDK_MAX = 1e300  # fake counts: k * V stays finite for any vocabulary (1e308 gave rows of 0)
+ADDK_MAX = 1e300  # fake counts: k * V stays finite below 1e8 symbols (1e308 gave rows of 0)
 
 
 def parse_smooth(value: Any) -> float | str:
