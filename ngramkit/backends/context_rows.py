@@ -230,6 +230,10 @@ class ContextRows:
         blocks = self.blocks(len(ctx_keys))
         if blocks is not None:
             return blocks.row_of(ctx_keys).long()
+        return self.searched_row_of(ctx_keys)
+
+    def searched_row_of(self, ctx_keys: torch.Tensor) -> torch.Tensor:
+        """row_of by searching each sparse level (no Blocks built) -> [T] int64."""
         row = self.dense[ctx_keys % len(self.dense)].long()
         for level in self.sparse:  # longer suffixes win
             space = self.vocab_size**level.width
@@ -400,7 +404,8 @@ def backoff_rows(tables: BackoffTables) -> ContextRows:
         c = suffixes[j]  # (C,)
         below = tuple(replace(lv, floor=0) for lv in sparse)  # a suffix's own suffix: no rule
         partial = ContextRows(V, index, below, torch.zeros(0, dtype=torch.int32), logp)
-        parent = partial.row_of(c % V ** (j - 1)) if j > 1 else torch.zeros_like(c)
+        # searched: blocks built for one level's parents cost more than they save
+        parent = partial.searched_row_of(c % V ** (j - 1)) if j > 1 else torch.zeros_like(c)
         _fill_rows(
             tables, j, active[j - 1], parent, logp.view(-1, V)[offset : offset + len(c)], logp
         )
