@@ -143,7 +143,7 @@ def _score_few(model: LanguageModel, items: Sequence[str]) -> Batch:
         _column("q", lengths, torch.int64),
         _column("b", [i in unknown for i in range(len(normed))], torch.bool),
         unknown,
-        None if seen is None else [s in seen for s in normed],
+        None if seen is None else marks(seen, normed),
         unk_tokens=_column("q", unk, torch.int64) if vocab.unk else None,
         normalized=changed,
         remedies=remedies,
