@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ngramkit import CountLM, NgramCounts, NgramkitError
 from ngramkit.corpus import Corpus
-from ngramkit.counts import count_keys
+from ngramkit.counts import FLOW_PRIME, _hash_sum, count_keys, counts_whole_items
 from ngramkit.keys import gram_keys
 from ngramkit.tokenizer import Vocabulary
 
@@ -163,3 +163,22 @@ def test_merge_all_is_one_balanced_tree_for_any_part() -> None:
     assert max(b for _, b in seen) == 4 and len(seen) == 7  # depth log2(8): (4, 4) last
     with pytest.raises(CountTableError, match="no count tables"):
         merge_all([])
+
+
+@pytest.mark.parametrize("order", [2, 3, 5])
+def test_the_flow_check_passes_real_tables_only(names: list[str], order: int) -> None:
+    """counts_whole_items: a fitted table passes (counts below 2^32 or past it, where the
+    hash reduces them first); the same keys read at another order, or one count moved,
+    fail; the hash equals a plain sum of w * f(h) mod p in Python."""
+    est = CountLM(order=order, smooth=1.0).fit(names[:3000]).estimate_
+    keys, counts, V = est.keys, est.counts, est.vocab_size
+    assert counts_whole_items(keys, counts, V, order)
+    assert counts_whole_items(keys, counts * 2**33 + counts, V, order)  # not reduced
+    assert not counts_whole_items(keys, counts, V, order + 1)
+    moved = counts.clone()
+    moved[len(moved) // 2] += 1
+    assert not counts_whole_items(keys, moved, V, order)
+    h, p = (keys // V).tolist(), FLOW_PRIME
+    plain = sum(w * pow((x * 48271 + 11) % p, 3, p) for x, w in zip(h, counts.tolist())) % p
+    got = _hash_sum(keys // V, counts, p, reduced=True)
+    assert int(got) == plain == int(_hash_sum(keys // V, counts, p, reduced=False))
