@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import random
 import resource
 import statistics
@@ -43,6 +42,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_load import kenlm_binary
 
 from ngramkit import CountLM, evaluate, read_items
 from ngramkit.evaluate import CHUNK_ITEMS, score_batch, token_breakdown
@@ -141,18 +143,6 @@ def one_call_rows(model: CountLM, ken, items: list[str], repeat: int, name: str)
     row(f"token_breakdown(name), {name}", per[1], per[2], 1e-6, "kenlm score")
     row(f"score_batch([name]), {name}", per[3], per[0], 1e-6, "logprob(name)")
     row(f"score_batch([name]) batch path, {name}", per[4], per[0], 1e-6, "logprob(name)")
-
-
-def kenlm_binary(arpa_path: Path) -> Path | None:
-    """KenLM's probing binary of an ARPA file ($KENLM_BIN/build_binary, else
-    /work/kenlm/build/bin: docs/performance.md builds it), or None without it."""
-    build = Path(os.environ.get("KENLM_BIN", "/work/kenlm/build/bin")) / "build_binary"
-    if not build.exists():
-        return None
-    out = arpa_path.with_suffix(".probing")
-    command = [str(build), "probing", str(arpa_path), str(out)]
-    subprocess.run(command, check=True, capture_output=True)
-    return out
 
 
 def cold_batch(names: list[str], tmp: Path, repeat: int) -> None:

@@ -34,6 +34,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 KENLM_BIN = Path(os.environ.get("KENLM_BIN", "/work/kenlm/build/bin"))
 
 
+def kenlm_binary(arpa_path: Path, kind: str = "probing") -> Path | None:
+    """KenLM's `kind` binary (probing, trie) of an ARPA file, next to it, made by
+    $KENLM_BIN/build_binary; None when build_binary is not there."""
+    build = KENLM_BIN / "build_binary"
+    if not build.exists():
+        return None
+    out = arpa_path.with_suffix(f".{kind}")
+    command = [str(build), kind, str(arpa_path), str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+    return out
+
+
 def cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -65,24 +77,17 @@ def contenders(path: Path, folder: Path) -> dict[str, tuple[Path, Callable[[Path
         "ngramkit format 1": (old, persist.load),
         "ngramkit format 2": (new, persist.load),
     }
-    build = KENLM_BIN / "build_binary"
     try:
         import kenlm
     except ImportError:
         print("kenlm module not installed: KenLM skipped")
         return out
-    if not build.exists():
-        print(f"{build} not found: KenLM skipped (docs/performance.md: building KenLM)")
+    if not (KENLM_BIN / "build_binary").exists():
+        print(f"{KENLM_BIN}/build_binary not found: KenLM skipped (docs/performance.md)")
         return out
     arpa.save(model.model, folder / "m.arpa")
     for kind in ("probing", "trie"):
-        target = folder / f"m.{kind}"
-        subprocess.run(
-            [str(build), kind, str(folder / "m.arpa"), str(target)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        target = kenlm_binary(folder / "m.arpa", kind)
         out[f"kenlm {kind}"] = (target, lambda p: kenlm.Model(str(p)))
     return out
 

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import bisect
 import ctypes
-import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -118,9 +117,8 @@ class Blocks:
     where a level's floor bars a context, the walk stops with the shorter
     suffix's row, as Level.find does. The keys below S are the start rule's: the
     first level's floor bars them, and so every level above (so they keep `first`'s
-    row), and each of their
-    suffixes owns a block (so a longer context ending in one walks on from the
-    plain dense row, not the start row).
+    row), and each of their suffixes owns a block (so a longer context ending in
+    one walks on from the plain dense row, not the start row).
     """
 
     vocab_size: int
@@ -153,7 +151,9 @@ def suffix_blocks(
     """The Blocks of sparse levels of widths D+1 .. N-1 over a dense index of V^D
     entries and the start rows [S], or None when they would hold more than
     BLOCK_LIMIT entries (or the floors did not bar the start rule's keys)."""
-    depth = round(math.log(len(dense), V)) if len(dense) > 1 else 0
+    depth = 0
+    while V**depth < len(dense):  # the dense index holds V^depth entries
+        depth += 1
     by_width = {level.width: level for level in sparse}
     top = max((w for w, lv in by_width.items() if len(lv.keys)), default=depth)
     if len(start):  # a level to bar the start rule's keys at
