@@ -259,10 +259,15 @@ class Corpus:
         """Symbols per item, LongTensor [N] (0 for OOV items)."""
         import torch
 
-        ends = (self.stream == 0).nonzero().squeeze(1)  # (K+1,)
         out = torch.zeros(len(self.items), dtype=torch.long)
-        out[self.kept] = ends[1:] - ends[:-1] - 1
+        out[self.kept] = self._spans - 1
         return out
+
+    @cached_property
+    def _spans(self) -> torch.Tensor:
+        """Tokens each in-vocabulary item predicts (L + 1), LongTensor [K], stream order."""
+        ends = (self.stream == 0).nonzero().squeeze(1)  # (K+1,)
+        return ends[1:] - ends[:-1]
 
     def unk_tokens(self) -> torch.Tensor:
         """Tokens of each item encoded as the unknown token, LongTensor [N] (all 0 in a
@@ -288,10 +293,8 @@ class Corpus:
 
     def target_items(self) -> torch.Tensor:
         """Index into `items` of the item each window belongs to, LongTensor [T]."""
-        import torch
-
-        # Stream position p >= 1 belongs to the item opened by the last boundary before it.
-        return self.kept[torch.cumsum(self.stream == 0, 0)[:-1] - 1]
+        # Stream positions p >= 1 after a boundary, up to the next, are its item's tokens.
+        return self.kept.repeat_interleave(self._spans)
 
     def windows(self, order: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(grams(order), target_items()): the windows and the item of each."""

@@ -208,34 +208,27 @@ def top_order(ctx_keys: torch.Tensor, vocab_size: int, order: int) -> torch.Tens
 def stream_context_keys(stream: torch.Tensor, order: int, vocab_size: int) -> torch.Tensor:
     """Keys of the contexts of corpus.stream_grams(stream, order), [T] int64.
 
-    The same as gram_keys(grams[:, :-1]), without building the windows: the
-    context's key over the plain stream, cut to the digits after the item's
-    opening boundary (its leading boundaries are zero digits of the key).
+    The same as gram_keys(grams[:, :-1]), without building the windows: Horner
+    over the plain stream from the oldest of the order-1 lags, restarting at
+    each boundary (a 0 digit zeroes the key so far): a context reaches back to
+    its item's opening boundary, its leading boundaries zero digits of the key.
     """
     if len(stream) < 2 or order == 1:
         return torch.zeros(max(len(stream) - 1, 0), dtype=torch.long)
     if order == 2:
         return stream[:-1].clone()  # the previous token: in the item, or its opening 0
     n, T = order - 1, len(stream) - 1
-    # Keys below 2^31 are built in int32: half the bytes of each of the ~15 passes.
+    # Keys below 2^31 are built in int32: half the bytes of each pass.
     narrow = torch.int32 if vocab_size**n < 2**31 else torch.long
     padded = torch.cat([stream.new_zeros(n - 1), stream]).to(narrow)  # lags past 0 read 0
+    live = (padded != 0).to(narrow)  # 0 at boundaries: what came before is cut
     key = padded[:T].clone()  # lag n (oldest) first
-    for i in range(n - 1, 0, -1):
-        key.mul_(vocab_size).add_(padded[n - i : n - i + T])  # Horner, down to lag 1
-    place = (vocab_size ** torch.arange(n + 1)).to(narrow)  # (n+1,) V^0 .. V^n; keys < V^n
-    since = _since_boundary(stream).clamp_(max=n)  # (T,) digits of this item in the key
-    return key.remainder_(place[since]).long()  # a context reaching into the item before is cut
+    for i in range(n - 1, 0, -1):  # Horner down to lag 1; no cut by division (4x slower)
+        key.mul_(vocab_size).add_(padded[n - i : n - i + T]).mul_(live[n - i : n - i + T])
+    return key.long()
 
 
 def stream_gram_keys(stream: torch.Tensor, order: int, vocab_size: int) -> torch.Tensor:
     """Keys of the windows corpus.stream_grams(stream, order), [T] int64, built directly."""
     keys = stream_context_keys(stream, order, vocab_size)
     return keys.mul_(vocab_size).add_(stream[1:]) if order > 1 else stream[1:].clone()
-
-
-def _since_boundary(stream: torch.Tensor) -> torch.Tensor:
-    """For each target position p >= 1, p minus the last boundary before it: [T] >= 1."""
-    pos = torch.arange(len(stream))
-    last = torch.where(stream == 0, pos, 0).cummax(0).values  # (S,) last boundary at or before
-    return pos[1:].sub_(last[:-1])

@@ -48,6 +48,38 @@ def test_key_digits_undo_gram_keys(vocab: int, k: int, rows: int, seed: int) -> 
     assert torch.equal(key_digits(keys, vocab, k), grams)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    stream=st.lists(st.integers(0, 5), min_size=0, max_size=30),
+    order=st.integers(1, 8),
+    V=st.sampled_from([6, 40, 300]),
+)
+def test_stream_context_keys_are_a_plain_loop(stream: list[int], order: int, V: int) -> None:
+    """Any stream, one not opening with a boundary included: the key of the order-1
+    tokens before each target p >= 1, cut after the last boundary before p (that
+    boundary's own digit is a 0 in the key); lags before the stream read 0. V = 300
+    at order 8 builds int64 keys, the others int32."""
+    want = []
+    for p in range(1, len(stream)):
+        ctx = [stream[q] if q >= 0 else 0 for q in range(p - order + 1, p)]
+        for i in range(len(ctx) - 1, -1, -1):
+            if ctx[i] == 0:  # the last boundary: older tokens are cut
+                ctx[:i] = [0] * i
+                break
+        want.append(plain_key(ctx, V))
+    assert stream_context_keys(torch.tensor(stream, dtype=torch.long), order, V).tolist() == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=st.lists(st.text(alphabet="abcz", max_size=6), min_size=0, max_size=12))
+def test_lengths_and_target_items_are_plain_loops(items: list[str]) -> None:
+    """Corpus.lengths and target_items, OOV items (holding z) and empty ones among them."""
+    corpus = Corpus.from_items(items, Corpus.from_items(["abc"]).vocab)
+    inside = [i for i, s in enumerate(items) if "z" not in s]
+    assert corpus.lengths.tolist() == [0 if "z" in s else len(s) for s in items]
+    assert corpus.target_items().tolist() == [i for i in inside for _ in range(len(items[i]) + 1)]
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     items=st.lists(st.text(alphabet="abc", max_size=7), min_size=1, max_size=10),
