@@ -123,9 +123,19 @@ class AddK:
         ctx, row = torch.unique_consecutive(self.keys // V, return_inverse=True)
         if not torch.equal(ctx, self.ctx_keys):  # not the keys' own contexts: search them
             return self.next_logprobs(self.ctx_keys)
-        pair = torch.zeros(len(ctx), V, dtype=torch.float64)
-        pair[row, self.keys % V] = self.counts.double()
-        return self._row_logprobs(pair, self.ctx_totals.double())
+        total = self.ctx_totals.double()
+        if self.unk_mass or not bool((total > 0).all()):
+            pair = torch.zeros(len(ctx), V, dtype=torch.float64)
+            pair[row, self.keys % V] = self.counts.double()
+            return self._row_logprobs(pair, total)
+        # Most cells hold no count: each row's (0 + k) / (c(h) + kV) is one log, then
+        # the M counted cells get theirs (C + M logs, not C * V; the same divisions).
+        k = self.k
+        denominator = (total + k * V).clamp(min=1e-300)  # as addk_probs's
+        # a full tensor, not k / tensor: torch makes that k * (1 / tensor), another float
+        out = torch.full_like(denominator, k).div_(denominator).log_().unsqueeze(1).repeat(1, V)
+        out[row, self.keys % V] = (self.counts.double() + k).div_(denominator[row]).log_()
+        return out
 
     def _row_logprobs(self, pair: torch.Tensor, total: torch.Tensor) -> torch.Tensor:
         """The formula's log p of rows of pair counts [B, V] (float64, overwritten) with
