@@ -130,7 +130,7 @@ class Blocks:
         """Row of each context key [T] (below V^(N-1)) -> [T] int32."""
         V = self.vocab_size
         suffix = ctx_keys % len(self.first)
-        row, node = self.first[suffix], self.owner[suffix]
+        row, node = self.first.index_select(0, suffix), self.owner.index_select(0, suffix)
         for level in self.levels:
             if level.floor:  # a barred context walks no further
                 node.masked_fill_(ctx_keys < level.floor, -1)
@@ -139,9 +139,9 @@ class Blocks:
             if level.wrap:
                 at.remainder_(V)
             at.add_(node, alpha=V).clamp_(min=0)  # ... in its block (node -1: any entry)
-            row = torch.where(ok, level.rows[at], row)
+            row = torch.where(ok, level.rows.index_select(0, at), row)
             if level.child is not None:
-                node = level.child[at].masked_fill_(~ok, -1)
+                node = level.child.index_select(0, at).masked_fill_(~ok, -1)
         return row
 
 
@@ -226,7 +226,7 @@ class ContextRows:
     def row_of(self, ctx_keys: torch.Tensor) -> torch.Tensor:
         """Row of each context key [T] (below V^(N-1)) -> [T] int64."""
         if not self.sparse:
-            return self.dense[ctx_keys].long()
+            return self.dense.index_select(0, ctx_keys).long()
         blocks = self.blocks(len(ctx_keys))
         if blocks is not None:
             return blocks.row_of(ctx_keys).long()
@@ -258,7 +258,8 @@ class ContextRows:
 
     def token_logprobs(self, ctx_keys: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """log p(target | context) of context keys [T] and targets [T] -> [T] float64."""
-        return self.logp[self.row_of(ctx_keys) * self.vocab_size + targets]
+        # index_select, not logp[...]: the same floats, half the time of advanced indexing
+        return self.logp.index_select(0, self.row_of(ctx_keys).mul_(self.vocab_size).add_(targets))
 
     def next_logprobs(self, ctx_keys: torch.Tensor) -> torch.Tensor:
         """Whole rows of context keys [B] -> [B, V] float64."""
