@@ -237,20 +237,22 @@ class Vocabulary:
 
         if count == 0:
             return torch.zeros(1, dtype=torch.long), torch.zeros(0, dtype=torch.bool)
-        raw = bytearray((text + "\n").encode("utf-32-le"))
-        cps = torch.frombuffer(raw, dtype=torch.int32).long()  # every item ends with "\n"
+        # A newline first too: the stream's opening 0 comes out of the lookup, no copy.
+        raw = bytearray(("\n" + text + "\n").encode("utf-32-le"))
         lut = self._lookup_table
-        ids = lut[cps.clamp(max=len(lut) - 1)]  # (S+N,), 0 at newlines, -1 if unknown
+        cps = torch.frombuffer(raw, dtype=torch.int32).clamp_(max=len(lut) - 1)
+        stream = lut.index_select(0, cps)  # (1+S+N,) 0 at newlines, -1 if unknown
+        ids = stream[1:]  # every item's symbols, each item ending with a 0
         ends = ids == 0  # newlines only: no symbol is the newline, the boundary is id 0
-        if int(ends.sum()) != count:
+        if int(ends.count_nonzero()) != count:
             return None
         bad = ids < 0
         oov = torch.zeros(count, dtype=torch.bool)
         if bool(bad.any()):
             item_of = torch.cumsum(ends, 0) - ends.long()  # a newline belongs to its item
             oov[item_of[bad]] = True
-            ids = ids[~oov[item_of]]
-        return torch.cat([torch.zeros(1, dtype=torch.long), ids]), oov
+            stream = torch.cat([stream[:1], ids[~oov[item_of]]])
+        return stream, oov
 
     @cached_property
     def _lookup_table(self) -> torch.Tensor:
