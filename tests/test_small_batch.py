@@ -119,6 +119,22 @@ def test_an_override_is_not_read_from_the_rows(
     assert_same(ev.score_batch(model, ["emma"]), batch_path(model, ["emma"], monkeypatch))
 
 
+@pytest.mark.parametrize("order", [2, 5])
+def test_an_override_gives_every_path_its_numbers(names: list[str], order: int) -> None:
+    """The subclass's log p (CountLM's less 1 nat a token) from score_batch, a batch big
+    enough for the rows, logprob and token_scores alike."""
+    items = names[:3000]
+    model = Shifted(order=order, smooth=1.0).fit(items)
+    plain = CountLM(order=order, smooth=1.0).fit(items)
+    want = [plain.logprob(s) - (len(s) + 1) for s in items]
+    got = ev.score_batch(model, items).logprob.tolist()
+    assert got == pytest.approx(want, rel=1e-12)
+    assert model.logprob("emma") == pytest.approx(plain.logprob("emma") - 5, rel=1e-12)
+    assert model.token_scores("emma") == pytest.approx(
+        [x - 1.0 for x in plain.token_scores("emma")], rel=1e-12
+    )
+
+
 ALPHABET = "abcxyzAEÉéëÖö1 \n!"
 ITEMS = st.lists(st.text(alphabet=ALPHABET, max_size=12), min_size=1, max_size=8)
 

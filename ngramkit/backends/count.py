@@ -174,9 +174,12 @@ class CountLM(LanguageModel):
         return self._scorer().compact_rows()
 
     def corpus_logprobs(self, corpus: Corpus) -> torch.Tensor:
-        """As the base class's, with context keys read straight off the stream."""
+        """As the base class's, with context keys read straight off the stream (a subclass
+        that overrides token_logprobs is read through its override, as token_scores is)."""
         from ..keys import stream_context_keys
 
+        if self._overridden():
+            return super().corpus_logprobs(corpus)
         scorer = self._scorer()
         ctx = stream_context_keys(corpus.stream, self.order, len(self.require_fitted()))  # (T,)
         return scorer.token_logprobs(ctx, corpus.stream[1:])
