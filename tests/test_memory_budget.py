@@ -35,7 +35,8 @@ def items(n: int = 6000, seed: int = 3) -> list[str]:
 
 @pytest.fixture
 def small(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A spill every few chunks: budget room 64 KiB, runs read 500 entries at a time.
+    """A spill every few chunks: budget room 64 KiB, runs read 500 entries at a time,
+    with no numpy (ngramkit's requirements do not hold it).
 
     Returns the sizes of the runs written (filled as they are written)."""
     written: list[int] = []
@@ -54,6 +55,11 @@ def small(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         dump(path, keys, counts)
 
     monkeypatch.setattr(spill, "_dump", spy)
+
+    def no_numpy(self: torch.Tensor) -> None:
+        raise RuntimeError("Numpy is not available")  # as torch's CPU wheel says without it
+
+    monkeypatch.setattr(torch.Tensor, "numpy", no_numpy)  # the base install has no numpy
     return written
 
 

@@ -28,6 +28,7 @@ from typing import BinaryIO
 import torch
 
 from .. import threads
+from ..container import tensor_view
 from ..counts import CHUNK_TOKENS, GROUP_ENTRIES, Top, grouped, merge_all, merge_sorted
 from ..errors import OptionError
 from ..memory import Budget, mib, release, resident
@@ -158,8 +159,8 @@ class Runs:
 def _dump(path: Path, keys: torch.Tensor, counts: torch.Tensor) -> None:
     """Write one run: keys [M] then counts [M], int64, native byte order."""
     with path.open("wb") as f:
-        f.write(memoryview(keys.contiguous().numpy()))
-        f.write(memoryview(counts.contiguous().numpy()))
+        f.write(tensor_view(keys.contiguous()))  # the tensors' bytes: no numpy needed
+        f.write(tensor_view(counts.contiguous()))
 
 
 class _Reader:
@@ -184,7 +185,7 @@ class _Reader:
     def _read(self, entry: int, n: int) -> torch.Tensor:
         out = torch.empty(n, dtype=torch.long)
         self.file.seek(8 * entry)
-        if self.file.readinto(memoryview(out.numpy()).cast("B")) != 8 * n:
+        if self.file.readinto(tensor_view(out)) != 8 * n:
             raise OptionError(f"{self.file.name}: a sorted run was cut short (removed meanwhile?)")
         return out
 
