@@ -137,7 +137,7 @@ def _score_few(model: LanguageModel, items: Sequence[str]) -> Batch:
         lengths.append(len(scores) - 1)
         unk.append(vocab.encode(item).count(vocab.unk_id) if vocab.unk else 0)
     seen = model.training.seen if model.training else None
-    return Batch(
+    return Batch.scored(
         list(items),
         _column("d", logprob, torch.float64),
         _column("q", lengths, torch.int64),

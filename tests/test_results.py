@@ -96,3 +96,26 @@ def test_breakdown_json_scored_and_oov() -> None:
         "logprob": None,
         "reason": "symbols outside the model's vocabulary: é",
     }
+
+
+def test_a_scored_batch_is_the_one_init_makes() -> None:
+    """Batch.scored (score_batch's few-item path) sets every field as __init__ does: a
+    field added to Batch and not to scored fails here."""
+    args = (
+        ["emma", "zz"],
+        torch.tensor([-3.5, math.nan], dtype=torch.float64),
+        torch.tensor([4, 2]),
+        torch.tensor([False, True]),
+        {1: ("z",)},
+        [True, False],
+    )
+    unk, remedies = torch.tensor([0, 0]), {1: ("case",)}
+    want = Batch(*args, unk_tokens=unk, normalized=1, remedies=remedies)
+    got = Batch.scored(*args, unk_tokens=unk, normalized=1, remedies=remedies)
+    assert type(got) is Batch and vars(got).keys() == vars(want).keys()
+    for name, value in vars(want).items():
+        if isinstance(value, torch.Tensor):
+            torch.testing.assert_close(getattr(got, name), value, rtol=0, atol=0, equal_nan=True)
+        else:
+            assert getattr(got, name) == value, name
+    assert got.metrics() == want.metrics()
