@@ -101,6 +101,18 @@ def test_score_andrej_like_the_lecture(model: Path) -> None:
     assert all(math.isclose(t["prob"], math.exp(t["logprob"])) for t in data["tokens"])
 
 
+def test_score_of_a_file_name_points_at_eval(model: Path, tmp_path: Path) -> None:
+    """A word list given to score is an OOV item ('.'), with a note naming the command
+    that reads it; a plain item or a missing file gets none."""
+    words = tmp_path / "my list.txt"
+    words.write_text("emma\nolivia\n")
+    code, out, err = run("score", str(model), str(words), "emma", str(tmp_path / "gone.txt"))
+    assert code == 0 and "OOV" in out
+    assert err.splitlines() == [
+        f"note: {words} is a file; `ngramkit eval {model} '{words}'` scores its lines"
+    ]
+
+
 def test_score_andrejq_is_inf_unsmoothed(raw_model: Path) -> None:
     code, stdout, _ = run("score", str(raw_model), "andrejq", "--json")
     assert code == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+
 import click
 
 from ..registry import check_logprobs
@@ -35,3 +38,7 @@ def command(model_path: str, items: tuple[str, ...], as_json: bool, export: str 
         return
     separator = model.require_fitted().separator
     print_report(export, *(breakdown_report(b, separator, TABLE_ROWS) for b in results))
+    for b in results:  # a word list given where items go: say which command reads it
+        if b.unknown and Path(b.item).is_file():
+            command = f"ngramkit eval {shlex.quote(model_path)} {shlex.quote(b.item)}"
+            click.echo(f"note: {b.item} is a file; `{command}` scores its lines", err=True)
