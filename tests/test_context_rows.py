@@ -53,13 +53,30 @@ def without_some_weights(tables: BackoffTables) -> BackoffTables:
     )
 
 
+def with_spare_weights(tables: BackoffTables) -> BackoffTables:
+    """The tables with a weight stored for a context that no n-gram extends (as an ARPA
+    file may hold): the last key of each order's context space, if not stored."""
+    V = tables.vocab_size
+    ctx, bow = [], []
+    for j, (c, b) in enumerate(zip(tables.ctx_keys, tables.log_bow), 1):
+        spare = V**j - 1
+        if spare in set(c.tolist()):
+            ctx.append(c)
+            bow.append(b)
+            continue
+        ctx.append(torch.cat([c, torch.tensor([spare])]))
+        bow.append(torch.cat([b, torch.tensor([-0.75], dtype=b.dtype)]))
+    return replace(tables, ctx_keys=tuple(ctx), log_bow=tuple(bow))
+
+
 @pytest.mark.parametrize("smooth", ["mkn", "wb"])
 @pytest.mark.parametrize("order", [2, 4, 6, 8])
 def test_row_count_is_the_rows_built(names: list[str], smooth: str, order: int) -> None:
     """row_count is exact, sizes' free count a bound; with stored contexts missing their
-    weights (the union of active contexts) the rows still give the tables' floats."""
+    weights (the union of active contexts) or with weights for contexts no n-gram
+    extends, the rows still give the tables' floats."""
     tables = CountLM(order=order, smooth=smooth).fit(names[:3000]).estimate_
-    for case in (tables, without_some_weights(tables)):
+    for case in (tables, without_some_weights(tables), with_spare_weights(tables)):
         rows = backoff_rows(case)
         V = case.vocab_size
         assert row_count(case) == len(rows.logp) // V <= sizes(case)[1]

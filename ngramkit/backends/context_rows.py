@@ -427,28 +427,38 @@ def _active(tables: BackoffTables, j: int) -> tuple[torch.Tensor, torch.Tensor, 
     """The active contexts of j tokens (stored with a backoff weight, or the context of a
     stored (j+1)-gram): sorted keys c [C], their log bow [C] (0 where none is stored),
     and the place in c of each stored (j+1)-gram's context [M]. In a model of one's
-    own every such context has a weight, and c is the stored contexts: no sort."""
+    own every such context has a weight and n-grams, and c is the stored contexts:
+    one pass, no sort and no search."""
     stored, log_bow = tables.ctx_keys[j - 1], tables.log_bow[j - 1]
-    contexts = tables.keys[j] // tables.vocab_size  # (M,) sorted: the keys are
-    runs, at = torch.unique_consecutive(contexts, return_inverse=True)
-    if torch.equal(runs, stored):  # each stored context has n-grams: one pass, no search
-        return stored, log_bow, at
-    at, hit = find(stored, contexts)
-    if bool(hit.all()):
-        return stored, log_bow, at
-    c = torch.unique(torch.cat([stored, contexts]))
+    c, runs, inverse = _active_keys(tables, j, places=True)
+    assert inverse is not None
+    if c is stored:
+        return stored, log_bow, inverse
     bow, _ = lookup(stored, log_bow, c)
-    return c, bow, torch.searchsorted(c, contexts)
+    return c, bow, torch.searchsorted(c, runs)[inverse]
 
 
 def _active_count(tables: BackoffTables, j: int) -> int:
     """len(_active(tables, j)[0]) without the place of each n-gram (M int64 fewer at
     the peak of a large fit, which counts its rows before sampling)."""
+    return len(_active_keys(tables, j, places=False)[0])
+
+
+def _active_keys(
+    tables: BackoffTables, j: int, places: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(the active contexts of j tokens c [C], sorted; the distinct contexts of the
+    (j+1)-grams [R]; with `places`, the one of each (j+1)-gram in them [M], else None).
+    c is the stored contexts themselves when the (j+1)-grams' are those."""
     stored = tables.ctx_keys[j - 1]
-    runs = torch.unique_consecutive(tables.keys[j] // tables.vocab_size)  # sorted, distinct
+    contexts = tables.keys[j] // tables.vocab_size  # (M,) sorted: the keys are
+    if places:
+        runs, inverse = torch.unique_consecutive(contexts, return_inverse=True)
+    else:
+        runs, inverse = torch.unique_consecutive(contexts), None
     if torch.equal(runs, stored):
-        return len(stored)
-    return len(torch.unique(torch.cat([stored, runs])))
+        return stored, runs, inverse
+    return torch.unique(torch.cat([stored, runs])), runs, inverse
 
 
 def _fill_rows(
